@@ -1,0 +1,293 @@
+//! Reading catalogs, orders and NDJSON event files; writing NDJSON outputs.
+//!
+//! Reference data (catalog, orders) is strict: the first bad row is an error
+//! naming the file and line. Event files are not parsed here at all: each
+//! line goes to the core as bytes, where bad records become dead letters.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{CatalogItem, Order};
+use crate::tables::{CatalogTable, OrdersTable};
+use crate::time::{Millis, parse_rfc3339};
+
+/// A problem with an input file; `line` is 1-based where known.
+#[derive(Debug, thiserror::Error)]
+pub struct FileError {
+    pub path: PathBuf,
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl FileError {
+    pub fn new(path: &Path, line: Option<u64>, message: impl Into<String>) -> Self {
+        FileError {
+            path: path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+/// Opens a file for reading, with an error that names it.
+pub fn open(path: &Path) -> Result<BufReader<File>, FileError> {
+    File::open(path)
+        .map(BufReader::new)
+        .map_err(|e| FileError::new(path, None, format!("cannot open: {e}")))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Ndjson,
+    JsonArray,
+}
+
+fn format_of(path: &Path) -> Result<Format, FileError> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("csv") => Ok(Format::Csv),
+        Some("ndjson" | "jsonl") => Ok(Format::Ndjson),
+        Some("json") => Ok(Format::JsonArray),
+        _ => Err(FileError::new(
+            path,
+            None,
+            "unknown format: use a .csv, .json (array), .ndjson or .jsonl file",
+        )),
+    }
+}
+
+/// Reads rows of `T` from a CSV (with header), NDJSON or JSON-array file,
+/// checking each with `check`. Errors name the file and the line.
+fn read_rows<T: DeserializeOwned>(
+    path: &Path,
+    mut check: impl FnMut(&T) -> Result<(), String>,
+) -> Result<Vec<T>, FileError> {
+    let reader = open(path)?;
+    let mut rows = Vec::new();
+    let mut push = |row: T, line: Option<u64>| {
+        check(&row).map_err(|m| FileError::new(path, line, m))?;
+        rows.push(row);
+        Ok::<_, FileError>(())
+    };
+    match format_of(path)? {
+        Format::Csv => {
+            let mut csv = csv::ReaderBuilder::new()
+                .trim(csv::Trim::All)
+                .from_reader(reader);
+            let headers = csv
+                .headers()
+                .map_err(|e| FileError::new(path, Some(1), e.to_string()))?
+                .clone();
+            for record in csv.records() {
+                let record = record.map_err(|e| {
+                    FileError::new(path, e.position().map(|p| p.line()), e.to_string())
+                })?;
+                let line = record.position().map(|p| p.line());
+                let row = record
+                    .deserialize(Some(&headers))
+                    .map_err(|e| FileError::new(path, line, csv_message(&e, &headers)))?;
+                push(row, line)?;
+            }
+        }
+        Format::Ndjson => {
+            for (i, line) in reader.lines().enumerate() {
+                let n = i as u64 + 1;
+                let line = line.map_err(|e| FileError::new(path, Some(n), e.to_string()))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let row = serde_json::from_str(&line)
+                    .map_err(|e| FileError::new(path, Some(n), strip_location(&e)))?;
+                push(row, Some(n))?;
+            }
+        }
+        Format::JsonArray => {
+            let values: Vec<serde_json::Value> = serde_json::from_reader(reader)
+                .map_err(|e| FileError::new(path, Some(e.line() as u64), strip_location(&e)))?;
+            for (i, v) in values.into_iter().enumerate() {
+                let row = serde_json::from_value(v)
+                    .map_err(|e| FileError::new(path, None, format!("entry #{}: {e}", i + 1)))?;
+                push(row, None).map_err(|e| {
+                    FileError::new(path, None, format!("entry #{}: {}", i + 1, e.message))
+                })?;
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn strip_location(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn csv_message(e: &csv::Error, headers: &csv::StringRecord) -> String {
+    match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => {
+            match err.field().and_then(|i| headers.get(i as usize)) {
+                Some(column) => format!("column `{column}`: {}", err.kind()),
+                None => err.kind().to_string(),
+            }
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// Loads a catalog file (.csv, .json, .ndjson). Every item is validated and
+/// product ids must be unique.
+pub fn load_catalog(path: &Path) -> Result<CatalogTable, FileError> {
+    let mut seen = std::collections::HashSet::new();
+    let items = read_rows::<CatalogItem>(path, |item| {
+        item.validate()?;
+        if !seen.insert(item.product_id.clone()) {
+            return Err(format!("duplicate product_id {:?}", item.product_id));
+        }
+        Ok(())
+    })?;
+    if items.is_empty() {
+        return Err(FileError::new(path, None, "the catalog has no items"));
+    }
+    Ok(items.into_iter().collect())
+}
+
+/// An order row as written in files: `order_time` as RFC 3339 or epoch ms.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrderRow {
+    order_id: String,
+    product_id: String,
+    quantity: u32,
+    unit_price: f64,
+    order_time: TimeCell,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TimeCell {
+    Millis(Millis),
+    Text(String),
+}
+
+/// Loads an orders file (.csv, .json, .ndjson).
+pub fn load_orders(path: &Path) -> Result<OrdersTable, FileError> {
+    let rows = read_rows::<OrderRow>(path, |row| {
+        if row.quantity == 0 {
+            return Err("`quantity` must be at least 1".into());
+        }
+        if !(row.unit_price.is_finite() && row.unit_price >= 0.0) {
+            return Err(format!("`unit_price` must be >= 0, got {}", row.unit_price));
+        }
+        if let TimeCell::Text(t) = &row.order_time
+            && t.parse::<Millis>().is_err()
+            && parse_rfc3339(t).is_none()
+        {
+            return Err(format!(
+                "`order_time` {t:?} is not RFC 3339 or epoch milliseconds"
+            ));
+        }
+        Ok(())
+    })?;
+    let orders: Vec<Order> = rows
+        .into_iter()
+        .map(|r| Order {
+            order_id: r.order_id,
+            product_id: r.product_id,
+            quantity: r.quantity,
+            unit_price: r.unit_price,
+            order_time: match r.order_time {
+                TimeCell::Millis(ms) => ms,
+                TimeCell::Text(t) => t.parse().ok().or_else(|| parse_rfc3339(&t)).unwrap_or(0),
+            },
+        })
+        .collect();
+    Ok(orders.iter().collect())
+}
+
+/// Lines of an NDJSON event file as raw bytes (any encoding), with 1-based
+/// line numbers. A trailing `\r` is removed; blank lines are skipped and counted.
+pub struct NdjsonLines<R> {
+    reader: R,
+    line: u64,
+    blank: u64,
+}
+
+impl<R: BufRead> NdjsonLines<R> {
+    pub fn new(reader: R) -> Self {
+        NdjsonLines {
+            reader,
+            line: 0,
+            blank: 0,
+        }
+    }
+
+    /// Blank lines skipped so far.
+    pub fn blank_lines(&self) -> u64 {
+        self.blank
+    }
+
+    /// The next non-blank line and its number, or `None` at end of file.
+    pub fn next_line(&mut self) -> io::Result<Option<(u64, Vec<u8>)>> {
+        loop {
+            let mut buf = Vec::new();
+            if self.reader.read_until(b'\n', &mut buf)? == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+            }
+            if buf.iter().all(u8::is_ascii_whitespace) {
+                self.blank += 1;
+                continue;
+            }
+            return Ok(Some((self.line, buf)));
+        }
+    }
+}
+
+impl<R: Read> NdjsonLines<BufReader<R>> {
+    pub fn from_reader(r: R) -> Self {
+        NdjsonLines::new(BufReader::new(r))
+    }
+}
+
+/// Writes one value as a line of NDJSON.
+pub fn write_ndjson<W: Write + ?Sized, T: Serialize>(w: &mut W, value: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, value)?;
+    w.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_keep_bytes_and_skip_blanks() {
+        let data = b"a\r\n\n  \n\xff\xfe\nlast".to_vec();
+        let mut l = NdjsonLines::from_reader(&data[..]);
+        assert_eq!(l.next_line().unwrap(), Some((1, b"a".to_vec())));
+        assert_eq!(l.next_line().unwrap(), Some((4, vec![0xff, 0xfe])));
+        assert_eq!(l.next_line().unwrap(), Some((5, b"last".to_vec())));
+        assert_eq!(l.next_line().unwrap(), None);
+        assert_eq!(l.blank_lines(), 2);
+    }
+}

@@ -1,0 +1,3 @@
+//! I/O adapters around the core: files now; DynamoDB and Kinesis later.
+
+pub mod files;

@@ -1,0 +1,40 @@
+//! The running aggregate of one (product, window).
+
+use rustc_hash::FxHashSet;
+
+use crate::event::{ClickEvent, is_social};
+
+#[derive(Clone, Debug, Default)]
+pub struct Aggregate {
+    /// Events by type, indexed by `EventType::index`.
+    pub counts: [u32; 5],
+    /// 64-bit hashes of session ids (exact count for any realistic window).
+    sessions: FxHashSet<u64>,
+    pub social: u32,
+    pub with_campaign: u32,
+    /// Sum of the prices shoppers saw.
+    pub seen_price_sum: f64,
+}
+
+/// The key a session id is counted by.
+pub fn session_key(session_id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(session_id.as_bytes())
+}
+
+impl Aggregate {
+    pub fn add(&mut self, ev: &ClickEvent<'_>, session: u64) {
+        self.counts[ev.event_type.index()] += 1;
+        self.sessions.insert(session);
+        self.social += u32::from(is_social(&ev.referrer));
+        self.with_campaign += u32::from(ev.campaign.as_deref().is_some_and(|c| !c.is_empty()));
+        self.seen_price_sum += ev.price;
+    }
+
+    pub fn events(&self) -> u32 {
+        self.counts.iter().sum()
+    }
+
+    pub fn unique_sessions(&self) -> usize {
+        self.sessions.len()
+    }
+}

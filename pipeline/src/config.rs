@@ -1,0 +1,139 @@
+//! Settings of the streaming core.
+
+use serde::Serialize;
+
+use crate::time::{HOUR, MINUTE, Millis, SECOND};
+use crate::window::WindowSpec;
+
+/// How the core windows, orders and bounds its input. Times in milliseconds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PipelineConfig {
+    /// Window size, 1 s to 1 h. Default 100 s (the reference architecture's).
+    pub window: Millis,
+    /// Hopping windows: a new window every `hop` (≤ window). `None`: tumbling.
+    pub hop: Option<Millis>,
+    /// Watermark = max event time − this, per partition.
+    pub out_of_orderness: Millis,
+    /// A window closes when the watermark passes its end + this.
+    pub allowed_lateness: Millis,
+    /// A partition without records for this long (host time) stops holding the watermark.
+    pub idle_timeout: Millis,
+    /// Most event ids remembered for dedup.
+    pub dedup_capacity: usize,
+    /// Ids are forgotten once their event time is this far behind the watermark.
+    pub dedup_horizon: Millis,
+    /// Larger records are dead-lettered as `oversize`.
+    pub max_record_bytes: usize,
+    /// With a host clock: events further ahead of it are `event_time_out_of_range`.
+    pub max_future_skew: Option<Millis>,
+    /// Weight of the newest window in the views EWMA (0 < α ≤ 1).
+    pub ewma_alpha: f64,
+    /// Trailing period of `sales_velocity_per_day`.
+    pub velocity_horizon: Millis,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            window: 100 * SECOND,
+            hop: None,
+            out_of_orderness: 5 * SECOND,
+            allowed_lateness: 0,
+            idle_timeout: MINUTE,
+            dedup_capacity: 500_000,
+            dedup_horizon: 10 * MINUTE,
+            max_record_bytes: 64 * 1024,
+            max_future_skew: None,
+            ewma_alpha: 0.3,
+            velocity_horizon: 24 * HOUR,
+        }
+    }
+}
+
+/// A setting that is out of range; `key` is the field name.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{key}`: {message}")]
+pub struct ConfigError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+fn err(key: &'static str, message: impl Into<String>) -> Result<(), ConfigError> {
+    Err(ConfigError {
+        key,
+        message: message.into(),
+    })
+}
+
+impl PipelineConfig {
+    pub fn window_spec(&self) -> WindowSpec {
+        WindowSpec::hopping(self.window, self.hop.unwrap_or(self.window))
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(SECOND..=HOUR).contains(&self.window) {
+            return err(
+                "window",
+                format!("must be between 1s and 1h, got {} ms", self.window),
+            );
+        }
+        if let Some(hop) = self.hop
+            && !(SECOND..=self.window).contains(&hop)
+        {
+            return err(
+                "hop",
+                format!(
+                    "must be between 1s and the window size ({} ms), got {hop} ms",
+                    self.window
+                ),
+            );
+        }
+        for (key, v) in [
+            ("out_of_orderness", self.out_of_orderness),
+            ("allowed_lateness", self.allowed_lateness),
+            ("idle_timeout", self.idle_timeout),
+            ("dedup_horizon", self.dedup_horizon),
+            ("velocity_horizon", self.velocity_horizon),
+        ] {
+            if !(0..=30 * 24 * HOUR).contains(&v) {
+                return err(key, format!("must be between 0 and 30 days, got {v} ms"));
+            }
+        }
+        if self.velocity_horizon == 0 {
+            return err("velocity_horizon", "must be positive");
+        }
+        if self.dedup_capacity == 0 {
+            return err("dedup_capacity", "must be at least 1");
+        }
+        if self.max_record_bytes == 0 {
+            return err("max_record_bytes", "must be at least 1");
+        }
+        if !(self.ewma_alpha > 0.0 && self.ewma_alpha <= 1.0) {
+            return err(
+                "ewma_alpha",
+                format!("must be in (0, 1], got {}", self.ewma_alpha),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_key() {
+        let c = PipelineConfig {
+            window: 2 * HOUR,
+            ..Default::default()
+        };
+        assert_eq!(c.validate().unwrap_err().key, "window");
+        let c = PipelineConfig {
+            hop: Some(200 * SECOND),
+            ..Default::default()
+        };
+        assert_eq!(c.validate().unwrap_err().key, "hop");
+        assert!(PipelineConfig::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,159 @@
+//! Dead letters: records the core could not use, with a reason and their original bytes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+/// Why a record was dead-lettered. Each has a stable snake_case code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// Not a JSON document (syntax error, truncated, invalid UTF-8, trailing data).
+    MalformedJson,
+    /// A required field is absent or null.
+    MissingField,
+    /// A field has the wrong type or an impossible value (not an object,
+    /// unknown event_type, price ≤ 0, unparsable time, empty id…).
+    BadValue,
+    /// The event time is before 2000, from 2100 on, or too far ahead of the host clock.
+    EventTimeOutOfRange,
+    /// The record is larger than the configured limit.
+    Oversize,
+    /// The product is not in the catalog.
+    UnknownProduct,
+    /// Every window the event belongs to had already closed.
+    Late,
+    /// The event_id was seen within the dedup horizon.
+    Duplicate,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 8] = [
+        Reason::MalformedJson,
+        Reason::MissingField,
+        Reason::BadValue,
+        Reason::EventTimeOutOfRange,
+        Reason::Oversize,
+        Reason::UnknownProduct,
+        Reason::Late,
+        Reason::Duplicate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::MalformedJson => "malformed_json",
+            Reason::MissingField => "missing_field",
+            Reason::BadValue => "bad_value",
+            Reason::EventTimeOutOfRange => "event_time_out_of_range",
+            Reason::Oversize => "oversize",
+            Reason::UnknownProduct => "unknown_product",
+            Reason::Late => "late",
+            Reason::Duplicate => "duplicate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Where a record came from inside its partition: a line number for files,
+/// a sequence number (an arbitrary-size decimal string) for Kinesis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position<'a> {
+    Offset(u64),
+    Sequence(&'a str),
+}
+
+impl fmt::Display for Position<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Position::Offset(n) => write!(f, "{n}"),
+            Position::Sequence(s) => f.write_str(s),
+        }
+    }
+}
+
+/// One record the core could not use. `bytes` is the record exactly as received.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeadLetter {
+    pub reason: Reason,
+    pub detail: String,
+    pub partition: Arc<str>,
+    pub position: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Serialized as `{reason, detail, partition, position, raw}` where `raw` is the
+/// record as text, or `raw_base64` when the bytes are not valid UTF-8 — lossless either way.
+impl Serialize for DeadLetter {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("reason", &self.reason)?;
+        m.serialize_entry("detail", &self.detail)?;
+        m.serialize_entry("partition", &*self.partition)?;
+        m.serialize_entry("position", &self.position)?;
+        match std::str::from_utf8(&self.bytes) {
+            Ok(text) => m.serialize_entry("raw", text)?,
+            Err(_) => m.serialize_entry(
+                "raw_base64",
+                &base64::engine::general_purpose::STANDARD.encode(&self.bytes),
+            )?,
+        }
+        m.end()
+    }
+}
+
+/// Decodes the original bytes back from a serialized dead letter (`raw` or `raw_base64`).
+pub fn original_bytes(dead_letter_json: &serde_json::Value) -> Option<Vec<u8>> {
+    if let Some(text) = dead_letter_json.get("raw").and_then(|v| v.as_str()) {
+        return Some(text.as_bytes().to_vec());
+    }
+    let b64 = dead_letter_json.get("raw_base64")?.as_str()?;
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_codes_round_trip() {
+        for r in Reason::ALL {
+            assert_eq!(Reason::parse(r.as_str()), Some(r));
+            assert_eq!(Reason::ALL[r.index()], r);
+        }
+    }
+
+    #[test]
+    fn non_utf8_bytes_survive_serialization() {
+        let bytes = vec![b'{', 0xff, 0xfe, b'}'];
+        let dl = DeadLetter {
+            reason: Reason::MalformedJson,
+            detail: "x".into(),
+            partition: "p".into(),
+            position: "1".into(),
+            bytes: bytes.clone(),
+        };
+        let v: serde_json::Value = serde_json::to_value(&dl).unwrap();
+        assert!(v.get("raw").is_none());
+        assert_eq!(original_bytes(&v), Some(bytes));
+    }
+}

@@ -1,0 +1,98 @@
+//! The click event: the record a web app puts on the stream (see docs/events.md).
+
+use std::borrow::Cow;
+
+use serde::{Serialize, Serializer};
+
+use crate::time::{Millis, format_rfc3339};
+
+/// What the shopper did. The funnel order is the declaration order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    View,
+    Click,
+    AddToCart,
+    RemoveFromCart,
+    Purchase,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 5] = [
+        EventType::View,
+        EventType::Click,
+        EventType::AddToCart,
+        EventType::RemoveFromCart,
+        EventType::Purchase,
+    ];
+
+    /// The wire name, as in docs/events.md.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::View => "view",
+            EventType::Click => "click",
+            EventType::AddToCart => "add_to_cart",
+            EventType::RemoveFromCart => "remove_from_cart",
+            EventType::Purchase => "purchase",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Dense index (0..5), for per-type counters.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A decoded, validated click event. Strings borrow from the record's bytes
+/// where the JSON had no escapes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClickEvent<'a> {
+    pub event_id: Cow<'a, str>,
+    pub event_type: EventType,
+    #[serde(serialize_with = "event_time_rfc3339")]
+    pub event_time: Millis,
+    pub session_id: Cow<'a, str>,
+    pub product_id: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Cow<'a, str>>,
+    /// The price the shopper saw.
+    pub price: f64,
+    pub referrer: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<Cow<'a, str>>,
+}
+
+fn event_time_rfc3339<S: Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_rfc3339(*ms))
+}
+
+impl ClickEvent<'_> {
+    /// The event as one line of wire JSON (what a producer sends).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Referrers counted as social traffic in the `social_share` feature.
+pub const SOCIAL_REFERRERS: [&str; 9] = [
+    "instagram",
+    "tiktok",
+    "facebook",
+    "twitter",
+    "x",
+    "youtube",
+    "pinterest",
+    "snapchat",
+    "reddit",
+];
+
+/// Whether a referrer is a social network (case-insensitive).
+pub fn is_social(referrer: &str) -> bool {
+    SOCIAL_REFERRERS
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(referrer))
+}

@@ -1,0 +1,38 @@
+//! pricestream's streaming core.
+//!
+//! Click-event bytes go in; windowed, enriched [`FeatureRecord`]s and
+//! [`DeadLetter`]s come out. Everything outside [`adapters`] and [`drivers`]
+//! is sans-IO: synchronous state machines that take records, the host's clock
+//! reading and the reference tables, and never read a clock, sleep or touch
+//! a file or the network.
+
+pub mod aggregate;
+pub mod catalog;
+pub mod config;
+pub mod dead_letter;
+pub mod decode;
+pub mod dedup;
+pub mod event;
+pub mod features;
+pub mod operator;
+pub mod stats;
+pub mod tables;
+pub mod time;
+pub mod watermark;
+pub mod window;
+
+pub mod adapters;
+pub mod drivers;
+
+pub use catalog::{Catalog, CatalogItem, Order, OrderTotals, Orders};
+pub use config::{ConfigError, PipelineConfig};
+pub use dead_letter::{DeadLetter, Position, Reason};
+pub use decode::{Rejection, decode};
+pub use event::{ClickEvent, EventType};
+pub use features::{FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION, FeatureRecord};
+pub use operator::{Output, Pipeline, RawRecord};
+pub use stats::Stats;
+pub use tables::{CatalogTable, OrdersTable};
+pub use time::Millis;
+pub use watermark::PartitionId;
+pub use window::{Window, WindowSpec};

@@ -1,0 +1,180 @@
+//! In-memory catalog and orders tables (the local stand-ins for DynamoDB).
+
+use rustc_hash::FxHashMap;
+
+use crate::catalog::{Catalog, CatalogItem, Order, OrderTotals, Orders};
+use crate::time::Millis;
+
+/// Catalog items by product id.
+#[derive(Clone, Debug, Default)]
+pub struct CatalogTable {
+    items: FxHashMap<String, CatalogItem>,
+}
+
+impl CatalogTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Inserts or replaces an item; returns the previous one.
+    pub fn upsert(&mut self, item: CatalogItem) -> Option<CatalogItem> {
+        self.items.insert(item.product_id.clone(), item)
+    }
+
+    pub fn get_mut(&mut self, product_id: &str) -> Option<&mut CatalogItem> {
+        self.items.get_mut(product_id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Items sorted by product id.
+    pub fn sorted(&self) -> Vec<&CatalogItem> {
+        let mut v: Vec<_> = self.items.values().collect();
+        v.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+        v
+    }
+}
+
+impl Catalog for CatalogTable {
+    fn item(&self, product_id: &str) -> Option<&CatalogItem> {
+        self.items.get(product_id)
+    }
+}
+
+impl FromIterator<CatalogItem> for CatalogTable {
+    fn from_iter<I: IntoIterator<Item = CatalogItem>>(iter: I) -> Self {
+        let mut t = CatalogTable::new();
+        for item in iter {
+            t.upsert(item);
+        }
+        t
+    }
+}
+
+/// One product's orders, sorted by time, with running totals so a range sum
+/// is two binary searches.
+#[derive(Clone, Debug, Default)]
+struct ProductOrders {
+    times: Vec<Millis>,
+    /// `cum_units[i]` = units of orders `0..i`; one longer than `times`.
+    cum_units: Vec<u64>,
+    cum_revenue: Vec<f64>,
+    lines: Vec<(u32, f64)>,
+}
+
+impl ProductOrders {
+    fn insert(&mut self, time: Millis, quantity: u32, unit_price: f64) {
+        if self.cum_units.is_empty() {
+            self.cum_units.push(0);
+            self.cum_revenue.push(0.0);
+        }
+        // Orders mostly arrive in time order: then this is a push.
+        let at = self.times.partition_point(|&t| t <= time);
+        self.times.insert(at, time);
+        self.lines.insert(at, (quantity, unit_price));
+        self.cum_units.truncate(at + 1);
+        self.cum_revenue.truncate(at + 1);
+        for &(q, p) in &self.lines[at..] {
+            let units = self.cum_units[self.cum_units.len() - 1] + u64::from(q);
+            let revenue = self.cum_revenue[self.cum_revenue.len() - 1] + f64::from(q) * p;
+            self.cum_units.push(units);
+            self.cum_revenue.push(revenue);
+        }
+    }
+
+    fn totals(&self, from: Millis, to: Millis) -> OrderTotals {
+        if self.times.is_empty() || from >= to {
+            return OrderTotals::default();
+        }
+        let a = self.times.partition_point(|&t| t < from);
+        let b = self.times.partition_point(|&t| t < to);
+        OrderTotals {
+            units: self.cum_units[b] - self.cum_units[a],
+            revenue: self.cum_revenue[b] - self.cum_revenue[a],
+        }
+    }
+}
+
+/// Orders by product.
+#[derive(Clone, Debug, Default)]
+pub struct OrdersTable {
+    by_product: FxHashMap<String, ProductOrders>,
+    count: usize,
+}
+
+impl OrdersTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, order: &Order) {
+        self.by_product
+            .entry(order.product_id.clone())
+            .or_default()
+            .insert(order.order_time, order.quantity, order.unit_price);
+        self.count += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+impl Orders for OrdersTable {
+    fn totals(&self, product_id: &str, from: Millis, to: Millis) -> OrderTotals {
+        self.by_product
+            .get(product_id)
+            .map_or_else(OrderTotals::default, |p| p.totals(from, to))
+    }
+}
+
+impl<'a> FromIterator<&'a Order> for OrdersTable {
+    fn from_iter<I: IntoIterator<Item = &'a Order>>(iter: I) -> Self {
+        let mut t = OrdersTable::new();
+        for o in iter {
+            t.insert(o);
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(t: Millis, q: u32, p: f64) -> Order {
+        Order {
+            order_id: format!("o{t}"),
+            product_id: "p".into(),
+            quantity: q,
+            unit_price: p,
+            order_time: t,
+        }
+    }
+
+    #[test]
+    fn range_totals_with_out_of_order_inserts() {
+        let orders = [order(300, 1, 10.0), order(100, 2, 5.0), order(200, 3, 1.0)];
+        let t: OrdersTable = orders.iter().collect();
+        assert_eq!(
+            t.totals("p", 100, 300),
+            OrderTotals {
+                units: 5,
+                revenue: 13.0
+            }
+        );
+        assert_eq!(t.totals("p", 0, 1_000).units, 6);
+        assert_eq!(t.totals("p", 301, 1_000), OrderTotals::default());
+        assert_eq!(t.totals("q", 0, 1_000), OrderTotals::default());
+    }
+}
