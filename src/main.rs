@@ -1,1 +1,208 @@
-fn main() {}
+//! The `pricestream` command line. Wiring only: the work is in the crates.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use pipeline::drivers::replay::{ReplayInput, ReplayOptions, replay};
+use pipeline::{Millis, PipelineConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "pricestream",
+    version,
+    about = "Real-time, trend-driven dynamic pricing from clickstreams"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the streaming core over NDJSON event files: feature records and dead letters out.
+    Replay(ReplayArgs),
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// Event files, one JSON click event per line; each file is one partition.
+    #[arg(required = true, value_name = "EVENTS")]
+    events: Vec<PathBuf>,
+    /// Catalog file (.csv, .json array, .ndjson).
+    #[arg(long, value_name = "FILE")]
+    catalog: PathBuf,
+    /// Orders file (.csv, .json array, .ndjson).
+    #[arg(long, value_name = "FILE")]
+    orders: Option<PathBuf>,
+    /// Write features.ndjson, dead_letters.ndjson and stats.json into DIR.
+    #[arg(long, value_name = "DIR", required_unless_present_all = ["features", "dead_letters"])]
+    out: Option<PathBuf>,
+    /// Feature records file (`-` for stdout); overrides --out.
+    #[arg(long, value_name = "FILE")]
+    features: Option<PathBuf>,
+    /// Dead letters file (`-` for stdout); overrides --out.
+    #[arg(long, value_name = "FILE")]
+    dead_letters: Option<PathBuf>,
+    /// Stats as JSON; overrides --out.
+    #[arg(long, value_name = "FILE")]
+    stats_json: Option<PathBuf>,
+    /// Window size, 1s to 1h [default: 100s].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    window: Option<Millis>,
+    /// Hopping windows: start a window every DURATION (≤ window) [default: tumbling].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    hop: Option<Millis>,
+    /// Allowed out-of-orderness per partition (watermark = max event time − this) [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    out_of_orderness: Option<Millis>,
+    /// Keep windows open this long after the watermark passes their end [default: 0s].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    lateness: Option<Millis>,
+    /// A partition with no records for this long stops holding the watermark [default: 60s].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    idle_timeout: Option<Millis>,
+    /// Most event ids remembered for dedup [default: 500000].
+    #[arg(long, value_name = "N")]
+    dedup_capacity: Option<usize>,
+    /// Forget event ids this far behind the watermark [default: 10m].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    dedup_horizon: Option<Millis>,
+    /// Larger records are dead-lettered as oversize [default: 65536].
+    #[arg(long, value_name = "BYTES")]
+    max_record_bytes: Option<usize>,
+    /// Records per call into the core.
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    batch: u32,
+    /// Do not print the stats summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn duration(s: &str) -> Result<Millis, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("{e} (write e.g. 100s, 5m, 1h, 250ms)"))?;
+    Millis::try_from(d.as_millis()).map_err(|_| "too long".to_string())
+}
+
+/// The flag that sets each `PipelineConfig` key.
+fn flag_of(key: &str) -> String {
+    match key {
+        "allowed_lateness" => "--lateness".into(),
+        other => format!("--{}", other.replace('_', "-")),
+    }
+}
+
+impl ReplayArgs {
+    fn config(&self) -> PipelineConfig {
+        let d = PipelineConfig::default();
+        PipelineConfig {
+            window: self.window.unwrap_or(d.window),
+            hop: self.hop,
+            out_of_orderness: self.out_of_orderness.unwrap_or(d.out_of_orderness),
+            allowed_lateness: self.lateness.unwrap_or(d.allowed_lateness),
+            idle_timeout: self.idle_timeout.unwrap_or(d.idle_timeout),
+            dedup_capacity: self.dedup_capacity.unwrap_or(d.dedup_capacity),
+            dedup_horizon: self.dedup_horizon.unwrap_or(d.dedup_horizon),
+            max_record_bytes: self.max_record_bytes.unwrap_or(d.max_record_bytes),
+            ..d
+        }
+    }
+
+    /// `explicit`, else `name` inside --out.
+    fn path(&self, explicit: &Option<PathBuf>, name: &str) -> Option<PathBuf> {
+        explicit
+            .clone()
+            .or_else(|| self.out.as_ref().map(|dir| dir.join(name)))
+    }
+}
+
+fn create(path: &Path) -> Result<Box<dyn Write>, String> {
+    if path == Path::new("-") {
+        return Ok(Box::new(BufWriter::new(io::stdout().lock())));
+    }
+    File::create(path)
+        .map(|f| Box::new(BufWriter::new(f)) as Box<dyn Write>)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))
+}
+
+fn run_replay(args: ReplayArgs) -> ExitCode {
+    let config = args.config();
+    if let Err(e) = config.validate() {
+        Cli::command()
+            .error(
+                ErrorKind::ValueValidation,
+                format!("{}: {}", flag_of(e.key), e.message),
+            )
+            .exit();
+    }
+    if let Some(dir) = &args.out
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("error: cannot create {}: {e}", dir.display());
+        return ExitCode::from(2);
+    }
+    let (Some(features_path), Some(dead_letters_path)) = (
+        args.path(&args.features, "features.ndjson"),
+        args.path(&args.dead_letters, "dead_letters.ndjson"),
+    ) else {
+        eprintln!("error: give --out DIR, or both --features and --dead-letters");
+        return ExitCode::from(2);
+    };
+    let (mut features, mut dead_letters) =
+        match (create(&features_path), create(&dead_letters_path)) {
+            (Ok(f), Ok(d)) => (f, d),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    let input = ReplayInput {
+        events: args.events.clone(),
+        catalog: args.catalog.clone(),
+        orders: args.orders.clone(),
+    };
+    let options = ReplayOptions {
+        config,
+        batch_size: args.batch as usize,
+    };
+    let result = replay(&input, &options, &mut features, &mut dead_letters);
+    let flushed = features.flush().and_then(|()| dead_letters.flush());
+    let summary = match (result, flushed) {
+        (Ok(summary), Ok(())) => summary,
+        (Err(e), _) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(e.exit_code() as u8);
+        }
+        (Ok(_), Err(e)) => {
+            eprintln!("error: writing output: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(path) = args.path(&args.stats_json, "stats.json") {
+        let json = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";
+        if let Err(e) = std::fs::write(&path, json) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if !args.quiet {
+        eprint!("{}", summary.stats.summary());
+        if summary.blank_lines > 0 {
+            eprintln!("blank lines     {:>10} (skipped)", summary.blank_lines);
+        }
+        if let Some(dir) = &args.out {
+            eprintln!("outputs in {}", dir.display());
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Replay(args) => run_replay(args),
+    }
+}

@@ -12,7 +12,7 @@ use serde_json::error::Category;
 
 use crate::dead_letter::Reason;
 use crate::event::{ClickEvent, EventType};
-use crate::time::{Millis, in_event_range, parse_rfc3339};
+use crate::time::{Millis, format_rfc3339, in_event_range, parse_rfc3339};
 
 /// Upper bound for `price`; anything above is a unit or encoding error upstream.
 pub const MAX_PRICE: f64 = 1e9;
@@ -296,8 +296,8 @@ impl<'de> RawEvent<'de> {
             return Err(Rejection::new(
                 Reason::EventTimeOutOfRange,
                 format!(
-                    "`event_time` {} ms is outside [2000-01-01, 2100-01-01)",
-                    event_time
+                    "`event_time` {} is outside [2000-01-01, 2100-01-01)",
+                    format_rfc3339(event_time)
                 ),
             ));
         }
