@@ -2,9 +2,9 @@
 
 use std::borrow::Cow;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
-use crate::time::{Millis, format_rfc3339};
+use crate::time::Millis;
 
 /// What the shopper did. The funnel order is the declaration order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -53,7 +53,7 @@ impl EventType {
 pub struct ClickEvent<'a> {
     pub event_id: Cow<'a, str>,
     pub event_type: EventType,
-    #[serde(serialize_with = "event_time_rfc3339")]
+    #[serde(serialize_with = "crate::time::serialize_rfc3339")]
     pub event_time: Millis,
     pub session_id: Cow<'a, str>,
     pub product_id: Cow<'a, str>,
@@ -64,10 +64,6 @@ pub struct ClickEvent<'a> {
     pub referrer: Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign: Option<Cow<'a, str>>,
-}
-
-fn event_time_rfc3339<S: Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_rfc3339(*ms))
 }
 
 impl ClickEvent<'_> {

@@ -6,7 +6,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 use crate::dead_letter::Reason;
 use crate::dedup::DedupStats;
-use crate::time::{Millis, format_rfc3339};
+use crate::time::Millis;
 use crate::watermark::PartitionStats;
 
 /// Dead-letter counts by reason; serialized as a map with every reason.
@@ -52,17 +52,10 @@ pub struct Stats {
     pub open_windows: usize,
     pub open_aggregates: usize,
     pub products_seen: usize,
-    #[serde(serialize_with = "opt_time")]
+    #[serde(serialize_with = "crate::time::serialize_rfc3339_opt")]
     pub watermark: Option<Millis>,
     pub dedup: DedupStats,
     pub partitions: Vec<PartitionStats>,
-}
-
-fn opt_time<S: Serializer>(t: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&format_rfc3339(*t)),
-        None => s.serialize_none(),
-    }
 }
 
 impl Stats {

@@ -38,12 +38,18 @@ pub fn in_event_range(ms: Millis) -> bool {
 }
 
 /// Serde helper: a `Millis` field written as an RFC 3339 string.
-pub mod rfc3339 {
-    use super::{Millis, format_rfc3339};
-    use serde::Serializer;
+pub fn serialize_rfc3339<S: serde::Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_rfc3339(*ms))
+}
 
-    pub fn serialize<S: Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_rfc3339(*ms))
+/// Serde helper: an optional `Millis` written as an RFC 3339 string or null.
+pub fn serialize_rfc3339_opt<S: serde::Serializer>(
+    ms: &Option<Millis>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => serialize_rfc3339(ms, s),
+        None => s.serialize_none(),
     }
 }
 

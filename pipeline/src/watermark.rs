@@ -29,6 +29,7 @@ struct Partition {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PartitionStats {
     pub name: String,
+    #[serde(serialize_with = "crate::time::serialize_rfc3339_opt")]
     pub watermark: Option<Millis>,
     pub idle: bool,
     pub closed: bool,
