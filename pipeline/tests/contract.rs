@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use pipeline::{FEATURE_NAMES, Reason, decode};
 
 fn repo_file(path: &str) -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -62,10 +64,17 @@ fn schema_and_decoder_agree() {
             decoded.is_ok(),
             "schema and decoder disagree on {json}: decoder says {decoded:?}"
         );
-        if decoded.is_ok() { accepted += 1 } else { rejected += 1 }
+        if decoded.is_ok() {
+            accepted += 1
+        } else {
+            rejected += 1
+        }
         checked += 1;
     }
-    assert!(checked >= 35 && accepted >= 10 && rejected >= 20, "{checked} {accepted} {rejected}");
+    assert!(
+        checked >= 35 && accepted >= 10 && rejected >= 20,
+        "{checked} {accepted} {rejected}"
+    );
 }
 
 #[test]

@@ -55,7 +55,9 @@ fn run_case(dir: &Path) -> Vec<String> {
         .filter(|p| p.extension().is_some_and(|e| e == "ndjson"))
         .filter(|p| {
             let name = p.file_name().unwrap().to_string_lossy();
-            !["catalog", "orders", "expected-"].iter().any(|x| name.starts_with(x))
+            !["catalog", "orders", "expected-"]
+                .iter()
+                .any(|x| name.starts_with(x))
         })
         .collect();
     events.sort();

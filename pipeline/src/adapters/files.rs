@@ -93,9 +93,9 @@ fn read_rows<T: DeserializeOwned>(
                 .clone();
             for record in csv.records() {
                 let record = record.map_err(|e| {
-                    FileError::new(path, e.position().map(|p| p.line()), e.to_string())
+                    FileError::new(path, e.position().map(csv_line), csv_message(&e, &headers))
                 })?;
-                let line = record.position().map(|p| p.line());
+                let line = record.position().map(csv_line);
                 let row = record
                     .deserialize(Some(&headers))
                     .map_err(|e| FileError::new(path, line, csv_message(&e, &headers)))?;
@@ -137,6 +137,13 @@ fn strip_location(e: &serde_json::Error) -> String {
     }
 }
 
+/// The 1-based line of a CSV record. The reader's own line count can lag by
+/// one for the first record after the header, so take the larger of it and
+/// the record number (records are one line each unless quoted across lines).
+fn csv_line(p: &csv::Position) -> u64 {
+    p.line().max(p.record() + 1)
+}
+
 fn csv_message(e: &csv::Error, headers: &csv::StringRecord) -> String {
     match e.kind() {
         csv::ErrorKind::Deserialize { err, .. } => {
@@ -145,6 +152,9 @@ fn csv_message(e: &csv::Error, headers: &csv::StringRecord) -> String {
                 None => err.kind().to_string(),
             }
         }
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{len} fields, but the header has {expected_len}"),
         _ => e.to_string(),
     }
 }

@@ -1,0 +1,248 @@
+//! The `pricestream` command line: outputs, exit codes and error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn pricestream(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pricestream"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A temp dir holding the shipped sample, so paths in the outputs are short.
+fn sample_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "catalog.csv",
+        "orders.ndjson",
+        "events-0.ndjson",
+        "events-1.ndjson",
+    ] {
+        std::fs::copy(repo().join("scenarios/sample").join(f), dir.path().join(f)).unwrap();
+    }
+    dir
+}
+
+const SAMPLE: [&str; 6] = [
+    "replay",
+    "--catalog",
+    "catalog.csv",
+    "--orders",
+    "orders.ndjson",
+    "events-0.ndjson",
+];
+
+#[test]
+fn replay_writes_features_dead_letters_and_stats() {
+    let dir = sample_dir();
+    let o = pricestream(
+        &[&SAMPLE[..], &["events-1.ndjson", "--out", "out"]].concat(),
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("out");
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("stats.json")).unwrap()).unwrap();
+    let lines = |f: &str| {
+        std::fs::read_to_string(out.join(f))
+            .unwrap()
+            .lines()
+            .count() as u64
+    };
+    let events = ["events-0.ndjson", "events-1.ndjson"]
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(dir.path().join(f))
+                .unwrap()
+                .lines()
+                .count() as u64
+        })
+        .sum::<u64>();
+    assert_eq!(stats["received"], events);
+    assert_eq!(stats["dead_lettered"], lines("dead_letters.ndjson"));
+    assert_eq!(stats["feature_records"], lines("features.ndjson"));
+    assert_eq!(
+        stats["received"].as_u64(),
+        Some(stats["accepted"].as_u64().unwrap() + stats["dead_lettered"].as_u64().unwrap())
+    );
+    for reason in [
+        "malformed_json",
+        "missing_field",
+        "bad_value",
+        "event_time_out_of_range",
+        "unknown_product",
+        "late",
+        "duplicate",
+    ] {
+        assert!(
+            stats["dead_letters"][reason].as_u64() >= Some(1),
+            "{reason}"
+        );
+    }
+    assert!(stderr(&o).contains("feature records"));
+}
+
+#[test]
+fn replay_is_deterministic_and_can_write_to_stdout() {
+    let dir = sample_dir();
+    let run = || {
+        let o = pricestream(
+            &[
+                &SAMPLE[..],
+                &["--features", "-", "--dead-letters", "dl.ndjson", "-q"],
+            ]
+            .concat(),
+            dir.path(),
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(o.stderr.is_empty(), "--quiet");
+        o.stdout
+    };
+    let first = run();
+    assert!(first.len() > 1000);
+    assert_eq!(first, run());
+}
+
+fn expect_usage_error(args: &[&str], dir: &Path, needles: &[&str]) {
+    let o = pricestream(args, dir);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    for n in needles {
+        assert!(
+            stderr(&o).contains(n),
+            "{args:?}: {:?} not in {}",
+            n,
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn bad_flag_values_name_the_flag() {
+    let dir = sample_dir();
+    let p = dir.path();
+    expect_usage_error(
+        &[&SAMPLE[..], &["--out", "o", "--window", "2h"]].concat(),
+        p,
+        &["--window", "1h"],
+    );
+    expect_usage_error(
+        &[&SAMPLE[..], &["--out", "o", "--window", "100"]].concat(),
+        p,
+        &["--window", "100s"],
+    );
+    expect_usage_error(
+        &[&SAMPLE[..], &["--out", "o", "--hop", "200s"]].concat(),
+        p,
+        &["--hop"],
+    );
+    expect_usage_error(
+        &[&SAMPLE[..], &["--out", "o", "--batch", "0"]].concat(),
+        p,
+        &["--batch"],
+    );
+    expect_usage_error(&SAMPLE, p, &["--out"]);
+}
+
+#[test]
+fn missing_files_are_named() {
+    let dir = sample_dir();
+    let p = dir.path();
+    expect_usage_error(
+        &[&SAMPLE[..], &["nope.ndjson", "--out", "o"]].concat(),
+        p,
+        &["nope.ndjson", "cannot open"],
+    );
+    let args = [
+        "replay",
+        "--catalog",
+        "missing.csv",
+        "events-0.ndjson",
+        "--out",
+        "o",
+    ];
+    expect_usage_error(&args, p, &["missing.csv"]);
+}
+
+#[test]
+fn malformed_reference_rows_name_the_file_and_line() {
+    let dir = sample_dir();
+    let p = dir.path();
+    let catalog = std::fs::read_to_string(p.join("catalog.csv")).unwrap();
+    let mut lines: Vec<String> = catalog.lines().map(String::from).collect();
+    let mut fields: Vec<&str> = lines[3].split(',').collect();
+    fields[4] = "cheap";
+    lines[3] = fields.join(",");
+    std::fs::write(p.join("bad.csv"), lines.join("\n")).unwrap();
+    let args = [
+        "replay",
+        "--catalog",
+        "bad.csv",
+        "events-0.ndjson",
+        "--out",
+        "o",
+    ];
+    expect_usage_error(&args, p, &["bad.csv:4:", "column `base_price`"]);
+    std::fs::write(
+        p.join("short.csv"),
+        catalog.replacen(",117,0,0", ",117,0", 1),
+    )
+    .unwrap();
+    let args = [
+        "replay",
+        "--catalog",
+        "short.csv",
+        "events-0.ndjson",
+        "--out",
+        "o",
+    ];
+    expect_usage_error(&args, p, &["short.csv:2:", "fields"]);
+
+    std::fs::write(p.join("neg.csv"), catalog.replacen(",117,", ",-1,", 1)).unwrap();
+    let args = [
+        "replay",
+        "--catalog",
+        "neg.csv",
+        "events-0.ndjson",
+        "--out",
+        "o",
+    ];
+    expect_usage_error(&args, p, &["neg.csv:2:", "`inventory` must be >= 0"]);
+
+    let extra: String = catalog.lines().map(|l| format!("{l},red\n")).collect();
+    std::fs::write(p.join("extra.csv"), extra.replacen(",red", ",colour", 1)).unwrap();
+    let args = [
+        "replay",
+        "--catalog",
+        "extra.csv",
+        "events-0.ndjson",
+        "--out",
+        "o",
+    ];
+    expect_usage_error(&args, p, &["extra.csv:", "colour"]);
+
+    let orders = std::fs::read_to_string(p.join("orders.ndjson")).unwrap();
+    let mut lines: Vec<&str> = orders.lines().collect();
+    lines[1] = r#"{"order_id":"x","product_id":"p","quantity":0,"unit_price":1,"order_time":1}"#;
+    std::fs::write(p.join("bad-orders.ndjson"), lines.join("\n")).unwrap();
+    let args = [
+        "replay",
+        "--catalog",
+        "catalog.csv",
+        "--orders",
+        "bad-orders.ndjson",
+        "events-0.ndjson",
+        "--out",
+        "o",
+    ];
+    expect_usage_error(&args, p, &["bad-orders.ndjson:2:", "quantity"]);
+}
