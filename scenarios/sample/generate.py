@@ -25,7 +25,7 @@ for i in range(12):
                          map_price=round(base * 0.8, 2), inventory=rng.randint(40, 400),
                          price_version=0, last_window=0))
 with open(HERE / "catalog.csv", "w", newline="") as f:
-    w = csv.DictWriter(f, fieldnames=list(products[0]))
+    w = csv.DictWriter(f, fieldnames=list(products[0]), lineterminator="\n")
     w.writeheader()
     w.writerows(products)
 
