@@ -65,8 +65,21 @@ fn workload() -> Workload {
         .collect();
     let mut orders = OrdersTable::new();
     let mut partitions = vec![Vec::new(); PARTITIONS];
-    let types = [("view", 70), ("click", 20), ("add_to_cart", 6), ("remove_from_cart", 2), ("purchase", 2)];
-    let referrers = ["instagram", "tiktok", "search", "direct", "email", "youtube"];
+    let types = [
+        ("view", 70),
+        ("click", 20),
+        ("add_to_cart", 6),
+        ("remove_from_cart", 2),
+        ("purchase", 2),
+    ];
+    let referrers = [
+        "instagram",
+        "tiktok",
+        "search",
+        "direct",
+        "email",
+        "youtube",
+    ];
     let mut arrival = T0;
     let mut last: Option<(usize, Vec<u8>)> = None;
     for n in 0..EVENTS {
@@ -110,7 +123,11 @@ fn workload() -> Workload {
         partitions[partition].push((arrival, record.clone().into_bytes()));
         last = Some((partition, record.into_bytes()));
     }
-    Workload { partitions, catalog, orders }
+    Workload {
+        partitions,
+        catalog,
+        orders,
+    }
 }
 
 /// What a minimal consumer must do: deserialize the event into a borrowed struct.
@@ -132,12 +149,18 @@ struct ParsedEvent<'a> {
 /// partition delivers what arrived since the last poll.
 fn run_pipeline(w: &Workload) -> pipeline::Stats {
     let mut p = Pipeline::new(PipelineConfig::default()).unwrap();
-    let ids: Vec<_> = (0..PARTITIONS).map(|i| p.register_partition(&format!("shard-{i}"))).collect();
+    let ids: Vec<_> = (0..PARTITIONS)
+        .map(|i| p.register_partition(&format!("shard-{i}")))
+        .collect();
     let mut out = Output::default();
     let mut records: Vec<RawRecord> = Vec::with_capacity(BATCH);
-    let mut next = vec![0usize; PARTITIONS];
+    let mut next = [0usize; PARTITIONS];
     let mut now = T0;
-    while next.iter().zip(&w.partitions).any(|(n, part)| *n < part.len()) {
+    while next
+        .iter()
+        .zip(&w.partitions)
+        .any(|(n, part)| *n < part.len())
+    {
         now += POLL;
         for (i, part) in w.partitions.iter().enumerate() {
             let from = next[i];
@@ -170,10 +193,7 @@ fn core(c: &mut Criterion) {
     let stats = run_pipeline(&w);
     eprintln!(
         "pipeline: {} accepted, {} dead letters {:?}, {} feature records",
-        stats.accepted,
-        stats.dead_lettered,
-        stats.dead_letters,
-        stats.feature_records
+        stats.accepted, stats.dead_lettered, stats.dead_letters, stats.feature_records
     );
     let mut g = c.benchmark_group("core");
     g.throughput(Throughput::Elements(EVENTS as u64));
@@ -196,9 +216,7 @@ fn core(c: &mut Criterion) {
             black_box(ok)
         })
     });
-    g.bench_function("pipeline", |b| {
-        b.iter(|| black_box(run_pipeline(&w)))
-    });
+    g.bench_function("pipeline", |b| b.iter(|| black_box(run_pipeline(&w))));
     g.finish();
 }
 

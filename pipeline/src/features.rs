@@ -124,20 +124,22 @@ pub struct History {
 }
 
 impl Trend {
-    /// Advances to the window ending at `end` with `views`, returning the history
-    /// before it. Windows with no events count as zero views. A product's first
-    /// window is neutral (history = itself) only if it is also the first window
-    /// the operator closed (`first_end`); later first sightings grew from zero.
+    /// Advances to `window` with `views`, returning the history before it.
+    /// Windows with no events count as zero views. A product's first window is
+    /// neutral (history = itself) when the window before it started before
+    /// `observed_since` (the earliest event accepted), since that window was
+    /// not fully observed; otherwise the product grew from zero.
     pub fn advance(
         &mut self,
-        end: Millis,
+        window: Window,
         slide: Millis,
         views: f64,
         alpha: f64,
-        first_end: Millis,
+        observed_since: Millis,
     ) -> History {
+        let end = window.end;
         let history = match self.last_end {
-            None if end <= first_end => History {
+            None if window.start - slide < observed_since => History {
                 prev_views: views,
                 ewma_views: views,
             },
@@ -263,8 +265,12 @@ mod tests {
 
     #[test]
     fn trend_counts_gaps_as_zero_views() {
+        let w = |end| Window {
+            start: end - 100,
+            end,
+        };
         let mut t = Trend::default();
-        let h = t.advance(100, 100, 10.0, 0.5, 100);
+        let h = t.advance(w(100), 100, 10.0, 0.5, 0);
         assert_eq!(
             h,
             History {
@@ -272,7 +278,7 @@ mod tests {
                 ewma_views: 10.0
             }
         );
-        let h = t.advance(200, 100, 20.0, 0.5, 100);
+        let h = t.advance(w(200), 100, 20.0, 0.5, 0);
         assert_eq!(
             h,
             History {
@@ -281,7 +287,7 @@ mod tests {
             }
         );
         // ewma is now 15; two empty windows (300, 400) halve it twice.
-        let h = t.advance(500, 100, 4.0, 0.5, 100);
+        let h = t.advance(w(500), 100, 4.0, 0.5, 0);
         assert_eq!(
             h,
             History {
@@ -292,14 +298,27 @@ mod tests {
     }
 
     #[test]
-    fn late_first_sighting_grows_from_zero() {
+    fn first_sighting_after_a_fully_observed_window_grows_from_zero() {
+        let w = Window {
+            start: 800,
+            end: 900,
+        };
         let mut t = Trend::default();
-        let h = t.advance(900, 100, 50.0, 0.3, 100);
+        // Events seen since 700: the window [700, 800) was observed, without this product.
         assert_eq!(
-            h,
+            t.advance(w, 100, 50.0, 0.3, 700),
             History {
                 prev_views: 0.0,
                 ewma_views: 0.0
+            }
+        );
+        // Events seen only since 701: [700, 800) was partial, so no history.
+        let mut t = Trend::default();
+        assert_eq!(
+            t.advance(w, 100, 50.0, 0.3, 701),
+            History {
+                prev_views: 50.0,
+                ewma_views: 50.0
             }
         );
     }

@@ -90,7 +90,8 @@ pub struct Pipeline {
     products: Products,
     /// Open windows by end time; each holds one aggregate per product index.
     windows: BTreeMap<Millis, FxHashMap<u32, Aggregate>>,
-    first_closed_end: Option<Millis>,
+    /// The earliest accepted event time: windows before it were not observed.
+    observed_since: Millis,
     counters: Counters,
 }
 
@@ -103,7 +104,7 @@ impl Pipeline {
             dedup: Dedup::new(config.dedup_capacity, config.dedup_horizon),
             products: Products::default(),
             windows: BTreeMap::new(),
-            first_closed_end: None,
+            observed_since: Millis::MAX,
             counters: Counters::default(),
             config,
         })
@@ -235,6 +236,7 @@ impl Pipeline {
             }
         }
         self.dedup.remember(id_key, event.event_time, wm);
+        self.observed_since = self.observed_since.min(event.event_time);
         self.watermarks.observe(partition, event.event_time);
         self.counters.accepted += 1;
         Ok(())
@@ -292,7 +294,6 @@ impl Pipeline {
         orders: &O,
         out: &mut Output,
     ) {
-        let first_end = *self.first_closed_end.get_or_insert(end);
         let window = Window {
             start: end - self.spec.size,
             end,
@@ -305,11 +306,11 @@ impl Pipeline {
             let i = *product as usize;
             let views = f64::from(aggregate.counts[EventType::View.index()]);
             let history = self.products.trends[i].advance(
-                end,
+                window,
                 self.spec.slide,
                 views,
                 self.config.ewma_alpha,
-                first_end,
+                self.observed_since,
             );
             let id = &*self.products.names[i];
             let Some(item) = catalog.item(id) else {

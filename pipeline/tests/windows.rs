@@ -268,3 +268,48 @@ fn oversize_records_keep_their_bytes() {
     assert_eq!(h.dead_letters[0].partition.as_ref(), "p0");
     assert_eq!(h.dead_letters[0].position, "1");
 }
+
+#[test]
+fn a_product_first_seen_after_a_fully_observed_window_grew_from_zero() {
+    let mut h = Harness::new(config(|_| {}), 1, &["a", "b"]);
+    // Events since T0 + 50 s: [0, 100) is partial, [100, 200) fully observed.
+    h.push(0, T0, &[view("a", T0 + 50 * S), view("b", T0 + 150 * S)]);
+    h.push(
+        0,
+        T0,
+        &[
+            view("b", T0 + 250 * S),
+            view("b", T0 + 251 * S),
+            view("b", T0 + 300 * S),
+        ],
+    );
+    h.finish();
+    let growth: Vec<_> = h
+        .features
+        .iter()
+        .map(|f| (f.product_id.as_str(), f.get("view_growth_prev").unwrap()))
+        .collect();
+    // a: neutral (its previous window was before the first event); b at 100: neutral too,
+    // since [0, 100) was partial; b at 200 follows b at 100.
+    assert_eq!(
+        growth,
+        vec![("a", 1.0), ("b", 1.0), ("b", 1.5), ("b", 2.0 / 3.0)]
+    );
+    let mut h = Harness::new(config(|_| {}), 1, &["a", "b"]);
+    h.push(
+        0,
+        T0,
+        &[
+            view("a", T0),
+            view("a", T0 + 150 * S),
+            view("b", T0 + 250 * S),
+        ],
+    );
+    h.finish();
+    let b = h.features.iter().find(|f| f.product_id == "b").unwrap();
+    assert_eq!(
+        b.get("view_growth_prev"),
+        Some(2.0),
+        "[100, 200) was observed without b"
+    );
+}
