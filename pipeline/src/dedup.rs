@@ -115,4 +115,15 @@ mod tests {
         assert!(d.contains(dedup_key("99999")));
         assert!(!d.contains(dedup_key("0")));
     }
+
+    #[test]
+    fn a_full_table_costs_50_to_70_bytes_per_id() {
+        let n = 100_000;
+        let mut d = Dedup::new(n, i64::MAX / 4);
+        for i in 0..(n as i64) {
+            d.remember(dedup_key(&i.to_string()), i, i);
+        }
+        let per_id = d.stats().memory_bytes as f64 / n as f64;
+        assert!((50.0..=70.0).contains(&per_id), "{per_id} bytes per id");
+    }
 }
