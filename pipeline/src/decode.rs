@@ -66,6 +66,7 @@ enum Field {
     Unknown,
 }
 
+/// Required fields first: they are checked in this order.
 const KNOWN: [Field; 9] = [
     Field::EventId,
     Field::EventType,
@@ -78,16 +79,8 @@ const KNOWN: [Field; 9] = [
     Field::Campaign,
 ];
 
-/// Fields that must be present and not null.
-const REQUIRED: [Field; 7] = [
-    Field::EventId,
-    Field::EventType,
-    Field::EventTime,
-    Field::SessionId,
-    Field::ProductId,
-    Field::Price,
-    Field::Referrer,
-];
+/// Fields that must be present and not null: all but `user_id` and `campaign`.
+const REQUIRED: &[Field] = KNOWN.split_at(7).0;
 
 impl Field {
     fn name(self) -> &'static str {
@@ -255,7 +248,7 @@ impl<'de> RawEvent<'de> {
     }
 
     fn validate(mut self) -> Result<ClickEvent<'de>, Rejection> {
-        for field in REQUIRED {
+        for &field in REQUIRED {
             match &self.values[field as usize] {
                 None => {
                     return Err(Rejection::new(

@@ -259,13 +259,15 @@ impl Pipeline {
         self.close_windows(Some(close_before), catalog, orders, out);
     }
 
-    /// End of input: closes every open window.
+    /// End of input: closes every open window. Records ingested afterwards
+    /// are dead-lettered as `late`.
     pub fn finish<C: Catalog + ?Sized, O: Orders + ?Sized>(
         &mut self,
         catalog: &C,
         orders: &O,
         out: &mut Output,
     ) {
+        self.watermarks.finish();
         self.close_windows(None, catalog, orders, out);
     }
 
@@ -337,7 +339,7 @@ impl Pipeline {
     /// A snapshot of counters and gauges.
     pub fn stats(&self) -> Stats {
         let c = &self.counters;
-        let wm = self.watermarks.watermark();
+        let wm = self.watermarks.event_watermark();
         Stats {
             received: c.received,
             accepted: c.accepted,

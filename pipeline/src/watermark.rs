@@ -41,6 +41,7 @@ pub struct Watermarks {
     out_of_orderness: Millis,
     idle_timeout: Millis,
     watermark: Millis,
+    finished: bool,
 }
 
 impl Watermarks {
@@ -50,6 +51,7 @@ impl Watermarks {
             out_of_orderness,
             idle_timeout,
             watermark: Millis::MIN,
+            finished: false,
         }
     }
 
@@ -81,9 +83,13 @@ impl Watermarks {
         self.partitions.is_empty()
     }
 
-    /// The operator watermark (`Millis::MIN` before any).
+    /// The operator watermark (`Millis::MIN` before any, `Millis::MAX` after finish).
     pub fn watermark(&self) -> Millis {
-        self.watermark
+        if self.finished {
+            Millis::MAX
+        } else {
+            self.watermark
+        }
     }
 
     /// The max accepted event time over all partitions ("stream time").
@@ -131,6 +137,16 @@ impl Watermarks {
     pub fn close(&mut self, p: PartitionId) {
         self.partitions[p.0 as usize].closed = true;
         self.recompute();
+    }
+
+    /// End of input: every window is complete; later records are late.
+    pub fn finish(&mut self) {
+        self.finished = true;
+    }
+
+    /// The watermark reached from event times, ignoring [`Watermarks::finish`].
+    pub fn event_watermark(&self) -> Millis {
+        self.watermark
     }
 
     fn recompute(&mut self) {

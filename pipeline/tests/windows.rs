@@ -313,3 +313,20 @@ fn a_product_first_seen_after_a_fully_observed_window_grew_from_zero() {
         "[100, 200) was observed without b"
     );
 }
+
+#[test]
+fn records_after_finish_are_late_and_change_nothing() {
+    let mut h = Harness::tumbling(&["a"]);
+    h.push(0, T0, &[view("a", T0 + 10 * S)]);
+    h.finish();
+    h.push(0, T0, &[view("a", T0 + 20 * S)]);
+    h.finish();
+    assert_eq!(h.views(), vec![("a".into(), 0, 1.0)]);
+    assert_eq!(h.reasons(), vec![Reason::Late]);
+    assert!(
+        h.pipeline
+            .stats()
+            .watermark
+            .is_some_and(|w| w < T0 + 100 * S)
+    );
+}
