@@ -24,7 +24,67 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the streaming core over NDJSON event files: feature records and dead letters out.
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
+    /// Simulate a scenario with static prices: event files, orders, catalog and oracle out.
+    Sim(SimArgs),
+}
+
+#[derive(Args)]
+struct SimArgs {
+    /// Scenario file (TOML), e.g. scenarios/celebrity-spike.toml.
+    scenario: PathBuf,
+    /// Write events-K.ndjson, orders.ndjson, catalog.csv, oracle.ndjson and summary.json into DIR.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override the scenario's duration.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    duration: Option<Millis>,
+    /// Do not print the summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn run_sim(args: SimArgs) -> ExitCode {
+    let (sim, shop) = match sim::output::prepare(&args.scenario, args.seed, args.duration) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    match sim::output::write_run(sim, shop, &args.out) {
+        Ok(summary) => {
+            if !args.quiet {
+                let s = &summary.stats;
+                eprintln!(
+                    "{}: {} sessions ({} trend, {} bot), {} events, {} records on {} partitions",
+                    summary.scenario,
+                    s.sessions_regular + s.sessions_trend.iter().sum::<u64>() + s.sessions_bot,
+                    s.sessions_trend.iter().sum::<u64>(),
+                    s.sessions_bot,
+                    s.events_total(),
+                    s.records,
+                    summary.partitions
+                );
+                eprintln!(
+                    "{} orders, revenue {:.2}; {} missed for lack of stock; {} injected faults",
+                    s.orders,
+                    s.revenue,
+                    s.missed_out_of_stock,
+                    summary.faults.total()
+                );
+                eprintln!("outputs in {}", args.out.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
 }
 
 #[derive(Args)]
@@ -203,6 +263,7 @@ fn run_replay(args: ReplayArgs) -> ExitCode {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Replay(args) => run_replay(args),
+        Command::Replay(args) => run_replay(*args),
+        Command::Sim(args) => run_sim(args),
     }
 }

@@ -162,6 +162,11 @@ fn csv_message(e: &csv::Error, headers: &csv::StringRecord) -> String {
 /// Loads a catalog file (.csv, .json, .ndjson). Every item is validated and
 /// product ids must be unique.
 pub fn load_catalog(path: &Path) -> Result<CatalogTable, FileError> {
+    Ok(read_catalog_items(path)?.into_iter().collect())
+}
+
+/// Reads catalog items in file order, validated, with unique product ids.
+pub fn read_catalog_items(path: &Path) -> Result<Vec<CatalogItem>, FileError> {
     let mut seen = std::collections::HashSet::new();
     let items = read_rows::<CatalogItem>(path, |item| {
         item.validate()?;
@@ -173,7 +178,7 @@ pub fn load_catalog(path: &Path) -> Result<CatalogTable, FileError> {
     if items.is_empty() {
         return Err(FileError::new(path, None, "the catalog has no items"));
     }
-    Ok(items.into_iter().collect())
+    Ok(items)
 }
 
 /// An order row as written in files: `order_time` as RFC 3339 or epoch ms.

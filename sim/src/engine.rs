@@ -1,0 +1,802 @@
+//! The simulator: an event-driven loop in simulated time. Sessions arrive
+//! (baseline traffic, trend bursts, bots), walk the funnel reading the live
+//! price, buy from stock; every event becomes wire bytes on its partition.
+//! Same scenario and seed ⇒ the same bytes.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use pipeline::{EventType, Millis};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::weighted::WeightedAliasIndex;
+use rand_distr::{Distribution, Exp1};
+
+use crate::demand::Demand;
+use crate::faults::{Fault, FaultCounts, Faults};
+use crate::hawkes::burst_times;
+use crate::oracle::{self, Decision, OracleRecord};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::shop::{ProductIx, Shop};
+use crate::stats::SimStats;
+use crate::traffic::Intensity;
+use crate::wire::{Encoder, Variant, WireEvent};
+
+/// Where delivered records go: one call per record, in delivery order per partition.
+pub trait RecordSink {
+    fn record(&mut self, partition: u32, delivered_at: Millis, bytes: &[u8]);
+}
+
+impl<F: FnMut(u32, Millis, &[u8])> RecordSink for F {
+    fn record(&mut self, partition: u32, delivered_at: Millis, bytes: &[u8]) {
+        self(partition, delivered_at, bytes)
+    }
+}
+
+/// A scheduled action, ordered by time then scheduling order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Scheduled {
+    time: Millis,
+    seq: u64,
+    action: Action,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Action {
+    Baseline,
+    Burst(u16),
+    Bot(u16),
+    Step(u32),
+    Restock,
+    SaleStart(u16),
+    SaleEnd(u16),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Segment {
+    Regular,
+    Trend(u16),
+    Bot,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    View,
+    Click,
+    Cart,
+    Decide,
+    BotView(u32),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Session {
+    id: u64,
+    product: ProductIx,
+    segment: Segment,
+    stage: Stage,
+    products_left: u32,
+    referrer: &'static str,
+    campaign: Option<&'static str>,
+    user: Option<u32>,
+}
+
+/// A trend burst's pre-drawn arrivals and who it sends shoppers to.
+struct Burst {
+    times: Vec<Millis>,
+    next: usize,
+    targets: Vec<ProductIx>,
+    pick: WeightedAliasIndex<f64>,
+    elasticity: f64,
+}
+
+struct Bot {
+    times: Vec<Millis>,
+    next: usize,
+    views: u32,
+}
+
+/// One record waiting for its delivery time.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Pending {
+    at: Millis,
+    seq: u64,
+    bytes: Vec<u8>,
+}
+
+const REGULAR_REFERRERS: [(&str, f64); 7] = [
+    ("search", 0.38),
+    ("direct", 0.27),
+    ("email", 0.10),
+    ("instagram", 0.10),
+    ("tiktok", 0.08),
+    ("youtube", 0.04),
+    ("facebook", 0.03),
+];
+const TREND_REFERRERS: [(&str, f64); 4] = [
+    ("instagram", 0.55),
+    ("tiktok", 0.30),
+    ("youtube", 0.05),
+    ("direct", 0.10),
+];
+/// A trend shopper's next product is another target with this probability.
+const TREND_STAY: f64 = 0.7;
+
+pub struct Simulator {
+    sc: Scenario,
+    rng: SmallRng,
+    start: Millis,
+    end: Millis,
+    intensity: Intensity,
+    demand: Demand,
+    queue: BinaryHeap<Reverse<Scheduled>>,
+    seq: u64,
+    sessions: Vec<Session>,
+    free: Vec<u32>,
+    baseline_next: f64,
+    bursts: Vec<Burst>,
+    bots: Vec<Bot>,
+    sale_targets: Vec<Vec<ProductIx>>,
+    sale_saved: Vec<Vec<f64>>,
+    popular: WeightedAliasIndex<f64>,
+    regular_referrer: WeightedAliasIndex<f64>,
+    trend_referrer: WeightedAliasIndex<f64>,
+    reference: Vec<(f64, Millis)>,
+    json_ids: Vec<String>,
+    partition_of: Vec<u32>,
+    encoder: Encoder,
+    buf: Vec<u8>,
+    pending: Vec<BinaryHeap<Reverse<Pending>>>,
+    faults: Faults,
+    next_event: u64,
+    next_session: u64,
+    next_order: u64,
+    clock: Millis,
+    stats: SimStats,
+    oracle_open: Vec<(Millis, Vec<Decision>, i64, f64)>,
+    oracle_done: Vec<OracleRecord>,
+    daily_views: Vec<Vec<u64>>,
+}
+
+fn alias(weights: &[f64]) -> WeightedAliasIndex<f64> {
+    WeightedAliasIndex::new(weights.to_vec())
+        .unwrap_or_else(|_| WeightedAliasIndex::new(vec![1.0]).expect("a single weight is valid"))
+}
+
+fn err(sc_key: String, message: String) -> ScenarioError {
+    ScenarioError {
+        file: Default::default(),
+        key: sc_key,
+        message,
+    }
+}
+
+/// Expected units a day from baseline traffic, for sizing starting stock.
+fn expected_units_per_day(sc: &Scenario) -> f64 {
+    let f = &sc.funnel;
+    let products_per_session: f64 = (0..f.max_products)
+        .map(|k| f.browse_rate.powi(k as i32))
+        .sum();
+    sc.traffic.sessions_per_day
+        * products_per_session
+        * f.click_rate
+        * f.cart_rate
+        * f.purchase_rate
+}
+
+impl Simulator {
+    /// Builds the simulator and its shop (generated, or `shop` when given, e.g. loaded from a file).
+    pub fn new(sc: Scenario, shop: Option<Shop>) -> Result<(Simulator, Shop), ScenarioError> {
+        let mut rng = SmallRng::seed_from_u64(sc.seed);
+        let shop = match shop {
+            Some(s) => s,
+            None => Shop::generate(&sc.catalog, expected_units_per_day(&sc), &mut rng),
+        };
+        if shop.is_empty() {
+            return Err(err("catalog".into(), "the catalog has no products".into()));
+        }
+        let start = sc.start.0;
+        let end = start + sc.duration.0;
+        let targets = |key: String,
+                       product: &Option<String>,
+                       brand: &Option<String>|
+         -> Result<Vec<ProductIx>, ScenarioError> {
+            let found: Vec<ProductIx> = match (product, brand) {
+                (Some(p), _) => shop.ix(p).into_iter().collect(),
+                (None, Some(b)) => (0..shop.len() as u32)
+                    .filter(|&i| &shop.get(i).brand == b)
+                    .collect(),
+                (None, None) => (0..shop.len() as u32).collect(),
+            };
+            if found.is_empty() {
+                let what = product.as_ref().map_or_else(
+                    || format!("no product of brand {:?}", brand.as_deref().unwrap_or("")),
+                    |p| {
+                        format!(
+                            "unknown product {p:?} (generated ids are sku-0000 to sku-{:04})",
+                            shop.len() - 1
+                        )
+                    },
+                );
+                return Err(err(key, what));
+            }
+            Ok(found)
+        };
+        let mut bursts = Vec::new();
+        for (i, t) in sc.trend.iter().enumerate() {
+            let ids = targets(format!("trend[{i}].product"), &t.product, &t.brand)?;
+            let weights: Vec<f64> = ids.iter().map(|&p| shop.popularity()[p as usize]).collect();
+            let times = burst_times(t, (start + t.at.0) as f64, end as f64, &mut rng)
+                .into_iter()
+                .map(|x| x as Millis)
+                .collect();
+            bursts.push(Burst {
+                times,
+                next: 0,
+                pick: alias(&weights),
+                targets: ids,
+                elasticity: t.elasticity,
+            });
+        }
+        let mut sale_targets = Vec::new();
+        for (i, s) in sc.sale.iter().enumerate() {
+            sale_targets.push(targets(format!("sale[{i}].product"), &s.product, &s.brand)?);
+        }
+        let bots = sc
+            .faults
+            .bots
+            .iter()
+            .map(|b| {
+                let mut times: Vec<Millis> = (0..b.sessions)
+                    .map(|_| start + b.at.0 + (rng.random::<f64>() * b.length.0 as f64) as Millis)
+                    .collect();
+                times.sort_unstable();
+                Bot {
+                    times,
+                    next: 0,
+                    views: b.views_per_session,
+                }
+            })
+            .collect();
+        let json_ids = shop
+            .items()
+            .iter()
+            .map(|i| {
+                let quoted = serde_json::to_string(&i.product_id).unwrap_or_default();
+                quoted[1..quoted.len().saturating_sub(1).max(1)].to_string()
+            })
+            .collect();
+        let partition_of = shop
+            .items()
+            .iter()
+            .map(|i| {
+                (xxhash_rust::xxh3::xxh3_64(i.product_id.as_bytes()) % u64::from(sc.partitions))
+                    as u32
+            })
+            .collect();
+        let weights = |w: &[(&str, f64)]| alias(&w.iter().map(|x| x.1).collect::<Vec<_>>());
+        let n = shop.len();
+        let mut sim = Simulator {
+            intensity: Intensity::new(&sc.traffic),
+            demand: Demand::new(&sc.demand, &sc.funnel),
+            rng,
+            start,
+            end,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            sessions: Vec::new(),
+            free: Vec::new(),
+            baseline_next: start as f64,
+            bursts,
+            bots,
+            sale_saved: vec![Vec::new(); sc.sale.len()],
+            sale_targets,
+            popular: alias(shop.popularity()),
+            regular_referrer: weights(&REGULAR_REFERRERS),
+            trend_referrer: weights(&TREND_REFERRERS),
+            reference: shop
+                .items()
+                .iter()
+                .map(|i| (i.current_price(), start))
+                .collect(),
+            json_ids,
+            partition_of,
+            encoder: Encoder::new(),
+            buf: Vec::with_capacity(256),
+            pending: (0..sc.partitions).map(|_| BinaryHeap::new()).collect(),
+            faults: Faults::new(&sc.faults),
+            next_event: 0,
+            next_session: 0,
+            next_order: 0,
+            clock: start,
+            stats: SimStats::new(sc.trend.len()),
+            oracle_open: vec![(Millis::MIN, Vec::new(), 0, 0.0); n],
+            oracle_done: Vec::new(),
+            daily_views: vec![Vec::new(); n],
+            sc,
+        };
+        sim.schedule_initial();
+        Ok((sim, shop))
+    }
+
+    fn schedule(&mut self, time: Millis, action: Action) {
+        self.seq += 1;
+        self.queue.push(Reverse(Scheduled {
+            time,
+            seq: self.seq,
+            action,
+        }));
+    }
+
+    fn schedule_initial(&mut self) {
+        self.next_baseline();
+        for i in 0..self.bursts.len() {
+            if let Some(&t) = self.bursts[i].times.first() {
+                self.schedule(t, Action::Burst(i as u16));
+            }
+        }
+        for i in 0..self.bots.len() {
+            if let Some(&t) = self.bots[i].times.first() {
+                self.schedule(t, Action::Bot(i as u16));
+            }
+        }
+        if let Some(every) = self.sc.catalog.restock_every {
+            self.schedule(self.start + every.0, Action::Restock);
+        }
+        for (i, s) in self.sc.sale.clone().iter().enumerate() {
+            self.schedule(self.start + s.at.0, Action::SaleStart(i as u16));
+            self.schedule(self.start + s.at.0 + s.length.0, Action::SaleEnd(i as u16));
+        }
+    }
+
+    fn next_baseline(&mut self) {
+        if let Some(t) =
+            self.intensity
+                .next_arrival(self.baseline_next, self.end as f64, &mut self.rng)
+        {
+            self.baseline_next = t;
+            self.schedule(t as Millis, Action::Baseline);
+        }
+    }
+
+    pub fn start(&self) -> Millis {
+        self.start
+    }
+
+    pub fn end(&self) -> Millis {
+        self.end
+    }
+
+    /// Simulated time reached so far.
+    pub fn clock(&self) -> Millis {
+        self.clock
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.sc
+    }
+
+    pub fn stats(&self) -> &SimStats {
+        &self.stats
+    }
+
+    pub fn fault_counts(&self) -> &FaultCounts {
+        self.faults.counts()
+    }
+
+    /// Views of a product per UTC day since the start (day 0 = the start's day).
+    pub fn daily_views(&self, p: ProductIx) -> &[u64] {
+        &self.daily_views[p as usize]
+    }
+
+    /// Oracle records of windows closed so far, drained.
+    pub fn take_oracle(&mut self) -> Vec<OracleRecord> {
+        std::mem::take(&mut self.oracle_done)
+    }
+
+    /// Runs every action before `until` (capped at the scenario's end) and
+    /// delivers the records due before it.
+    pub fn run_until<S: RecordSink + ?Sized>(
+        &mut self,
+        until: Millis,
+        shop: &mut Shop,
+        sink: &mut S,
+    ) {
+        let until = until.min(self.end);
+        while let Some(Reverse(next)) = self.queue.peek().copied() {
+            if next.time >= until {
+                break;
+            }
+            self.queue.pop();
+            self.clock = next.time;
+            self.act(next.time, next.action, shop);
+        }
+        self.clock = self.clock.max(until);
+        self.deliver(Some(until), sink);
+    }
+
+    /// Runs to the end and delivers everything, closing the oracle's windows.
+    pub fn finish<S: RecordSink + ?Sized>(&mut self, shop: &mut Shop, sink: &mut S) {
+        self.run_until(self.end, shop, sink);
+        self.deliver(None, sink);
+        for p in 0..self.oracle_open.len() as u32 {
+            self.close_oracle(p, shop);
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.clock >= self.end
+    }
+
+    fn deliver<S: RecordSink + ?Sized>(&mut self, before: Option<Millis>, sink: &mut S) {
+        for (p, heap) in self.pending.iter_mut().enumerate() {
+            while let Some(Reverse(top)) = heap.peek() {
+                if before.is_some_and(|b| top.at >= b) {
+                    break;
+                }
+                let Some(Reverse(rec)) = heap.pop() else {
+                    break;
+                };
+                sink.record(p as u32, rec.at, &rec.bytes);
+            }
+        }
+    }
+
+    fn act(&mut self, t: Millis, action: Action, shop: &mut Shop) {
+        match action {
+            Action::Baseline => {
+                let product = self.popular.sample(&mut self.rng) as ProductIx;
+                self.spawn(t, product, Segment::Regular, Stage::View, shop);
+                self.next_baseline();
+            }
+            Action::Burst(i) => {
+                let b = &mut self.bursts[i as usize];
+                let product = b.targets[b.pick.sample(&mut self.rng)];
+                b.next += 1;
+                if let Some(&next) = b.times.get(b.next) {
+                    self.schedule(next, Action::Burst(i));
+                }
+                self.stats.sessions_trend[i as usize] += 1;
+                self.spawn(t, product, Segment::Trend(i), Stage::View, shop);
+            }
+            Action::Bot(i) => {
+                let b = &mut self.bots[i as usize];
+                let views = b.views;
+                b.next += 1;
+                if let Some(&next) = b.times.get(b.next) {
+                    self.schedule(next, Action::Bot(i));
+                }
+                let product = self.rng.random_range(0..shop.len() as u32);
+                self.spawn(t, product, Segment::Bot, Stage::BotView(views), shop);
+            }
+            Action::Step(slot) => self.step(t, slot, shop),
+            Action::Restock => {
+                shop.restock();
+                self.stats.restocks += 1;
+                if let Some(every) = self.sc.catalog.restock_every {
+                    self.schedule(t + every.0, Action::Restock);
+                }
+            }
+            Action::SaleStart(i) => {
+                let d = self.sc.sale[i as usize].discount;
+                let mut saved = Vec::new();
+                for &p in &self.sale_targets[i as usize] {
+                    saved.push(shop.price(p));
+                    let base = shop.get(p).base_price;
+                    shop.set_price(p, (base * (1.0 - d) * 100.0).round() / 100.0);
+                }
+                self.sale_saved[i as usize] = saved;
+            }
+            Action::SaleEnd(i) => {
+                let saved = std::mem::take(&mut self.sale_saved[i as usize]);
+                for (&p, price) in self.sale_targets[i as usize].iter().zip(saved) {
+                    shop.set_price(p, price);
+                }
+            }
+        }
+    }
+
+    fn spawn(
+        &mut self,
+        t: Millis,
+        product: ProductIx,
+        segment: Segment,
+        stage: Stage,
+        shop: &mut Shop,
+    ) {
+        self.next_session += 1;
+        let (referrer, campaign) = match segment {
+            Segment::Regular => {
+                self.stats.sessions_regular += 1;
+                let r = REGULAR_REFERRERS[self.regular_referrer.sample(&mut self.rng)].0;
+                (r, (r == "email").then_some("newsletter"))
+            }
+            Segment::Trend(_) => (
+                TREND_REFERRERS[self.trend_referrer.sample(&mut self.rng)].0,
+                None,
+            ),
+            Segment::Bot => {
+                self.stats.sessions_bot += 1;
+                ("direct", None)
+            }
+        };
+        let user = (self.rng.random::<f64>() < self.sc.funnel.logged_in)
+            .then(|| self.rng.random_range(0..50_000));
+        let session = Session {
+            id: self.next_session,
+            product,
+            segment,
+            stage,
+            products_left: self.sc.funnel.max_products,
+            referrer,
+            campaign,
+            user,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.sessions[s as usize] = session;
+                s
+            }
+            None => {
+                self.sessions.push(session);
+                self.sessions.len() as u32 - 1
+            }
+        };
+        self.step(t, slot, shop);
+    }
+
+    fn gap(&mut self) -> Millis {
+        let e: f64 = Exp1.sample(&mut self.rng);
+        (e * self.sc.funnel.step_mean.0 as f64) as Millis + 1
+    }
+
+    fn step(&mut self, t: Millis, slot: u32, shop: &mut Shop) {
+        let s = self.sessions[slot as usize];
+        let f = &self.sc.funnel;
+        let (click, cart, remove) = (f.click_rate, f.cart_rate, f.remove_rate);
+        match s.stage {
+            Stage::View => {
+                self.emit(t, EventType::View, &s, shop);
+                if self.rng.random::<f64>() < click {
+                    self.advance(slot, Stage::Click, t);
+                } else {
+                    self.next_product(t, slot);
+                }
+            }
+            Stage::Click => {
+                self.emit(t, EventType::Click, &s, shop);
+                if self.rng.random::<f64>() < cart {
+                    self.advance(slot, Stage::Cart, t);
+                } else {
+                    self.next_product(t, slot);
+                }
+            }
+            Stage::Cart => {
+                self.emit(t, EventType::AddToCart, &s, shop);
+                self.advance(slot, Stage::Decide, t);
+            }
+            Stage::Decide => {
+                let p = s.product;
+                let price = shop.price(p);
+                let reference = self.reference_price(p, price, t);
+                let elasticity = match s.segment {
+                    Segment::Trend(i) => self.bursts[i as usize].elasticity,
+                    _ => self.sc.demand.elasticity,
+                };
+                self.oracle_note(p, t, elasticity, reference, shop);
+                self.stats.decisions += 1;
+                let q = self.demand.purchase_probability(
+                    elasticity,
+                    price,
+                    shop.get(p).base_price,
+                    reference,
+                );
+                if self.rng.random::<f64>() < q {
+                    self.next_order += 1;
+                    match shop.buy(p, format!("o{}", self.next_order), t) {
+                        Some(paid) => {
+                            self.emit(t, EventType::Purchase, &s, shop);
+                            self.stats.orders += 1;
+                            self.stats.revenue += paid;
+                        }
+                        None => self.stats.missed_out_of_stock += 1,
+                    }
+                } else if self.rng.random::<f64>() < remove {
+                    self.emit(t, EventType::RemoveFromCart, &s, shop);
+                }
+                self.next_product(t, slot);
+            }
+            Stage::BotView(left) => {
+                let product = self.rng.random_range(0..shop.len() as u32);
+                let s = Session { product, ..s };
+                self.emit(t, EventType::View, &s, shop);
+                if left > 1 {
+                    self.sessions[slot as usize].stage = Stage::BotView(left - 1);
+                    let next = t + self.rng.random_range(500..3_000);
+                    self.schedule(next, Action::Step(slot));
+                } else {
+                    self.free.push(slot);
+                }
+            }
+        }
+    }
+
+    fn advance(&mut self, slot: u32, stage: Stage, t: Millis) {
+        self.sessions[slot as usize].stage = stage;
+        let next = t + self.gap();
+        self.schedule(next, Action::Step(slot));
+    }
+
+    /// Browse on to another product, or end the session.
+    fn next_product(&mut self, t: Millis, slot: u32) {
+        let s = self.sessions[slot as usize];
+        if s.products_left <= 1 || self.rng.random::<f64>() >= self.sc.funnel.browse_rate {
+            self.free.push(slot);
+            return;
+        }
+        let product = match s.segment {
+            Segment::Trend(i) if self.rng.random::<f64>() < TREND_STAY => {
+                let b = &self.bursts[i as usize];
+                b.targets[b.pick.sample(&mut self.rng)]
+            }
+            _ => self.popular.sample(&mut self.rng) as ProductIx,
+        };
+        let s = &mut self.sessions[slot as usize];
+        s.product = product;
+        s.products_left -= 1;
+        self.advance(slot, Stage::View, t);
+    }
+
+    /// The product's reference price: an EWMA of the live price seen at decisions.
+    fn reference_price(&mut self, p: ProductIx, price: f64, t: Millis) -> f64 {
+        let half = self.sc.demand.reference_halflife.0 as f64;
+        let (r, last) = &mut self.reference[p as usize];
+        let w = 1.0 - 0.5f64.powf((t - *last).max(0) as f64 / half);
+        let before = *r;
+        *r += w * (price - *r);
+        *last = t;
+        before
+    }
+
+    fn oracle_note(
+        &mut self,
+        p: ProductIx,
+        t: Millis,
+        elasticity: f64,
+        reference: f64,
+        shop: &Shop,
+    ) {
+        let size = self.sc.oracle_window.0;
+        let start = t.div_euclid(size) * size;
+        if self.oracle_open[p as usize].0 != start {
+            self.close_oracle(p, shop);
+            self.oracle_open[p as usize] = (start, Vec::new(), shop.inventory(p), shop.price(p));
+        }
+        self.oracle_open[p as usize].1.push(Decision {
+            elasticity: elasticity as f32,
+            reference: reference as f32,
+        });
+    }
+
+    fn close_oracle(&mut self, p: ProductIx, shop: &Shop) {
+        let (start, decisions, stock, price) = std::mem::replace(
+            &mut self.oracle_open[p as usize],
+            (Millis::MIN, Vec::new(), 0, 0.0),
+        );
+        if decisions.is_empty() {
+            return;
+        }
+        let window = (start, start + self.sc.oracle_window.0);
+        self.oracle_done.push(oracle::solve(
+            &self.demand,
+            shop.get(p),
+            window,
+            &decisions,
+            stock,
+            price,
+        ));
+    }
+
+    fn emit(&mut self, t: Millis, event_type: EventType, s: &Session, shop: &Shop) {
+        let p = s.product;
+        self.next_event += 1;
+        self.stats.events[event_type.index()] += 1;
+        if event_type == EventType::View {
+            let day = ((t - self.start) / pipeline::time::DAY) as usize;
+            let days = &mut self.daily_views[p as usize];
+            if days.len() <= day {
+                days.resize(day + 1, 0);
+            }
+            days[day] += 1;
+        }
+        let ev = WireEvent {
+            event_id: self.next_event,
+            event_type,
+            event_time: t,
+            session_id: s.id,
+            product_id: &self.json_ids[p as usize],
+            user_id: s.user,
+            price_cents: (shop.price(p) * 100.0).round() as u64,
+            referrer: s.referrer,
+            campaign: s.campaign,
+        };
+        let partition = self.partition_of[p as usize] as usize;
+        let fault = self.faults.draw(&mut self.rng);
+        self.buf.clear();
+        let unknown;
+        match fault {
+            Some(Fault::MissingField) => {
+                self.encoder
+                    .encode_variant(&ev, Variant::NoSession, &mut self.buf)
+            }
+            Some(Fault::BadValue) => {
+                self.encoder
+                    .encode_variant(&ev, Variant::PriceAsString, &mut self.buf)
+            }
+            Some(Fault::Oversize) => {
+                self.encoder
+                    .encode_variant(&ev, Variant::Oversize, &mut self.buf)
+            }
+            Some(Fault::UnknownProduct) => {
+                unknown = format!("sku-unknown-{}", self.next_event);
+                self.encoder.encode(
+                    &WireEvent {
+                        product_id: &unknown,
+                        ..ev
+                    },
+                    &mut self.buf,
+                );
+            }
+            Some(Fault::MalformedJson) => {
+                self.encoder.encode(&ev, &mut self.buf);
+                let cut = self.rng.random_range(1..self.buf.len() - 1);
+                self.buf.truncate(cut);
+            }
+            None => self.encoder.encode(&ev, &mut self.buf),
+        }
+        let jitter = self.sc.out_of_orderness.0;
+        let at = t + if jitter > 0 {
+            self.rng.random_range(0..=jitter)
+        } else {
+            0
+        };
+        let mut extra: Option<(Millis, Vec<u8>)> = None;
+        let mut again: Option<Millis> = None;
+        if fault.is_none() {
+            if self.faults.duplicate(&mut self.rng) {
+                again = Some(at + self.rng.random_range(1_000..60_000));
+            }
+            let late_by = self.sc.faults.late_by.0;
+            let window = self.sc.oracle_window.0.max(100_000);
+            if t - late_by >= self.start + late_by + window && self.faults.late(&mut self.rng) {
+                self.next_event += 1;
+                let late = WireEvent {
+                    event_id: self.next_event,
+                    event_type: EventType::View,
+                    event_time: t - late_by,
+                    ..ev
+                };
+                let mut out = Vec::with_capacity(256);
+                self.encoder.encode(&late, &mut out);
+                extra = Some((at, out));
+            }
+        }
+        let bytes = self.buf.clone();
+        if let Some(again) = again {
+            self.push(partition, again, bytes.clone());
+        }
+        if let Some((at, out)) = extra {
+            self.push(partition, at, out);
+        }
+        self.push(partition, at, bytes);
+    }
+
+    fn push(&mut self, partition: usize, at: Millis, bytes: Vec<u8>) {
+        self.stats.records += 1;
+        self.seq += 1;
+        self.pending[partition].push(Reverse(Pending {
+            at,
+            seq: self.seq,
+            bytes,
+        }));
+    }
+}

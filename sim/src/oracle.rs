@@ -1,0 +1,188 @@
+//! The oracle: the simulator knows every shopper's demand curve, so for each
+//! (product, window) it can say which price would have earned most, given
+//! the shoppers who reached the purchase decision and the stock on hand.
+//!
+//! Arrivals and carts do not depend on the price (only the purchase step
+//! does), so the expected units at price p are Σ P(buy | p) over the window's
+//! decisions, capped by stock; the oracle maximizes p · units (revenue) or
+//! (p − cost) · units (profit) over a fine grid within the product's bounds.
+
+use pipeline::time::serialize_rfc3339;
+use pipeline::{CatalogItem, Millis};
+use serde::Serialize;
+
+use crate::demand::Demand;
+
+/// One shopper at the purchase decision.
+#[derive(Clone, Copy, Debug)]
+pub struct Decision {
+    pub elasticity: f32,
+    pub reference: f32,
+}
+
+/// The best prices for one (product, window).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OracleRecord {
+    pub product_id: String,
+    #[serde(serialize_with = "serialize_rfc3339")]
+    pub window_start: Millis,
+    #[serde(serialize_with = "serialize_rfc3339")]
+    pub window_end: Millis,
+    pub decisions: u32,
+    pub stock: i64,
+    pub base_price: f64,
+    /// The live price at the window's first decision.
+    pub price: f64,
+    pub revenue_price: f64,
+    pub profit_price: f64,
+    /// revenue_price / base_price: the training label.
+    pub revenue_ratio: f64,
+    pub profit_ratio: f64,
+    /// Expected revenue at `price` and at `revenue_price`.
+    pub expected_revenue: f64,
+    pub optimal_revenue: f64,
+}
+
+/// Lowest and highest price the oracle may choose: the catalog's hard bounds
+/// and never below cost or MAP.
+pub fn bounds(item: &CatalogItem) -> (f64, f64) {
+    let lo = item.min_price.max(item.map_price).max(item.cost);
+    (lo, item.max_price.max(lo))
+}
+
+const GRID: usize = 200;
+
+/// Computes the oracle for one window's decisions.
+pub fn solve(
+    demand: &Demand,
+    item: &CatalogItem,
+    window: (Millis, Millis),
+    decisions: &[Decision],
+    stock: i64,
+    price: f64,
+) -> OracleRecord {
+    let units = |p: f64| -> f64 {
+        let d: f64 = decisions
+            .iter()
+            .map(|x| {
+                demand.purchase_probability(
+                    f64::from(x.elasticity),
+                    p,
+                    item.base_price,
+                    f64::from(x.reference),
+                )
+            })
+            .sum();
+        d.min(stock.max(0) as f64)
+    };
+    let (lo, hi) = bounds(item);
+    let (mut best_rev, mut best_profit) = ((lo, f64::MIN), (lo, f64::MIN));
+    for i in 0..=GRID {
+        let p = lo + (hi - lo) * i as f64 / GRID as f64;
+        let u = units(p);
+        if p * u > best_rev.1 + 1e-9 {
+            best_rev = (p, p * u);
+        }
+        if (p - item.cost) * u > best_profit.1 + 1e-9 {
+            best_profit = (p, (p - item.cost) * u);
+        }
+    }
+    OracleRecord {
+        product_id: item.product_id.clone(),
+        window_start: window.0,
+        window_end: window.1,
+        decisions: decisions.len() as u32,
+        stock,
+        base_price: item.base_price,
+        price,
+        revenue_price: round_cents(best_rev.0),
+        profit_price: round_cents(best_profit.0),
+        revenue_ratio: best_rev.0 / item.base_price,
+        profit_ratio: best_profit.0 / item.base_price,
+        expected_revenue: price * units(price),
+        optimal_revenue: best_rev.1,
+    }
+}
+
+fn round_cents(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{DemandSpec, FunnelSpec};
+
+    fn item() -> CatalogItem {
+        CatalogItem {
+            product_id: "p".into(),
+            brand: "b".into(),
+            model: "m".into(),
+            category: "c".into(),
+            base_price: 100.0,
+            current_price: None,
+            cost: 45.0,
+            min_price: 70.0,
+            max_price: 160.0,
+            map_price: 80.0,
+            inventory: 100,
+            price_version: 0,
+            last_window: 0,
+        }
+    }
+
+    fn demand() -> Demand {
+        let spec = DemandSpec {
+            reference_sensitivity: 0.0,
+            ..DemandSpec::default()
+        };
+        Demand::new(&spec, &FunnelSpec::default())
+    }
+
+    #[test]
+    fn elastic_shoppers_want_the_floor_inelastic_fans_the_ceiling() {
+        let d = demand();
+        let elastic = vec![
+            Decision {
+                elasticity: -2.62,
+                reference: 100.0
+            };
+            10
+        ];
+        let r = solve(&d, &item(), (0, 100_000), &elastic, 100, 100.0);
+        assert_eq!(
+            r.revenue_price, 80.0,
+            "|ε| > 1: lower is better, down to MAP"
+        );
+        let fans = vec![
+            Decision {
+                elasticity: -0.6,
+                reference: 100.0
+            };
+            10
+        ];
+        let r = solve(&d, &item(), (0, 100_000), &fans, 100, 100.0);
+        assert_eq!(
+            r.revenue_price, 160.0,
+            "|ε| < 1: higher is better, up to the max"
+        );
+    }
+
+    #[test]
+    fn scarce_stock_raises_the_price() {
+        let d = demand();
+        let many = vec![
+            Decision {
+                elasticity: -2.62,
+                reference: 100.0
+            };
+            100
+        ];
+        let plenty = solve(&d, &item(), (0, 1), &many, 1_000, 100.0);
+        let scarce = solve(&d, &item(), (0, 1), &many, 5, 100.0);
+        assert!(scarce.revenue_price > plenty.revenue_price);
+        assert!(scarce.optimal_revenue >= scarce.expected_revenue);
+        // Profit-optimal for constant elasticity: cost · ε/(1+ε) = 45 · 1.617 = 72.8, below MAP.
+        assert_eq!(plenty.profit_price, 80.0);
+    }
+}
