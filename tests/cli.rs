@@ -246,3 +246,72 @@ fn malformed_reference_rows_name_the_file_and_line() {
     ];
     expect_usage_error(&args, p, &["bad-orders.ndjson:2:", "quantity"]);
 }
+
+#[test]
+fn sim_writes_files_that_replay_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let scenario = repo().join("scenarios/bad-input.toml");
+    let o = pricestream(
+        &[
+            "sim",
+            scenario.to_str().unwrap(),
+            "--out",
+            "sim",
+            "--duration",
+            "12h",
+            "-q",
+        ],
+        p,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("sim/summary.json")).unwrap())
+            .unwrap();
+    let events: Vec<String> = (0..4).map(|k| format!("sim/events-{k}.ndjson")).collect();
+    let mut args = vec![
+        "replay",
+        "--catalog",
+        "sim/catalog.csv",
+        "--orders",
+        "sim/orders.ndjson",
+        "--out",
+        "out",
+        "-q",
+    ];
+    args.extend(events.iter().map(String::as_str));
+    let o = pricestream(&args, p);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("out/stats.json")).unwrap()).unwrap();
+    assert_eq!(stats["received"], summary["stats"]["records"]);
+    for (reason, n) in summary["faults"].as_object().unwrap() {
+        assert_eq!(&stats["dead_letters"][reason], n, "{reason}");
+    }
+}
+
+#[test]
+fn sim_errors_name_the_scenario_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("s.toml"), "name = \"x\"\nstart = \"2026-11-23T00:00:00Z\"\nduration = \"1d\"\n[traffic]\nsessions = 3\n").unwrap();
+    expect_usage_error(
+        &["sim", "s.toml", "--out", "o"],
+        p,
+        &["s.toml", "unknown field `sessions`", "sessions_per_day"],
+    );
+    expect_usage_error(&["sim", "missing.toml", "--out", "o"], p, &["missing.toml"]);
+    let scenario = repo().join("scenarios/steady.toml");
+    expect_usage_error(
+        &[
+            "sim",
+            scenario.to_str().unwrap(),
+            "--out",
+            "o",
+            "--duration",
+            "x",
+        ],
+        p,
+        &["--duration"],
+    );
+}

@@ -153,7 +153,11 @@ pub struct Simulator {
     clock: Millis,
     stats: SimStats,
     oracle_open: Vec<(Millis, Vec<Decision>, i64, f64)>,
-    oracle_done: Vec<OracleRecord>,
+    /// Closed windows, solved when taken (solving is not part of generation).
+    oracle_done: Vec<(ProductIx, Millis, Vec<Decision>, i64, f64)>,
+    /// Delivered records' buffers, reused.
+    pool: Vec<Vec<u8>>,
+    delivered_until: Millis,
     daily_views: Vec<Vec<u64>>,
 }
 
@@ -311,6 +315,8 @@ impl Simulator {
             stats: SimStats::new(sc.trend.len()),
             oracle_open: vec![(Millis::MIN, Vec::new(), 0, 0.0); n],
             oracle_done: Vec::new(),
+            pool: Vec::new(),
+            delivered_until: start,
             daily_views: vec![Vec::new(); n],
             sc,
         };
@@ -388,9 +394,22 @@ impl Simulator {
         &self.daily_views[p as usize]
     }
 
-    /// Oracle records of windows closed so far, drained.
-    pub fn take_oracle(&mut self) -> Vec<OracleRecord> {
+    /// Oracle records of the windows closed so far, drained.
+    pub fn take_oracle(&mut self, shop: &Shop) -> Vec<OracleRecord> {
+        let window = self.sc.oracle_window.0;
         std::mem::take(&mut self.oracle_done)
+            .into_iter()
+            .map(|(p, start, decisions, stock, price)| {
+                oracle::solve(
+                    &self.demand,
+                    shop.get(p),
+                    (start, start + window),
+                    &decisions,
+                    stock,
+                    price,
+                )
+            })
+            .collect()
     }
 
     /// Runs every action before `until` (capped at the scenario's end) and
@@ -409,6 +428,11 @@ impl Simulator {
             self.queue.pop();
             self.clock = next.time;
             self.act(next.time, next.action, shop);
+            // Records due before now can be delivered: anything new is due later.
+            if self.clock >= self.delivered_until + 1_000 {
+                self.delivered_until = self.clock;
+                self.deliver(Some(self.clock), sink);
+            }
         }
         self.clock = self.clock.max(until);
         self.deliver(Some(until), sink);
@@ -419,7 +443,7 @@ impl Simulator {
         self.run_until(self.end, shop, sink);
         self.deliver(None, sink);
         for p in 0..self.oracle_open.len() as u32 {
-            self.close_oracle(p, shop);
+            self.close_oracle(p);
         }
     }
 
@@ -668,7 +692,7 @@ impl Simulator {
         let size = self.sc.oracle_window.0;
         let start = t.div_euclid(size) * size;
         if self.oracle_open[p as usize].0 != start {
-            self.close_oracle(p, shop);
+            self.close_oracle(p);
             self.oracle_open[p as usize] = (start, Vec::new(), shop.inventory(p), shop.price(p));
         }
         self.oracle_open[p as usize].1.push(Decision {
@@ -677,7 +701,7 @@ impl Simulator {
         });
     }
 
-    fn close_oracle(&mut self, p: ProductIx, shop: &Shop) {
+    fn close_oracle(&mut self, p: ProductIx) {
         let (start, decisions, stock, price) = std::mem::replace(
             &mut self.oracle_open[p as usize],
             (Millis::MIN, Vec::new(), 0, 0.0),
@@ -685,15 +709,7 @@ impl Simulator {
         if decisions.is_empty() {
             return;
         }
-        let window = (start, start + self.sc.oracle_window.0);
-        self.oracle_done.push(oracle::solve(
-            &self.demand,
-            shop.get(p),
-            window,
-            &decisions,
-            stock,
-            price,
-        ));
+        self.oracle_done.push((p, start, decisions, stock, price));
     }
 
     fn emit(&mut self, t: Millis, event_type: EventType, s: &Session, shop: &Shop) {
@@ -780,7 +796,9 @@ impl Simulator {
                 extra = Some((at, out));
             }
         }
-        let bytes = self.buf.clone();
+        let mut bytes = self.pool.pop().unwrap_or_default();
+        bytes.clear();
+        bytes.extend_from_slice(&self.buf);
         if let Some(again) = again {
             self.push(partition, again, bytes.clone());
         }

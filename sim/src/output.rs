@@ -157,7 +157,7 @@ pub fn write_run(mut sim: Simulator, mut shop: Shop, dir: &Path) -> Result<SimSu
         write_ndjson(&mut orders, o).map_err(werr(&orders_path))?;
     }
     orders.flush().map_err(werr(&orders_path))?;
-    let oracle = sim.take_oracle();
+    let oracle = sim.take_oracle(&shop);
     let (mut ow, oracle_path) = create(dir.join("oracle.ndjson"))?;
     for r in &oracle {
         write_ndjson(&mut ow, r).map_err(werr(&oracle_path))?;
