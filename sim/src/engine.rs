@@ -144,7 +144,6 @@ pub struct Simulator {
     json_ids: Vec<String>,
     partition_of: Vec<u32>,
     encoder: Encoder,
-    buf: Vec<u8>,
     pending: Vec<BinaryHeap<Reverse<Pending>>>,
     faults: Faults,
     next_event: u64,
@@ -305,7 +304,6 @@ impl Simulator {
             json_ids,
             partition_of,
             encoder: Encoder::new(),
-            buf: Vec::with_capacity(256),
             pending: (0..sc.partitions).map(|_| BinaryHeap::new()).collect(),
             faults: Faults::new(&sc.faults),
             next_event: 0,
@@ -737,20 +735,21 @@ impl Simulator {
         };
         let partition = self.partition_of[p as usize] as usize;
         let fault = self.faults.draw(&mut self.rng);
-        self.buf.clear();
+        let mut bytes = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(256));
+        bytes.clear();
         let unknown;
         match fault {
             Some(Fault::MissingField) => {
                 self.encoder
-                    .encode_variant(&ev, Variant::NoSession, &mut self.buf)
+                    .encode_variant(&ev, Variant::NoSession, &mut bytes)
             }
             Some(Fault::BadValue) => {
                 self.encoder
-                    .encode_variant(&ev, Variant::PriceAsString, &mut self.buf)
+                    .encode_variant(&ev, Variant::PriceAsString, &mut bytes)
             }
             Some(Fault::Oversize) => {
                 self.encoder
-                    .encode_variant(&ev, Variant::Oversize, &mut self.buf)
+                    .encode_variant(&ev, Variant::Oversize, &mut bytes)
             }
             Some(Fault::UnknownProduct) => {
                 unknown = format!("sku-unknown-{}", self.next_event);
@@ -759,15 +758,15 @@ impl Simulator {
                         product_id: &unknown,
                         ..ev
                     },
-                    &mut self.buf,
+                    &mut bytes,
                 );
             }
             Some(Fault::MalformedJson) => {
-                self.encoder.encode(&ev, &mut self.buf);
-                let cut = self.rng.random_range(1..self.buf.len() - 1);
-                self.buf.truncate(cut);
+                self.encoder.encode(&ev, &mut bytes);
+                let cut = self.rng.random_range(1..bytes.len() - 1);
+                bytes.truncate(cut);
             }
-            None => self.encoder.encode(&ev, &mut self.buf),
+            None => self.encoder.encode(&ev, &mut bytes),
         }
         let jitter = self.sc.out_of_orderness.0;
         let at = t + if jitter > 0 {
@@ -796,9 +795,6 @@ impl Simulator {
                 extra = Some((at, out));
             }
         }
-        let mut bytes = self.pool.pop().unwrap_or_default();
-        bytes.clear();
-        bytes.extend_from_slice(&self.buf);
         if let Some(again) = again {
             self.push(partition, again, bytes.clone());
         }
