@@ -140,11 +140,10 @@ fn each_partition_is_in_event_time_order_up_to_the_jitter() {
     sc.duration.0 = 6 * 3_600_000;
     sc.out_of_orderness.0 = 3_000;
     let (mut sim, mut shop) = sim::Simulator::new(sc, None).unwrap();
-    let mut max_seen = vec![i64::MIN; 4];
+    let mut max_seen = [i64::MIN; 4];
     let mut worst = 0i64;
     let mut keys_ok = true;
-    let partition_of: std::collections::HashMap<String, u32> = Default::default();
-    let mut partition_of = partition_of;
+    let mut partition_of: std::collections::HashMap<String, u32> = Default::default();
     sim.finish(&mut shop, &mut |p: u32, at: i64, bytes: &[u8]| {
         let ev = pipeline::decode(bytes).expect("no faults configured");
         assert!(
