@@ -553,6 +553,13 @@ impl Scenario {
             self.check_offset(&k("at"), tr.at)?;
             in_range(&k("shock"), tr.shock, 0.0, 1e7)?;
             in_range(&k("branching"), tr.branching, 0.0, 0.99)?;
+            // Bursts are drawn up front: bound their expected size (and memory).
+            if tr.shock / (1.0 - tr.branching) > 5e7 {
+                return bad(
+                    &k("shock"),
+                    "shock / (1 - branching) must stay under 50 million sessions".into(),
+                );
+            }
             if tr.decay.0 <= 0 {
                 return bad(&k("decay"), "must be positive".into());
             }
