@@ -4,7 +4,7 @@
 //! Same scenario and seed ⇒ the same bytes.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use pipeline::{EventType, Millis};
 use rand::rngs::SmallRng;
@@ -96,10 +96,8 @@ struct Bot {
 }
 
 /// One record waiting for its delivery time.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct Pending {
     at: Millis,
-    seq: u64,
     bytes: Vec<u8>,
 }
 
@@ -144,7 +142,8 @@ pub struct Simulator {
     json_ids: Vec<String>,
     partition_of: Vec<u32>,
     encoder: Encoder,
-    pending: Vec<BinaryHeap<Reverse<Pending>>>,
+    /// Per partition, records awaiting delivery, sorted by (delivery time, order).
+    pending: Vec<VecDeque<Pending>>,
     faults: Faults,
     next_event: u64,
     next_session: u64,
@@ -304,7 +303,7 @@ impl Simulator {
             json_ids,
             partition_of,
             encoder: Encoder::new(),
-            pending: (0..sc.partitions).map(|_| BinaryHeap::new()).collect(),
+            pending: (0..sc.partitions).map(|_| VecDeque::new()).collect(),
             faults: Faults::new(&sc.faults),
             next_event: 0,
             next_session: 0,
@@ -450,15 +449,14 @@ impl Simulator {
     }
 
     fn deliver<S: RecordSink + ?Sized>(&mut self, before: Option<Millis>, sink: &mut S) {
-        for (p, heap) in self.pending.iter_mut().enumerate() {
-            while let Some(Reverse(top)) = heap.peek() {
-                if before.is_some_and(|b| top.at >= b) {
-                    break;
-                }
-                let Some(Reverse(rec)) = heap.pop() else {
-                    break;
-                };
+        for (p, queue) in self.pending.iter_mut().enumerate() {
+            while queue
+                .front()
+                .is_some_and(|r| before.is_none_or(|b| r.at < b))
+            {
+                let Some(rec) = queue.pop_front() else { break };
                 sink.record(p as u32, rec.at, &rec.bytes);
+                self.pool.push(rec.bytes);
             }
         }
     }
@@ -806,11 +804,9 @@ impl Simulator {
 
     fn push(&mut self, partition: usize, at: Millis, bytes: Vec<u8>) {
         self.stats.records += 1;
-        self.seq += 1;
-        self.pending[partition].push(Reverse(Pending {
-            at,
-            seq: self.seq,
-            bytes,
-        }));
+        // Delivery times are nearly sorted already: search from the back.
+        let queue = &mut self.pending[partition];
+        let pos = queue.len() - queue.iter().rev().take_while(|r| r.at > at).count();
+        queue.insert(pos, Pending { at, bytes });
     }
 }
