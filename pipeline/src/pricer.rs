@@ -1,0 +1,373 @@
+//! The pricer: a model's proposed price ratio → a guarded decision, an
+//! audit record and, when applied, a conditional price update. Sans-IO.
+//!
+//! Guardrails, in the order they are checked:
+//! 1. `replay`: the catalog already holds a decision for this window or a later one;
+//! 2. `invalid_output`: NaN, infinite, ≤ 0 or outside `output_range`;
+//! 3. `kill_switch`: global or for this product;
+//! 4. `holdout`: the product is in the deterministic holdout (hash of its id);
+//! 5. `cooldown`: the last applied change is less than `cooldown` old;
+//! 6. `infeasible_bounds`: floor above ceiling;
+//! 7. clamp into [floor, ceiling] (`floor`, `ceiling`), where
+//!    floor = max(cost × (1 + min_margin), MAP, min_price) and
+//!    ceiling = min(max_price, base × max_ratio);
+//! 8. `max_step`: at most `max_step` relative change from the current price,
+//!    unless the current price is itself outside the bounds (then the bounds win);
+//! 9. `min_change`: changes under `min_change` are not applied (hysteresis).
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashSet;
+use serde::ser::Serializer;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::CatalogItem;
+use crate::features::FeatureRecord;
+use crate::time::{MINUTE, Millis, serialize_rfc3339};
+
+/// Guardrail settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Guardrails {
+    /// The floor keeps at least this margin over cost.
+    pub min_margin: f64,
+    /// The ceiling is at most base × this.
+    pub max_ratio: f64,
+    /// Largest relative change per decision.
+    pub max_step: f64,
+    /// Least time between two applied changes of a product (ms).
+    pub cooldown: Millis,
+    /// Smaller relative changes are not applied.
+    pub min_change: f64,
+    /// Share of products kept at their price (A/B control), 0–1.
+    pub holdout_share: f64,
+    /// Model outputs (ratios) outside this range are rejected as invalid.
+    pub output_range: (f32, f32),
+}
+
+impl Default for Guardrails {
+    fn default() -> Self {
+        Guardrails {
+            min_margin: 0.10,
+            max_ratio: 1.5,
+            max_step: 0.10,
+            cooldown: 5 * MINUTE,
+            min_change: 0.01,
+            holdout_share: 0.10,
+            output_range: (0.05, 20.0),
+        }
+    }
+}
+
+impl Guardrails {
+    /// [floor, ceiling] for an item.
+    pub fn bounds(&self, item: &CatalogItem) -> (f64, f64) {
+        let floor = (item.cost * (1.0 + self.min_margin))
+            .max(item.map_price)
+            .max(item.min_price);
+        let ceiling = item.max_price.min(item.base_price * self.max_ratio);
+        (floor, ceiling)
+    }
+
+    /// Whether the product is in the holdout: a stable hash of its id.
+    pub fn in_holdout(&self, product_id: &str) -> bool {
+        let bucket = xxhash_rust::xxh3::xxh3_64(product_id.as_bytes()) % 10_000;
+        (bucket as f64) < self.holdout_share * 10_000.0
+    }
+}
+
+/// Which guardrail decided the outcome (`model` when none did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    Model,
+    Replay,
+    InvalidOutput,
+    KillSwitch,
+    Holdout,
+    Cooldown,
+    InfeasibleBounds,
+    Floor,
+    Ceiling,
+    MaxStep,
+    MinChange,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 11] = [
+        Rule::Model,
+        Rule::Replay,
+        Rule::InvalidOutput,
+        Rule::KillSwitch,
+        Rule::Holdout,
+        Rule::Cooldown,
+        Rule::InfeasibleBounds,
+        Rule::Floor,
+        Rule::Ceiling,
+        Rule::MaxStep,
+        Rule::MinChange,
+    ];
+}
+
+/// A model output as written in the audit log: a number, or "NaN"/"inf"/"-inf".
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RawOutput(pub f32);
+
+impl Serialize for RawOutput {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_finite() {
+            s.serialize_f32(self.0)
+        } else {
+            s.serialize_str(&self.0.to_string())
+        }
+    }
+}
+
+/// One decision, applied or not, with everything needed to explain it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditRecord {
+    pub product_id: String,
+    #[serde(serialize_with = "serialize_rfc3339")]
+    pub window_end: Millis,
+    pub model_version: Arc<str>,
+    /// xxh3-64 of the feature values, hex.
+    pub features_hash: String,
+    pub raw_output: RawOutput,
+    pub current_price: f64,
+    /// base × output, when the output was valid.
+    pub proposed_price: Option<f64>,
+    /// The price after guardrails (the current price when not applied).
+    pub final_price: f64,
+    pub floor: f64,
+    pub ceiling: f64,
+    pub rule: Rule,
+    pub applied: bool,
+    pub reason: String,
+}
+
+/// A price change to write, conditional on the window: it applies only if
+/// the item's `last_window` is before `window_end`, so a replay is a no-op.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PriceUpdate {
+    pub product_id: String,
+    #[serde(serialize_with = "serialize_rfc3339")]
+    pub window_end: Millis,
+    pub previous_price: f64,
+    pub price: f64,
+}
+
+/// The update was refused: the item already has a decision for that window or later.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{product_id}: window {window_end} already decided (last_window {last_window})")]
+pub struct StaleUpdate {
+    pub product_id: String,
+    pub window_end: Millis,
+    pub last_window: Millis,
+}
+
+impl PriceUpdate {
+    /// Applies the update to an item if `last_window < window_end` (the
+    /// conditional write); bumps `price_version`.
+    pub fn apply_to(&self, item: &mut CatalogItem) -> Result<(), StaleUpdate> {
+        if item.last_window >= self.window_end {
+            return Err(StaleUpdate {
+                product_id: item.product_id.clone(),
+                window_end: self.window_end,
+                last_window: item.last_window,
+            });
+        }
+        item.current_price = Some(self.price);
+        item.price_version += 1;
+        item.last_window = self.window_end;
+        Ok(())
+    }
+}
+
+/// What the pricer decided for one record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub audit: AuditRecord,
+    pub update: Option<PriceUpdate>,
+}
+
+/// The pricer: guardrails plus kill switches.
+#[derive(Clone, Debug, Default)]
+pub struct Pricer {
+    pub guardrails: Guardrails,
+    kill_all: bool,
+    killed: FxHashSet<String>,
+}
+
+/// Hash of a record's features, for the audit log.
+pub fn features_hash(record: &FeatureRecord) -> String {
+    let bytes: Vec<u8> = record
+        .features
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes))
+}
+
+impl Pricer {
+    pub fn new(guardrails: Guardrails) -> Pricer {
+        Pricer {
+            guardrails,
+            ..Pricer::default()
+        }
+    }
+
+    /// The global kill switch: while on, nothing is applied.
+    pub fn set_kill_switch(&mut self, on: bool) {
+        self.kill_all = on;
+    }
+
+    pub fn kill_switch(&self) -> bool {
+        self.kill_all
+    }
+
+    /// The per-product kill switch.
+    pub fn set_product_kill_switch(&mut self, product_id: &str, on: bool) {
+        if on {
+            self.killed.insert(product_id.to_string());
+        } else {
+            self.killed.remove(product_id);
+        }
+    }
+
+    /// Decides for one record given the model output and the catalog item as it is now.
+    pub fn decide(
+        &self,
+        record: &FeatureRecord,
+        output: f32,
+        item: &CatalogItem,
+        model_version: &Arc<str>,
+    ) -> Decision {
+        let g = &self.guardrails;
+        let current = item.current_price();
+        let (floor, ceiling) = g.bounds(item);
+        let mut audit = AuditRecord {
+            product_id: record.product_id.clone(),
+            window_end: record.window.end,
+            model_version: model_version.clone(),
+            features_hash: features_hash(record),
+            raw_output: RawOutput(output),
+            current_price: current,
+            proposed_price: None,
+            final_price: current,
+            floor,
+            ceiling,
+            rule: Rule::Model,
+            applied: false,
+            reason: String::new(),
+        };
+        if item.last_window >= record.window.end {
+            return held(
+                audit,
+                Rule::Replay,
+                format!("window already decided (last_window {})", item.last_window),
+            );
+        }
+        let (lo, hi) = g.output_range;
+        if !(output.is_finite() && output > 0.0 && output >= lo && output <= hi) {
+            return held(
+                audit,
+                Rule::InvalidOutput,
+                format!("model output {output} is not a ratio in [{lo}, {hi}]"),
+            );
+        }
+        let proposed = item.base_price * f64::from(output);
+        audit.proposed_price = Some(proposed);
+        if self.kill_all {
+            return held(audit, Rule::KillSwitch, "global kill switch is on".into());
+        }
+        if self.killed.contains(&item.product_id) {
+            return held(audit, Rule::KillSwitch, "product kill switch is on".into());
+        }
+        if g.in_holdout(&item.product_id) {
+            return held(
+                audit,
+                Rule::Holdout,
+                format!("in the {:.0} % holdout", g.holdout_share * 100.0),
+            );
+        }
+        if item.last_window > 0 && record.window.end - item.last_window < g.cooldown {
+            return held(
+                audit,
+                Rule::Cooldown,
+                format!(
+                    "last change {} s ago, cooldown {} s",
+                    (record.window.end - item.last_window) / 1000,
+                    g.cooldown / 1000
+                ),
+            );
+        }
+        if floor > ceiling {
+            return held(
+                audit,
+                Rule::InfeasibleBounds,
+                format!("floor {floor:.2} is above ceiling {ceiling:.2}"),
+            );
+        }
+        let mut rule = Rule::Model;
+        let mut price = proposed;
+        if price < floor {
+            (price, rule) = (floor, Rule::Floor);
+        } else if price > ceiling {
+            (price, rule) = (ceiling, Rule::Ceiling);
+        }
+        // The step limit binds only while the current price is itself in bounds.
+        if (floor..=ceiling).contains(&current) {
+            let (step_lo, step_hi) = (current * (1.0 - g.max_step), current * (1.0 + g.max_step));
+            if price < step_lo {
+                (price, rule) = (step_lo.max(floor), Rule::MaxStep);
+            } else if price > step_hi {
+                (price, rule) = (step_hi.min(ceiling), Rule::MaxStep);
+            }
+        }
+        // Whole cents, without rounding past the step limit.
+        let mut price = (price * 100.0).round() / 100.0;
+        if (floor..=ceiling).contains(&current) && (price - current).abs() > current * g.max_step {
+            price -= 0.01 * (price - current).signum();
+        }
+        let price = price.clamp(floor, ceiling);
+        if ((price - current) / current).abs() < g.min_change {
+            let change = (price / current - 1.0) * 100.0;
+            return held(
+                audit,
+                Rule::MinChange,
+                format!(
+                    "change {change:+.2} % is under {:.2} %",
+                    g.min_change * 100.0
+                ),
+            );
+        }
+        audit.final_price = price;
+        audit.rule = rule;
+        audit.applied = true;
+        audit.reason = match rule {
+            Rule::Model => "model price applied".into(),
+            Rule::Floor => format!("raised to the floor {floor:.2}"),
+            Rule::Ceiling => format!("lowered to the ceiling {ceiling:.2}"),
+            _ => format!("limited to a {:.0} % step", g.max_step * 100.0),
+        };
+        Decision {
+            update: Some(PriceUpdate {
+                product_id: item.product_id.clone(),
+                window_end: record.window.end,
+                previous_price: current,
+                price,
+            }),
+            audit,
+        }
+    }
+}
+
+/// A decision that leaves the price as it is.
+fn held(mut audit: AuditRecord, rule: Rule, reason: String) -> Decision {
+    audit.rule = rule;
+    audit.reason = reason;
+    Decision {
+        audit,
+        update: None,
+    }
+}

@@ -1,0 +1,195 @@
+//! The pricer's guardrails hold for any model output and any catalog state.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{T0, item};
+use pipeline::features::FEATURE_COUNT;
+use pipeline::{CatalogItem, FeatureRecord, Guardrails, Pricer, Rule, Window};
+use proptest::prelude::*;
+
+fn record(product: &str, end: i64) -> FeatureRecord {
+    FeatureRecord {
+        product_id: product.into(),
+        window: Window {
+            start: end - 100_000,
+            end,
+        },
+        brand: "b".into(),
+        model: "m".into(),
+        category: "c".into(),
+        base_price: 100.0,
+        current_price: 100.0,
+        cost: 40.0,
+        price_version: 0,
+        features: [1.0; FEATURE_COUNT],
+    }
+}
+
+fn no_holdout() -> Guardrails {
+    Guardrails {
+        holdout_share: 0.0,
+        ..Guardrails::default()
+    }
+}
+
+/// Model outputs a model could really produce, including the broken ones.
+fn output() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        4 => 0.2f32..3.0,
+        1 => Just(f32::NAN),
+        1 => Just(f32::INFINITY),
+        1 => Just(f32::NEG_INFINITY),
+        1 => Just(0.0f32),
+        1 => Just(1e30f32),
+        1 => -10.0f32..0.0,
+        1 => any::<f32>(),
+    ]
+}
+
+/// Any catalog state, sane or not.
+fn catalog_item() -> impl Strategy<Value = CatalogItem> {
+    (
+        1.0f64..500.0,
+        0.0f64..1.2,
+        0.0f64..1.3,
+        0.5f64..3.0,
+        0.0f64..1.3,
+        0.3f64..2.5,
+        0i64..3,
+    )
+        .prop_map(|(base, cost, min, max, map, current, last)| CatalogItem {
+            product_id: format!("sku-{}", (base * 7.0) as u32),
+            base_price: base,
+            cost: base * cost,
+            min_price: base * min,
+            max_price: base * max,
+            map_price: base * map,
+            current_price: Some((base * current * 100.0).round() / 100.0),
+            last_window: [0, T0 - 60_000, T0 - 3_600_000][last as usize],
+            ..item("x")
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn applied_prices_respect_every_guardrail(out in output(), it in catalog_item(), share in 0.0f64..0.5) {
+        let g = Guardrails { holdout_share: share, ..Guardrails::default() };
+        let pricer = Pricer::new(g.clone());
+        let rec = record(&it.product_id, T0);
+        let d = pricer.decide(&rec, out, &it, &Arc::from("test"));
+        let (floor, ceiling) = g.bounds(&it);
+        let current = it.current_price();
+        prop_assert_eq!(d.audit.applied, d.update.is_some());
+        if !out.is_finite() || out <= 0.0 || out > 20.0 {
+            prop_assert!(!d.audit.applied);
+            prop_assert_eq!(d.audit.rule, Rule::InvalidOutput);
+        }
+        let Some(u) = &d.update else {
+            prop_assert_eq!(d.audit.final_price, current);
+            return Ok(());
+        };
+        prop_assert!(floor <= u.price && u.price <= ceiling, "{} not in [{floor}, {ceiling}]", u.price);
+        if (floor..=ceiling).contains(&current) {
+            prop_assert!((u.price - current).abs() <= current * g.max_step + 1e-9, "step {current} -> {}", u.price);
+        }
+        prop_assert!(((u.price - current) / current).abs() >= g.min_change);
+        prop_assert!(it.last_window == 0 || rec.window.end - it.last_window >= g.cooldown);
+        prop_assert!(!g.in_holdout(&it.product_id));
+        prop_assert_eq!(d.audit.final_price, u.price);
+    }
+
+    #[test]
+    fn a_replayed_decision_never_applies_twice(out in 0.5f32..2.0, it in catalog_item()) {
+        let pricer = Pricer::new(no_holdout());
+        let rec = record(&it.product_id, T0);
+        let mut item = it.clone();
+        let d = pricer.decide(&rec, out, &item, &Arc::from("test"));
+        if let Some(u) = &d.update {
+            prop_assert!(u.apply_to(&mut item).is_ok());
+            let version = item.price_version;
+            prop_assert!(u.apply_to(&mut item).is_err(), "the conditional write refuses a replay");
+            prop_assert_eq!(item.price_version, version);
+        }
+        let again = pricer.decide(&rec, out, &item, &Arc::from("test"));
+        if d.update.is_some() {
+            prop_assert!(again.update.is_none());
+            prop_assert_eq!(again.audit.rule, Rule::Replay);
+        }
+    }
+
+    #[test]
+    fn kill_switches_stop_everything(out in output(), it in catalog_item()) {
+        let mut pricer = Pricer::new(no_holdout());
+        pricer.set_kill_switch(true);
+        let rec = record(&it.product_id, T0);
+        prop_assert!(pricer.decide(&rec, out, &it, &Arc::from("t")).update.is_none());
+        pricer.set_kill_switch(false);
+        pricer.set_product_kill_switch(&it.product_id, true);
+        prop_assert!(pricer.decide(&rec, out, &it, &Arc::from("t")).update.is_none());
+    }
+}
+
+#[test]
+fn rules_fire_as_documented() {
+    let pricer = Pricer::new(no_holdout());
+    let v: Arc<str> = Arc::from("m1");
+    let it = item("sku-a"); // base 100, cost 40, min 60, max 200, no MAP, current 100
+    let rec = record("sku-a", T0);
+    let decide = |out: f32, it: &CatalogItem| pricer.decide(&rec, out, it, &v).audit;
+    let a = decide(1.05, &it);
+    assert_eq!(
+        (a.rule, a.applied, a.final_price),
+        (Rule::Model, true, 105.0)
+    );
+    let a = decide(1.4, &it);
+    assert_eq!((a.rule, a.final_price), (Rule::MaxStep, 110.0));
+    let a = decide(1.005, &it);
+    assert_eq!((a.rule, a.applied), (Rule::MinChange, false));
+    let a = decide(f32::NAN, &it);
+    assert_eq!(
+        (a.rule, a.applied, a.proposed_price),
+        (Rule::InvalidOutput, false, None)
+    );
+    assert_eq!(serde_json::to_value(&a).unwrap()["raw_output"], "NaN");
+    let cheap = CatalogItem {
+        current_price: Some(50.0),
+        ..item("sku-a")
+    };
+    let a = decide(0.5, &cheap);
+    assert_eq!(
+        (a.rule, a.final_price),
+        (Rule::Floor, 60.0),
+        "below its bounds: the floor wins over the step"
+    );
+    let recent = CatalogItem {
+        last_window: T0 - 60_000,
+        ..item("sku-a")
+    };
+    assert_eq!(decide(1.05, &recent).rule, Rule::Cooldown);
+    let pricer_h = Pricer::new(Guardrails {
+        holdout_share: 1.0,
+        ..Guardrails::default()
+    });
+    assert_eq!(
+        pricer_h.decide(&rec, 1.05, &it, &v).audit.rule,
+        Rule::Holdout
+    );
+}
+
+#[test]
+fn the_holdout_is_deterministic_and_about_the_configured_share() {
+    let g = Guardrails {
+        holdout_share: 0.1,
+        ..Guardrails::default()
+    };
+    let held = (0..10_000)
+        .filter(|i| g.in_holdout(&format!("sku-{i:05}")))
+        .count();
+    // Binomial(10 000, 0.1): sd 30.
+    assert!((880..=1_120).contains(&held), "{held}");
+    assert_eq!(g.in_holdout("sku-00042"), g.in_holdout("sku-00042"));
+}
