@@ -27,6 +27,74 @@ enum Command {
     Replay(Box<ReplayArgs>),
     /// Simulate a scenario with static prices: event files, orders, catalog and oracle out.
     Sim(SimArgs),
+    /// Training data: feature records from simulated scenarios, labeled with the oracle's best price ratio.
+    ExportTraining(ExportArgs),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Scenario files (TOML).
+    #[arg(required = true)]
+    scenarios: Vec<PathBuf>,
+    /// Seeds to run each scenario with: a range `1..5` (inclusive) or a list `1,2,7`.
+    #[arg(long, default_value = "1..3", value_parser = seeds)]
+    seeds: Seeds,
+    /// Override every scenario's duration.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    duration: Option<Millis>,
+    /// CSV file to write.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+struct Seeds(Vec<u64>);
+
+fn seeds(s: &str) -> Result<Seeds, String> {
+    let parsed: Option<Vec<u64>> = match s.split_once("..") {
+        Some((a, b)) => match (a.trim().parse::<u64>(), b.trim().parse::<u64>()) {
+            (Ok(a), Ok(b)) if a <= b && b - a < 10_000 => Some((a..=b).collect()),
+            _ => None,
+        },
+        None => s.split(',').map(|x| x.trim().parse().ok()).collect(),
+    };
+    parsed
+        .filter(|v| !v.is_empty())
+        .map(Seeds)
+        .ok_or_else(|| format!("{s:?}: write a range like 1..5 or a list like 1,2,7"))
+}
+
+fn run_export(args: ExportArgs) -> ExitCode {
+    let file = match std::fs::File::create(&args.out) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot create {}: {e}", args.out.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = csv::Writer::from_writer(BufWriter::new(file));
+    if let Err(e) = out.write_record(sim::output::training_header()) {
+        eprintln!("error: writing {}: {e}", args.out.display());
+        return ExitCode::FAILURE;
+    }
+    for path in &args.scenarios {
+        match sim::output::export_training(path, &args.seeds.0, args.duration, &mut out) {
+            Ok((rows, labeled)) => eprintln!(
+                "{}: {rows} feature records, {labeled} labeled (seeds {:?})",
+                path.display(),
+                args.seeds.0
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(e.exit_code() as u8);
+            }
+        }
+    }
+    if let Err(e) = out.flush() {
+        eprintln!("error: writing {}: {e}", args.out.display());
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }
 
 #[derive(Args)]
@@ -265,5 +333,6 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Replay(args) => run_replay(*args),
         Command::Sim(args) => run_sim(args),
+        Command::ExportTraining(args) => run_export(args),
     }
 }

@@ -12,6 +12,7 @@ pub mod demand;
 pub mod engine;
 pub mod faults;
 pub mod hawkes;
+pub mod host;
 pub mod oracle;
 pub mod output;
 pub mod scenario;

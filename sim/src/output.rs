@@ -200,3 +200,69 @@ pub fn summarize(sim: &Simulator, shop: &Shop, oracle_records: usize) -> SimSumm
         oracle_records,
     }
 }
+
+/// Columns of a training file: identifiers, the model's features in order, labels.
+pub fn training_header() -> Vec<String> {
+    let mut h: Vec<String> = ["scenario", "seed", "product_id", "window_end"]
+        .map(String::from)
+        .to_vec();
+    h.extend(pipeline::FEATURE_NAMES.iter().map(|n| n.to_string()));
+    h.extend(
+        [
+            "next_decisions",
+            "label_revenue_ratio",
+            "label_profit_ratio",
+        ]
+        .map(String::from),
+    );
+    h
+}
+
+/// Simulates `path` once per seed through the core (static prices) and
+/// appends labeled rows to `out`; returns (rows, rows with a label).
+pub fn export_training<W: Write>(
+    path: &Path,
+    seeds: &[u64],
+    duration: Option<Millis>,
+    out: &mut csv::Writer<W>,
+) -> Result<(u64, u64), SimError> {
+    let (mut rows, mut labeled) = (0, 0);
+    for &seed in seeds {
+        let (sim, shop) = prepare(path, Some(seed), duration)?;
+        let name = sim.scenario().name.clone();
+        let (records, _) = crate::host::run_static(sim, shop, pipeline::PipelineConfig::default())
+            .map_err(|e| {
+                SimError::Scenario(ScenarioError {
+                    file: path.to_path_buf(),
+                    key: e.key.to_string(),
+                    message: e.message,
+                })
+            })?;
+        for r in records {
+            let mut row = vec![
+                name.clone(),
+                seed.to_string(),
+                r.features.product_id.clone(),
+                r.features.window.end.to_string(),
+            ];
+            row.extend(r.features.features.iter().map(|v| v.to_string()));
+            match &r.next {
+                Some(o) => {
+                    labeled += 1;
+                    row.extend([
+                        o.decisions.to_string(),
+                        o.revenue_ratio.to_string(),
+                        o.profit_ratio.to_string(),
+                    ]);
+                }
+                None => row.extend(["0".into(), String::new(), String::new()]),
+            }
+            out.write_record(&row).map_err(|e| SimError::Write {
+                path: PathBuf::from("training output"),
+                source: e.into(),
+            })?;
+            rows += 1;
+        }
+    }
+    Ok((rows, labeled))
+}

@@ -1,0 +1,188 @@
+//! ONNX Runtime backend (`ort`, loading the shared library at run time).
+//!
+//! The library comes from the pinned `onnxruntime` wheel (`scripts/install-ort`
+//! puts it under `.ort/`); `ORT_DYLIB_PATH` overrides. A missing or too old
+//! library is an error that says what to run, never a panic.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ndarray::Array2;
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::TensorRef;
+use pipeline::{FEATURE_COUNT, FeatureRecord, ModelError, PriceModel};
+
+use crate::contract;
+
+/// The ONNX Runtime release the project pins (the wheel's version).
+pub const ORT_VERSION: &str = "1.24.4";
+/// Where `scripts/install-ort` puts the library, relative to the repository.
+pub const BUNDLED_DYLIB: &str = ".ort/wheel/onnxruntime/capi/libonnxruntime.so.1.24.4";
+const FIX: &str = "run `scripts/install-ort` (it installs the onnxruntime 1.24.4 wheel under .ort/), or set ORT_DYLIB_PATH to a libonnxruntime.so of version 1.24 or newer";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OnnxError {
+    #[error("ONNX Runtime: {0}")]
+    Runtime(String),
+    #[error("{path}: {message}")]
+    Model { path: PathBuf, message: String },
+}
+
+/// The library to load: `ORT_DYLIB_PATH`, else `.ort/…` in the current
+/// directory or in a parent of the executable (a checkout's `target/`).
+pub fn dylib_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
+        return PathBuf::from(p);
+    }
+    let mut candidates = vec![PathBuf::from(BUNDLED_DYLIB)];
+    if let Ok(exe) = std::env::current_exe() {
+        candidates.extend(exe.ancestors().skip(1).map(|dir| dir.join(BUNDLED_DYLIB)));
+    }
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from(BUNDLED_DYLIB))
+}
+
+static RUNTIME: OnceLock<Result<Environment, String>> = OnceLock::new();
+
+/// Loads ONNX Runtime once per process, with errors that name the fix.
+pub fn runtime() -> Result<&'static Environment, OnnxError> {
+    RUNTIME
+        .get_or_init(|| {
+            let path = dylib_path();
+            if !path.exists() {
+                return Err(format!("library not found at {}: {FIX}", path.display()));
+            }
+            let builder = ort::init_from(&path).map_err(|e| format!("{e}: {FIX}"))?;
+            builder
+                .with_name("pricestream")
+                .with_telemetry(false)
+                .build()
+                .map_err(|e| format!("cannot start: {e}"))
+        })
+        .as_ref()
+        .map_err(|e| OnnxError::Runtime(e.clone()))
+}
+
+/// A model in an ONNX file whose metadata carries the feature contract.
+pub struct OnnxModel {
+    session: Session,
+    input: String,
+    version: String,
+    batch: Vec<f32>,
+}
+
+impl OnnxModel {
+    /// Loads and checks a model: its metadata must list the pipeline's features.
+    pub fn load(path: &Path, intra_threads: usize) -> Result<OnnxModel, OnnxError> {
+        let env = runtime()?;
+        let bad = |message: String| OnnxError::Model {
+            path: path.to_path_buf(),
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+        let session = Session::builder(env)
+            .and_then(|b| {
+                b.with_optimization_level(GraphOptimizationLevel::All)
+                    .map_err(Into::into)
+            })
+            .and_then(|b| {
+                b.with_intra_threads(intra_threads.max(1))
+                    .map_err(Into::into)
+            })
+            .and_then(|mut b| b.commit_from_memory(&bytes))
+            .map_err(|e| bad(format!("not a usable ONNX model: {e}")))?;
+        let meta = session.metadata().map_err(|e| bad(e.to_string()))?;
+        let names = meta.custom(contract::FEATURES_KEY).ok_or_else(|| {
+            bad(format!(
+                "no `{}` metadata: export the model with model/train/train.py",
+                contract::FEATURES_KEY
+            ))
+        })?;
+        let features_version = meta.custom(contract::VERSION_KEY).unwrap_or_default();
+        contract::check(&contract::parse_names(&names), &features_version).map_err(bad)?;
+        let model_version = meta.custom("pricestream.model_version").unwrap_or_default();
+        drop(meta);
+        let input = match session.inputs() {
+            [one] => one.name().to_string(),
+            other => {
+                return Err(bad(format!(
+                    "expected one input (features), found {}",
+                    other.len()
+                )));
+            }
+        };
+        if session.outputs().is_empty() {
+            return Err(bad("the model has no output".into()));
+        }
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let digest = xxhash_rust::xxh3::xxh3_64(&bytes);
+        Ok(OnnxModel {
+            session,
+            input,
+            version: format!(
+                "onnx:{file}@{digest:016x}{}",
+                if model_version.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({model_version})")
+                }
+            ),
+            batch: Vec::new(),
+        })
+    }
+
+    /// Raw inference on a row-major [n × FEATURE_COUNT] matrix.
+    pub fn infer(&mut self, rows: usize, features: &[f32]) -> Result<Vec<f32>, ModelError> {
+        let view = ndarray::ArrayView2::from_shape((rows, FEATURE_COUNT), features)
+            .map_err(|e| ModelError::fatal(format!("bad batch shape: {e}")))?;
+        let tensor =
+            TensorRef::from_array_view(view).map_err(|e| ModelError::fatal(e.to_string()))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![self.input.as_str() => tensor])
+            .map_err(|e| ModelError::fatal(format!("inference failed: {e}")))?;
+        let (_, values) = outputs[0]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| ModelError::fatal(format!("unexpected output: {e}")))?;
+        if values.len() != rows {
+            return Err(ModelError::fatal(format!(
+                "the model returned {} values for {rows} rows",
+                values.len()
+            )));
+        }
+        Ok(values.to_vec())
+    }
+}
+
+impl PriceModel for OnnxModel {
+    fn version(&self) -> &str {
+        &self.version
+    }
+
+    fn predict(&mut self, records: &[FeatureRecord]) -> Result<Vec<f32>, ModelError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
+        batch.extend(records.iter().flat_map(|r| r.features));
+        let out = self.infer(records.len(), &batch);
+        self.batch = batch;
+        out
+    }
+}
+
+/// Feature matrix of a batch (row-major), for callers that run inference directly.
+pub fn feature_matrix(records: &[FeatureRecord]) -> Array2<f32> {
+    let flat: Vec<f32> = records.iter().flat_map(|r| r.features).collect();
+    Array2::from_shape_vec((records.len(), FEATURE_COUNT), flat)
+        .unwrap_or_else(|_| Array2::zeros((0, FEATURE_COUNT)))
+}
