@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::CatalogItem;
 use crate::features::FeatureRecord;
-use crate::time::{MINUTE, Millis, serialize_rfc3339};
+use crate::time::{MINUTE, Millis, format_rfc3339, serialize_rfc3339};
 
 /// Guardrail settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -124,14 +124,13 @@ impl Serialize for RawOutput {
 }
 
 /// One decision, applied or not, with everything needed to explain it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AuditRecord {
     pub product_id: String,
-    #[serde(serialize_with = "serialize_rfc3339")]
     pub window_end: Millis,
     pub model_version: Arc<str>,
-    /// xxh3-64 of the feature values, hex.
-    pub features_hash: String,
+    /// xxh3-64 of the feature values (written as 16 hex digits).
+    pub features_hash: u64,
     pub raw_output: RawOutput,
     pub current_price: f64,
     /// base × output, when the output was valid.
@@ -142,7 +141,62 @@ pub struct AuditRecord {
     pub ceiling: f64,
     pub rule: Rule,
     pub applied: bool,
-    pub reason: String,
+    /// The item's `last_window` when decided (for replay and cooldown).
+    pub last_window: Millis,
+}
+
+impl AuditRecord {
+    /// Why, in words; derived from the record (not stored, so the hot path
+    /// formats nothing).
+    pub fn reason(&self) -> String {
+        let secs = |ms: Millis| ms / 1000;
+        match self.rule {
+            Rule::Model => "model price applied".into(),
+            Rule::Replay => format!(
+                "window already decided (last_window {})",
+                format_rfc3339(self.last_window)
+            ),
+            Rule::InvalidOutput => format!(
+                "model output {} is not a usable price ratio",
+                self.raw_output.0
+            ),
+            Rule::KillSwitch => "kill switch is on".into(),
+            Rule::Holdout => "product is in the holdout (static price)".into(),
+            Rule::Cooldown => format!(
+                "last change {} s ago, inside the cooldown",
+                secs(self.window_end - self.last_window)
+            ),
+            Rule::InfeasibleBounds => format!(
+                "floor {:.2} is above ceiling {:.2}",
+                self.floor, self.ceiling
+            ),
+            Rule::Floor => format!("raised to the floor {:.2}", self.floor),
+            Rule::Ceiling => format!("lowered to the ceiling {:.2}", self.ceiling),
+            Rule::MaxStep => "limited to the max step".into(),
+            Rule::MinChange => "change under the minimum, not applied".into(),
+        }
+    }
+}
+
+impl Serialize for AuditRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("AuditRecord", 13)?;
+        m.serialize_field("product_id", &self.product_id)?;
+        m.serialize_field("window_end", &format_rfc3339(self.window_end))?;
+        m.serialize_field("model_version", &*self.model_version)?;
+        m.serialize_field("features_hash", &format!("{:016x}", self.features_hash))?;
+        m.serialize_field("raw_output", &self.raw_output)?;
+        m.serialize_field("current_price", &self.current_price)?;
+        m.serialize_field("proposed_price", &self.proposed_price)?;
+        m.serialize_field("final_price", &self.final_price)?;
+        m.serialize_field("floor", &self.floor)?;
+        m.serialize_field("ceiling", &self.ceiling)?;
+        m.serialize_field("rule", &self.rule)?;
+        m.serialize_field("applied", &self.applied)?;
+        m.serialize_field("reason", &self.reason())?;
+        m.end()
+    }
 }
 
 /// A price change to write, conditional on the window: it applies only if
@@ -199,13 +253,12 @@ pub struct Pricer {
 }
 
 /// Hash of a record's features, for the audit log.
-pub fn features_hash(record: &FeatureRecord) -> String {
-    let bytes: Vec<u8> = record
-        .features
-        .iter()
-        .flat_map(|f| f.to_le_bytes())
-        .collect();
-    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes))
+pub fn features_hash(record: &FeatureRecord) -> u64 {
+    let mut bytes = [0u8; 4 * crate::features::FEATURE_COUNT];
+    for (chunk, f) in bytes.chunks_exact_mut(4).zip(&record.features) {
+        chunk.copy_from_slice(&f.to_le_bytes());
+    }
+    xxhash_rust::xxh3::xxh3_64(&bytes)
 }
 
 impl Pricer {
@@ -258,55 +311,28 @@ impl Pricer {
             ceiling,
             rule: Rule::Model,
             applied: false,
-            reason: String::new(),
+            last_window: item.last_window,
         };
         if item.last_window >= record.window.end {
-            return held(
-                audit,
-                Rule::Replay,
-                format!("window already decided (last_window {})", item.last_window),
-            );
+            return held(audit, Rule::Replay);
         }
         let (lo, hi) = g.output_range;
         if !(output.is_finite() && output > 0.0 && output >= lo && output <= hi) {
-            return held(
-                audit,
-                Rule::InvalidOutput,
-                format!("model output {output} is not a ratio in [{lo}, {hi}]"),
-            );
+            return held(audit, Rule::InvalidOutput);
         }
         let proposed = item.base_price * f64::from(output);
         audit.proposed_price = Some(proposed);
-        if self.kill_all {
-            return held(audit, Rule::KillSwitch, "global kill switch is on".into());
-        }
-        if self.killed.contains(&item.product_id) {
-            return held(audit, Rule::KillSwitch, "product kill switch is on".into());
+        if self.kill_all || self.killed.contains(&item.product_id) {
+            return held(audit, Rule::KillSwitch);
         }
         if g.in_holdout(&item.product_id) {
-            return held(
-                audit,
-                Rule::Holdout,
-                format!("in the {:.0} % holdout", g.holdout_share * 100.0),
-            );
+            return held(audit, Rule::Holdout);
         }
         if item.last_window > 0 && record.window.end - item.last_window < g.cooldown {
-            return held(
-                audit,
-                Rule::Cooldown,
-                format!(
-                    "last change {} s ago, cooldown {} s",
-                    (record.window.end - item.last_window) / 1000,
-                    g.cooldown / 1000
-                ),
-            );
+            return held(audit, Rule::Cooldown);
         }
         if floor > ceiling {
-            return held(
-                audit,
-                Rule::InfeasibleBounds,
-                format!("floor {floor:.2} is above ceiling {ceiling:.2}"),
-            );
+            return held(audit, Rule::InfeasibleBounds);
         }
         let mut rule = Rule::Model;
         let mut price = proposed;
@@ -316,7 +342,8 @@ impl Pricer {
             (price, rule) = (ceiling, Rule::Ceiling);
         }
         // The step limit binds only while the current price is itself in bounds.
-        if (floor..=ceiling).contains(&current) {
+        let in_bounds = (floor..=ceiling).contains(&current);
+        if in_bounds {
             let (step_lo, step_hi) = (current * (1.0 - g.max_step), current * (1.0 + g.max_step));
             if price < step_lo {
                 (price, rule) = (step_lo.max(floor), Rule::MaxStep);
@@ -326,30 +353,16 @@ impl Pricer {
         }
         // Whole cents, without rounding past the step limit.
         let mut price = (price * 100.0).round() / 100.0;
-        if (floor..=ceiling).contains(&current) && (price - current).abs() > current * g.max_step {
+        if in_bounds && (price - current).abs() > current * g.max_step {
             price -= 0.01 * (price - current).signum();
         }
         let price = price.clamp(floor, ceiling);
         if ((price - current) / current).abs() < g.min_change {
-            let change = (price / current - 1.0) * 100.0;
-            return held(
-                audit,
-                Rule::MinChange,
-                format!(
-                    "change {change:+.2} % is under {:.2} %",
-                    g.min_change * 100.0
-                ),
-            );
+            return held(audit, Rule::MinChange);
         }
         audit.final_price = price;
         audit.rule = rule;
         audit.applied = true;
-        audit.reason = match rule {
-            Rule::Model => "model price applied".into(),
-            Rule::Floor => format!("raised to the floor {floor:.2}"),
-            Rule::Ceiling => format!("lowered to the ceiling {ceiling:.2}"),
-            _ => format!("limited to a {:.0} % step", g.max_step * 100.0),
-        };
         Decision {
             update: Some(PriceUpdate {
                 product_id: item.product_id.clone(),
@@ -363,9 +376,8 @@ impl Pricer {
 }
 
 /// A decision that leaves the price as it is.
-fn held(mut audit: AuditRecord, rule: Rule, reason: String) -> Decision {
+fn held(mut audit: AuditRecord, rule: Rule) -> Decision {
     audit.rule = rule;
-    audit.reason = reason;
     Decision {
         audit,
         update: None,

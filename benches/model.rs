@@ -1,0 +1,87 @@
+//! Inference cost: raw ONNX Runtime on a prepared feature matrix vs the
+//! model backend plus the pricer (feature records in, guarded decisions out)
+//! on the same batch, at batch sizes 1, 64 and 1024. Target: the full path
+//! within 1.2× of raw inference at 1024.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use model::OnnxModel;
+use pipeline::{CatalogItem, FeatureRecord, Guardrails, PriceModel, Pricer, Window};
+
+fn reference_rows() -> Vec<Vec<f32>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("model/reference.json");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    serde_json::from_value(v["rows"].clone()).unwrap()
+}
+
+fn item(i: usize) -> CatalogItem {
+    CatalogItem {
+        product_id: format!("sku-{i:04}"),
+        brand: "b".into(),
+        model: "m".into(),
+        category: "c".into(),
+        base_price: 100.0,
+        current_price: None,
+        cost: 45.0,
+        min_price: 70.0,
+        max_price: 160.0,
+        map_price: 80.0,
+        inventory: 10,
+        price_version: 0,
+        last_window: 0,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("model/pricing.onnx");
+    let mut model = OnnxModel::load(&path, 1).expect("run scripts/install-ort first");
+    let rows = reference_rows();
+    let items: Vec<CatalogItem> = (0..1024).map(item).collect();
+    let pricer = Pricer::new(Guardrails::default());
+    let version: Arc<str> = Arc::from(model.version());
+    let mut g = c.benchmark_group("model");
+    for n in [1usize, 64, 1024] {
+        let records: Vec<FeatureRecord> = (0..n)
+            .map(|i| FeatureRecord {
+                product_id: items[i].product_id.clone(),
+                window: Window {
+                    start: 1_795_392_000_000,
+                    end: 1_795_392_100_000,
+                },
+                brand: "b".into(),
+                model: "m".into(),
+                category: "c".into(),
+                base_price: 100.0,
+                current_price: 100.0,
+                cost: 45.0,
+                price_version: 0,
+                features: rows[i % rows.len()].clone().try_into().unwrap(),
+            })
+            .collect();
+        let flat: Vec<f32> = records.iter().flat_map(|r| r.features).collect();
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("raw_ort", n), &n, |b, &n| {
+            b.iter(|| black_box(model.infer(n, &flat).unwrap()))
+        });
+        g.bench_with_input(BenchmarkId::new("model_and_pricer", n), &n, |b, _| {
+            b.iter(|| {
+                let out = model.predict(&records).unwrap();
+                let applied = records
+                    .iter()
+                    .zip(&out)
+                    .zip(&items)
+                    .filter(|((r, o), it)| pricer.decide(r, **o, it, &version).update.is_some())
+                    .count();
+                black_box(applied)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
