@@ -1,11 +1,15 @@
 //! pricestream's price models behind `pipeline::PriceModel`: ONNX Runtime,
-//! the rule baseline and the static control. Models propose a price ratio
+//! SageMaker (feature `sagemaker`), the rule baseline and the static control. Models propose a price ratio
 //! (target / base price) per feature record; the pipeline's pricer applies
 //! the guardrails.
 
 pub mod contract;
 pub mod onnx;
 pub mod rules;
+#[cfg(feature = "sagemaker")]
+pub mod sagemaker;
 
 pub use onnx::{OnnxError, OnnxModel};
 pub use rules::{RulesModel, StaticModel};
+#[cfg(feature = "sagemaker")]
+pub use sagemaker::{ContentType, SageMakerConfig, SageMakerModel};
