@@ -29,6 +29,170 @@ enum Command {
     Sim(SimArgs),
     /// Training data: feature records from simulated scenarios, labeled with the oracle's best price ratio.
     ExportTraining(ExportArgs),
+    /// The workbench: run a scenario in a closed loop with a pricing policy (or compare several).
+    Run(Box<RunArgs>),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Scenario file (TOML), e.g. scenarios/celebrity-spike.toml.
+    scenario: PathBuf,
+    /// Pricing policy: model, rules, static or oracle.
+    #[arg(long, default_value = "model")]
+    policy: String,
+    /// ONNX model for the `model` policy.
+    #[arg(long, value_name = "PATH", default_value = "model/pricing.onnx")]
+    model: PathBuf,
+    /// Compare several policies on the same scenario and seeds, e.g. model,rules,static,oracle.
+    #[arg(long, value_name = "POLICIES")]
+    compare: Option<String>,
+    /// Override the scenario's seed.
+    #[arg(long, conflicts_with = "seeds")]
+    seed: Option<u64>,
+    /// Repeat over seeds (in parallel): a range `1..10` or a list `1,2,7`.
+    #[arg(long, value_parser = seeds)]
+    seeds: Option<Seeds>,
+    /// Override the scenario's duration.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    duration: Option<Millis>,
+    /// Window size of the streaming core [default: 100s].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    window: Option<Millis>,
+    /// Write summary.json, prices.csv, audit.ndjson, dead_letters.ndjson and report.html into DIR.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// Worker threads for several runs [default: the cores available].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print how long the run took and its speed (simulated time per wall second).
+    #[arg(long)]
+    bench: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn run_workbench(args: RunArgs) -> ExitCode {
+    let names: Vec<&str> = match &args.compare {
+        Some(list) => list.split(',').collect(),
+        None => vec![args.policy.as_str()],
+    };
+    let policies: Vec<workbench::Policy> = match names
+        .iter()
+        .map(|n| workbench::Policy::parse(n, &args.model))
+        .collect()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: --policy/--compare: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let seeds: Vec<u64> = match (&args.seeds, args.seed) {
+        (Some(s), _) => s.0.clone(),
+        (None, Some(seed)) => vec![seed],
+        (None, None) => match sim::Scenario::load(&args.scenario) {
+            Ok(sc) => vec![sc.seed],
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let mut config = pipeline::PipelineConfig::default();
+    if let Some(w) = args.window {
+        config.window = w;
+    }
+    if let Err(e) = config.validate() {
+        eprintln!("error: --{}: {}", e.key, e.message);
+        return ExitCode::from(2);
+    }
+    let watch = sim::Scenario::load(&args.scenario)
+        .map(|sc| sc.trend.iter().filter_map(|t| t.product.clone()).collect())
+        .unwrap_or_default();
+    let base = workbench::RunOptions {
+        policy: policies[0].clone(),
+        config,
+        guardrails: pipeline::Guardrails::default(),
+        record: args.report.is_some(),
+        watch,
+        redeliver_feed: false,
+    };
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let bar = progress_bar(args.quiet);
+    let started = std::time::Instant::now();
+    let finished = workbench::compare::run_all(
+        &args.scenario,
+        args.duration,
+        &base,
+        &policies,
+        &seeds,
+        args.report.is_some(),
+        threads,
+        &|n| bar.inc(n),
+    );
+    bar.finish_and_clear();
+    let finished = match finished {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    let elapsed = started.elapsed();
+    if finished.len() == 1 {
+        print!(
+            "{}",
+            workbench::report::describe(&finished[0].result.summary)
+        );
+    } else {
+        print!(
+            "{}",
+            workbench::compare::render(&workbench::compare::table(&finished))
+        );
+    }
+    if args.bench {
+        let events: u64 = finished
+            .iter()
+            .map(|f| f.result.summary.events_emitted)
+            .sum();
+        let simulated: i64 = finished.iter().map(|f| f.result.sim_time).sum();
+        eprintln!(
+            "{} run(s) in {:.2} s wall: {:.0} events/s, {:.0}× real time",
+            finished.len(),
+            elapsed.as_secs_f64(),
+            events as f64 / elapsed.as_secs_f64(),
+            simulated as f64 / 1000.0 / elapsed.as_secs_f64()
+        );
+    }
+    if let Some(dir) = &args.report {
+        match workbench::report::write(dir, &args.scenario, &finished) {
+            Ok(()) => eprintln!("report in {}", dir.join("report.html").display()),
+            Err(e) => {
+                eprintln!("error: writing the report: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Events processed, on stderr when it is a terminal; hidden otherwise.
+fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {human_pos} events ({per_sec}) {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 #[derive(Args)]
@@ -334,5 +498,6 @@ fn main() -> ExitCode {
         Command::Replay(args) => run_replay(*args),
         Command::Sim(args) => run_sim(args),
         Command::ExportTraining(args) => run_export(args),
+        Command::Run(args) => run_workbench(*args),
     }
 }

@@ -10,6 +10,6 @@ pub mod rules;
 pub mod sagemaker;
 
 pub use onnx::{OnnxError, OnnxModel};
-pub use rules::{RulesModel, StaticModel};
+pub use rules::{FixedRatioModel, RulesModel, StaticModel};
 #[cfg(feature = "sagemaker")]
 pub use sagemaker::{ContentType, SageMakerConfig, SageMakerModel};

@@ -36,7 +36,7 @@ pub use model::{ModelError, PriceModel};
 pub use operator::{Output, Pipeline, RawRecord};
 pub use pricer::{AuditRecord, Decision, Guardrails, PriceUpdate, Pricer, Rule};
 pub use stats::Stats;
-pub use tables::{CatalogTable, OrdersTable};
+pub use tables::{CatalogTable, FeaturesTable, OrdersTable};
 pub use time::Millis;
 pub use watermark::PartitionId;
 pub use window::{Window, WindowSpec};

@@ -94,6 +94,23 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// The snake_case name used in audit records and summaries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Model => "model",
+            Rule::Replay => "replay",
+            Rule::InvalidOutput => "invalid_output",
+            Rule::KillSwitch => "kill_switch",
+            Rule::Holdout => "holdout",
+            Rule::Cooldown => "cooldown",
+            Rule::InfeasibleBounds => "infeasible_bounds",
+            Rule::Floor => "floor",
+            Rule::Ceiling => "ceiling",
+            Rule::MaxStep => "max_step",
+            Rule::MinChange => "min_change",
+        }
+    }
+
     pub const ALL: [Rule; 11] = [
         Rule::Model,
         Rule::Replay,

@@ -178,3 +178,78 @@ mod tests {
         assert_eq!(t.totals("q", 0, 1_000), OrderTotals::default());
     }
 }
+
+/// The features table with its change feed (the local DynamoDB table +
+/// DynamoDB Streams). Puts are conditional on the key `(product_id,
+/// window_end)`, so a replayed record changes nothing; new records go to the
+/// feed the pricer consumes. Records older than `retention` behind the newest
+/// window are dropped, bounding memory.
+#[derive(Debug)]
+pub struct FeaturesTable {
+    rows: std::collections::BTreeMap<(Millis, String), ()>,
+    feed: std::collections::VecDeque<crate::features::FeatureRecord>,
+    retention: Millis,
+    newest: Millis,
+    puts: u64,
+    rejected: u64,
+}
+
+impl FeaturesTable {
+    pub fn new(retention: Millis) -> Self {
+        FeaturesTable {
+            rows: Default::default(),
+            feed: Default::default(),
+            retention,
+            newest: Millis::MIN,
+            puts: 0,
+            rejected: 0,
+        }
+    }
+
+    /// Conditional put: `true` if the key was new (the record joins the feed).
+    pub fn put(&mut self, record: crate::features::FeatureRecord) -> bool {
+        let key = (record.window.end, record.product_id.clone());
+        if self.rows.contains_key(&key)
+            || record.window.end < self.newest.saturating_sub(self.retention)
+        {
+            self.rejected += 1;
+            return false;
+        }
+        self.newest = self.newest.max(record.window.end);
+        self.rows.insert(key, ());
+        let horizon = self.newest.saturating_sub(self.retention);
+        while self
+            .rows
+            .first_key_value()
+            .is_some_and(|((end, _), _)| *end < horizon)
+        {
+            self.rows.pop_first();
+        }
+        self.feed.push_back(record);
+        self.puts += 1;
+        true
+    }
+
+    /// Takes up to `max` records from the change feed, oldest first.
+    pub fn take_feed(&mut self, max: usize) -> Vec<crate::features::FeatureRecord> {
+        let n = max.min(self.feed.len());
+        self.feed.drain(..n).collect()
+    }
+
+    pub fn feed_len(&self) -> usize {
+        self.feed.len()
+    }
+
+    /// (accepted puts, refused puts: duplicates or past retention).
+    pub fn counts(&self) -> (u64, u64) {
+        (self.puts, self.rejected)
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}

@@ -193,3 +193,10 @@ fn the_holdout_is_deterministic_and_about_the_configured_share() {
     assert!((880..=1_120).contains(&held), "{held}");
     assert_eq!(g.in_holdout("sku-00042"), g.in_holdout("sku-00042"));
 }
+
+#[test]
+fn rule_names_match_their_serialization() {
+    for r in Rule::ALL {
+        assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+    }
+}

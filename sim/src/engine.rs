@@ -391,6 +391,71 @@ impl Simulator {
         &self.daily_views[p as usize]
     }
 
+    /// The clairvoyant oracle's best price for `p` over `[from, to)`: it knows
+    /// the traffic intensity and every burst's pre-drawn arrivals, so it
+    /// prices the *expected* shoppers of that window given today's stock and
+    /// reference price. `profit` picks the objective. Used as the `oracle` policy.
+    pub fn oracle_price(
+        &self,
+        p: ProductIx,
+        from: Millis,
+        to: Millis,
+        shop: &Shop,
+        profit: bool,
+    ) -> f64 {
+        let f = &self.sc.funnel;
+        let to_decision = f.click_rate * f.cart_rate;
+        let per_session: f64 = (0..f.max_products)
+            .map(|k| f.browse_rate.powi(k as i32))
+            .sum();
+        let mid = from + (to - from) / 2;
+        let baseline = self.intensity.rate(mid)
+            * (to - from) as f64
+            * shop.popularity()[p as usize]
+            * per_session;
+        let reference = self.reference[p as usize].0 as f32;
+        let mut decisions = vec![Decision {
+            elasticity: self.sc.demand.elasticity as f32,
+            reference,
+            weight: (baseline * to_decision) as f32,
+        }];
+        // A session reaches its decision about three pauses after arriving.
+        let lag = 3 * f.step_mean.0;
+        for b in &self.bursts {
+            let Some(k) = b.targets.iter().position(|&t| t == p) else {
+                continue;
+            };
+            let arrivals = b.times.partition_point(|&t| t < to - lag)
+                - b.times.partition_point(|&t| t < from - lag);
+            let total: f64 = b
+                .targets
+                .iter()
+                .map(|&t| shop.popularity()[t as usize])
+                .sum();
+            let share = shop.popularity()[b.targets[k] as usize] / total.max(f64::MIN_POSITIVE);
+            let views = 1.0 + f.browse_rate * TREND_STAY;
+            decisions.push(Decision {
+                elasticity: b.elasticity as f32,
+                reference,
+                weight: (arrivals as f64 * share * views * to_decision) as f32,
+            });
+        }
+        let item = shop.get(p);
+        let r = oracle::solve(
+            &self.demand,
+            item,
+            (from, to),
+            &decisions,
+            item.inventory,
+            item.current_price(),
+        );
+        if profit {
+            r.profit_price
+        } else {
+            r.revenue_price
+        }
+    }
+
     /// Oracle records of the windows closed so far, drained.
     pub fn take_oracle(&mut self, shop: &Shop) -> Vec<OracleRecord> {
         let window = self.sc.oracle_window.0;
@@ -694,6 +759,7 @@ impl Simulator {
         self.oracle_open[p as usize].1.push(Decision {
             elasticity: elasticity as f32,
             reference: reference as f32,
+            weight: 1.0,
         });
     }
 

@@ -13,11 +13,13 @@ use serde::Serialize;
 
 use crate::demand::Demand;
 
-/// One shopper at the purchase decision.
+/// Shoppers at the purchase decision: `weight` of them (1 for a realized
+/// shopper, fractional for an expected count) with one elasticity and reference.
 #[derive(Clone, Copy, Debug)]
 pub struct Decision {
     pub elasticity: f32,
     pub reference: f32,
+    pub weight: f32,
 }
 
 /// The best prices for one (product, window).
@@ -65,12 +67,13 @@ pub fn solve(
         let d: f64 = decisions
             .iter()
             .map(|x| {
-                demand.purchase_probability(
-                    f64::from(x.elasticity),
-                    p,
-                    item.base_price,
-                    f64::from(x.reference),
-                )
+                f64::from(x.weight)
+                    * demand.purchase_probability(
+                        f64::from(x.elasticity),
+                        p,
+                        item.base_price,
+                        f64::from(x.reference),
+                    )
             })
             .sum();
         d.min(stock.max(0) as f64)
@@ -91,7 +94,7 @@ pub fn solve(
         product_id: item.product_id.clone(),
         window_start: window.0,
         window_end: window.1,
-        decisions: decisions.len() as u32,
+        decisions: decisions.iter().map(|d| d.weight).sum::<f32>().round() as u32,
         stock,
         base_price: item.base_price,
         price,
@@ -145,7 +148,8 @@ mod tests {
         let elastic = vec![
             Decision {
                 elasticity: -2.62,
-                reference: 100.0
+                reference: 100.0,
+                weight: 1.0,
             };
             10
         ];
@@ -157,7 +161,8 @@ mod tests {
         let fans = vec![
             Decision {
                 elasticity: -0.6,
-                reference: 100.0
+                reference: 100.0,
+                weight: 1.0,
             };
             10
         ];
@@ -174,7 +179,8 @@ mod tests {
         let many = vec![
             Decision {
                 elasticity: -2.62,
-                reference: 100.0
+                reference: 100.0,
+                weight: 1.0,
             };
             100
         ];
@@ -184,5 +190,24 @@ mod tests {
         assert!(scarce.optimal_revenue >= scarce.expected_revenue);
         // Profit-optimal for constant elasticity: cost · ε/(1+ε) = 45 · 1.617 = 72.8, below MAP.
         assert_eq!(plenty.profit_price, 80.0);
+    }
+
+    #[test]
+    fn weights_count_as_that_many_shoppers() {
+        let d = demand();
+        let one = Decision {
+            elasticity: -2.62,
+            reference: 100.0,
+            weight: 1.0,
+        };
+        let ten_singles = vec![one; 10];
+        let one_weighted = vec![Decision {
+            weight: 10.0,
+            ..one
+        }];
+        let a = solve(&d, &item(), (0, 1), &ten_singles, 3, 100.0);
+        let b = solve(&d, &item(), (0, 1), &one_weighted, 3, 100.0);
+        assert_eq!(a.revenue_price, b.revenue_price);
+        assert!((a.optimal_revenue - b.optimal_revenue).abs() < 1e-9);
     }
 }

@@ -1,0 +1,14 @@
+//! pricestream's workbench: runs scenarios in a closed loop (simulator →
+//! streaming core → features table → pricer and policy → catalog), compares
+//! pricing policies over seeds, and writes reports.
+
+pub mod charts;
+pub mod compare;
+pub mod policy;
+pub mod report;
+pub mod run;
+pub mod summary;
+
+pub use policy::Policy;
+pub use run::{RunOptions, RunResult, run};
+pub use summary::Summary;

@@ -1,0 +1,120 @@
+//! The numbers a run is judged by (`summary.json`): deterministic for a
+//! scenario and seed (no wall-clock values).
+
+use std::collections::BTreeMap;
+
+use pipeline::Stats;
+use serde::Serialize;
+use sim::Scenario;
+use sim::shop::Shop;
+use sim::{FaultCounts, Simulator};
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub policy: String,
+    pub model_version: String,
+    /// Records the simulator delivered.
+    pub events_emitted: u64,
+    pub received: u64,
+    pub accepted: u64,
+    pub dead_lettered: u64,
+    pub dead_letters: BTreeMap<String, u64>,
+    /// Faults the simulator injected, by the reason they should get.
+    pub faults_injected: FaultCounts,
+    pub windows_closed: u64,
+    pub feature_records: u64,
+    /// Features-table puts refused (a replayed window).
+    pub feature_puts_refused: u64,
+    /// Pricer decisions by the guardrail that decided.
+    pub decisions: BTreeMap<String, u64>,
+    pub price_changes: u64,
+    /// Applied prices outside [floor, ceiling]: must stay 0.
+    pub guardrail_breaches: u64,
+    /// Price changes applied by a redelivered feed batch: must stay 0.
+    pub redelivered_applied: u64,
+    pub model_errors: u64,
+    pub last_model_error: Option<String>,
+    pub orders: u64,
+    pub revenue: f64,
+    pub cost_of_goods: f64,
+    pub profit: f64,
+    /// profit / revenue.
+    pub margin: f64,
+    /// Shoppers who would have bought, but the product was out of stock.
+    pub missed_out_of_stock: u64,
+    pub products_sold_out: u64,
+    /// Mean |relative change| of applied price changes.
+    pub mean_abs_change: f64,
+    /// Applied changes per product per simulated day.
+    pub changes_per_product_day: f64,
+    #[serde(skip)]
+    pub relative_change_sum: f64,
+}
+
+impl Summary {
+    pub fn new(sc: &Scenario, policy: &str, version: &str) -> Summary {
+        Summary {
+            scenario: sc.name.clone(),
+            seed: sc.seed,
+            policy: policy.to_string(),
+            model_version: version.to_string(),
+            ..Summary::default()
+        }
+    }
+
+    pub fn finish(
+        &mut self,
+        sim: &Simulator,
+        shop: &Shop,
+        core: &Stats,
+        emitted: u64,
+        puts: (u64, u64),
+    ) {
+        let st = sim.stats();
+        self.events_emitted = emitted;
+        self.received = core.received;
+        self.accepted = core.accepted;
+        self.dead_lettered = core.dead_lettered;
+        self.dead_letters = pipeline::Reason::ALL
+            .iter()
+            .map(|r| (r.as_str().to_string(), core.dead_letters.get(*r)))
+            .collect();
+        self.faults_injected = *sim.fault_counts();
+        self.windows_closed = core.windows_closed;
+        self.feature_records = core.feature_records;
+        self.feature_puts_refused = puts.1;
+        self.orders = st.orders;
+        self.revenue = round2(st.revenue);
+        let cogs: f64 = shop
+            .orders()
+            .iter()
+            .filter_map(|o| {
+                shop.ix(&o.product_id)
+                    .map(|p| shop.get(p).cost * f64::from(o.quantity))
+            })
+            .sum();
+        self.cost_of_goods = round2(cogs);
+        self.profit = round2(st.revenue - cogs);
+        self.margin = if st.revenue > 0.0 {
+            (st.revenue - cogs) / st.revenue
+        } else {
+            0.0
+        };
+        self.missed_out_of_stock = st.missed_out_of_stock;
+        self.products_sold_out = shop.items().iter().filter(|i| i.inventory == 0).count() as u64;
+        self.mean_abs_change = if self.price_changes > 0 {
+            self.relative_change_sum / self.price_changes as f64
+        } else {
+            0.0
+        };
+        let days = (sim.end() - sim.start()) as f64 / pipeline::time::DAY as f64;
+        self.changes_per_product_day =
+            self.price_changes as f64 / (shop.len() as f64 * days.max(1e-9));
+    }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
