@@ -315,3 +315,95 @@ fn sim_errors_name_the_scenario_and_key() {
         &["--duration"],
     );
 }
+
+#[test]
+fn run_compares_policies_and_writes_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let scenario = repo().join("scenarios/celebrity-spike.toml");
+    let model = repo().join("model/pricing.onnx");
+    let o = pricestream(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--compare",
+            "model,static,static@0.9",
+            "--seeds",
+            "1,2",
+            "--duration",
+            "6h",
+            "--report",
+            "rep",
+            "-q",
+            "--threads",
+            "2",
+        ],
+        p,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    for policy in ["model", "static", "static@0.9"] {
+        assert!(
+            table.lines().any(|l| l.starts_with(policy)),
+            "{policy} in {table}"
+        );
+    }
+    for f in [
+        "summary.json",
+        "prices.csv",
+        "audit.ndjson",
+        "dead_letters.ndjson",
+        "report.html",
+    ] {
+        assert!(p.join("rep").join(f).exists(), "{f}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("rep/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["runs"].as_array().unwrap().len(), 6);
+    assert!(
+        std::fs::read_to_string(p.join("rep/report.html"))
+            .unwrap()
+            .contains("<svg")
+    );
+}
+
+#[test]
+fn run_reports_a_single_policy_and_refuses_bad_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let scenario = repo().join("scenarios/steady.toml");
+    let s = scenario.to_str().unwrap();
+    let o = pricestream(
+        &["run", s, "--policy", "rules", "--duration", "2h", "-q"],
+        p,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("policy rules") && text.contains("guardrail breaches"),
+        "{text}"
+    );
+    expect_usage_error(
+        &["run", s, "--policy", "magic"],
+        p,
+        &["unknown policy \"magic\""],
+    );
+    expect_usage_error(
+        &[
+            "run",
+            s,
+            "--policy",
+            "model",
+            "--model",
+            "nope.onnx",
+            "--duration",
+            "1h",
+        ],
+        p,
+        &["nope.onnx"],
+    );
+    expect_usage_error(&["run", s, "--window", "2h"], p, &["window"]);
+}

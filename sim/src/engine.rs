@@ -391,10 +391,66 @@ impl Simulator {
         &self.daily_views[p as usize]
     }
 
+    /// Expected shoppers reaching the purchase decision for `p` over
+    /// `[from, to)`, by segment: baseline traffic from its intensity (sampled
+    /// every 15 min over long spans) and trend sessions from each burst's
+    /// pre-drawn arrivals.
+    fn expected_decisions(
+        &self,
+        p: ProductIx,
+        from: Millis,
+        to: Millis,
+        shop: &Shop,
+    ) -> Vec<Decision> {
+        let f = &self.sc.funnel;
+        let to_decision = f.click_rate * f.cart_rate;
+        let per_session: f64 = (0..f.max_products)
+            .map(|k| f.browse_rate.powi(k as i32))
+            .sum();
+        let step = 15 * pipeline::time::MINUTE;
+        let mut sessions = 0.0;
+        let mut t = from;
+        while t < to {
+            let next = (t + step).min(to);
+            sessions += self.intensity.rate(t + (next - t) / 2) * (next - t) as f64;
+            t = next;
+        }
+        let reference = self.reference[p as usize].0 as f32;
+        let mut decisions = vec![Decision {
+            elasticity: self.sc.demand.elasticity as f32,
+            reference,
+            weight: (sessions * shop.popularity()[p as usize] * per_session * to_decision) as f32,
+        }];
+        // A session reaches its decision about three pauses after arriving.
+        let lag = 3 * f.step_mean.0;
+        for b in &self.bursts {
+            if !b.targets.contains(&p) {
+                continue;
+            }
+            let arrivals = b.times.partition_point(|&t| t < to - lag)
+                - b.times.partition_point(|&t| t < from - lag);
+            let total: f64 = b
+                .targets
+                .iter()
+                .map(|&t| shop.popularity()[t as usize])
+                .sum();
+            let share = shop.popularity()[p as usize] / total.max(f64::MIN_POSITIVE);
+            let views = 1.0 + f.browse_rate * TREND_STAY;
+            decisions.push(Decision {
+                elasticity: b.elasticity as f32,
+                reference,
+                weight: (arrivals as f64 * share * views * to_decision) as f32,
+            });
+        }
+        decisions
+    }
+
     /// The clairvoyant oracle's best price for `p` over `[from, to)`: it knows
-    /// the traffic intensity and every burst's pre-drawn arrivals, so it
-    /// prices the *expected* shoppers of that window given today's stock and
-    /// reference price. `profit` picks the objective. Used as the `oracle` policy.
+    /// the traffic intensity and every burst's pre-drawn arrivals. It rations
+    /// stock: the window may sell at most its share of the expected shoppers
+    /// until the next restock (or the end), so scarce stock is saved for the
+    /// spike rather than sold off early. `profit` picks the objective. This is
+    /// the `oracle` policy: a strong heuristic benchmark, not a proven optimum.
     pub fn oracle_price(
         &self,
         p: ProductIx,
@@ -403,50 +459,30 @@ impl Simulator {
         shop: &Shop,
         profit: bool,
     ) -> f64 {
-        let f = &self.sc.funnel;
-        let to_decision = f.click_rate * f.cart_rate;
-        let per_session: f64 = (0..f.max_products)
-            .map(|k| f.browse_rate.powi(k as i32))
-            .sum();
-        let mid = from + (to - from) / 2;
-        let baseline = self.intensity.rate(mid)
-            * (to - from) as f64
-            * shop.popularity()[p as usize]
-            * per_session;
-        let reference = self.reference[p as usize].0 as f32;
-        let mut decisions = vec![Decision {
-            elasticity: self.sc.demand.elasticity as f32,
-            reference,
-            weight: (baseline * to_decision) as f32,
-        }];
-        // A session reaches its decision about three pauses after arriving.
-        let lag = 3 * f.step_mean.0;
-        for b in &self.bursts {
-            let Some(k) = b.targets.iter().position(|&t| t == p) else {
-                continue;
-            };
-            let arrivals = b.times.partition_point(|&t| t < to - lag)
-                - b.times.partition_point(|&t| t < from - lag);
-            let total: f64 = b
-                .targets
-                .iter()
-                .map(|&t| shop.popularity()[t as usize])
-                .sum();
-            let share = shop.popularity()[b.targets[k] as usize] / total.max(f64::MIN_POSITIVE);
-            let views = 1.0 + f.browse_rate * TREND_STAY;
-            decisions.push(Decision {
-                elasticity: b.elasticity as f32,
-                reference,
-                weight: (arrivals as f64 * share * views * to_decision) as f32,
-            });
+        let window = self.expected_decisions(p, from, to, shop);
+        let horizon = match self.sc.catalog.restock_every {
+            Some(every) => {
+                let k = (from - self.start) / every.0 + 1;
+                (self.start + k * every.0).min(self.end)
+            }
+            None => self.end,
         }
+        .max(to);
+        let weight = |d: &[Decision]| d.iter().map(|x| f64::from(x.weight)).sum::<f64>();
+        let ahead = weight(&self.expected_decisions(p, from, horizon, shop));
         let item = shop.get(p);
+        let share = if ahead > 0.0 {
+            (weight(&window) / ahead).min(1.0)
+        } else {
+            1.0
+        };
+        let stock = (item.inventory as f64 * share).ceil() as i64;
         let r = oracle::solve(
             &self.demand,
             item,
             (from, to),
-            &decisions,
-            item.inventory,
+            &window,
+            stock,
             item.current_price(),
         );
         if profit {
