@@ -131,7 +131,10 @@ fn run_workbench(args: RunArgs) -> ExitCode {
         &seeds,
         args.report.is_some(),
         threads,
-        &|n| bar.inc(n),
+        &|n, now| {
+            bar.inc(n);
+            bar.set_message(pipeline::time::format_rfc3339(now));
+        },
     );
     bar.finish_and_clear();
     let finished = match finished {

@@ -29,7 +29,7 @@ pub fn run_all(
     seeds: &[u64],
     record: bool,
     threads: usize,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(u64, Millis) + Sync),
 ) -> Result<Vec<Finished>, RunError> {
     let jobs: Mutex<VecDeque<(Policy, u64)>> = Mutex::new(
         seeds
@@ -55,8 +55,8 @@ pub fn run_all(
                                 ..base.clone()
                             };
                             let mut last = 0u64;
-                            run(sim, shop, &opts, &mut |_, emitted| {
-                                progress(emitted - last);
+                            run(sim, shop, &opts, &mut |now, emitted| {
+                                progress(emitted - last, now);
                                 last = emitted;
                             })
                         })
