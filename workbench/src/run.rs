@@ -93,63 +93,159 @@ enum Pricing {
     Oracle,
 }
 
-/// Runs one scenario (already loaded into a simulator and its shop) to the end.
-pub fn run(
-    mut sim: Simulator,
-    mut shop: Shop,
-    opts: &RunOptions,
-    progress: &mut dyn FnMut(Millis, u64),
-) -> Result<RunResult, RunError> {
-    let mut pricing = match &opts.policy {
-        Policy::Static => Pricing::Model(Box::new(StaticModel)),
-        Policy::StaticAt(r) => Pricing::Model(Box::new(FixedRatioModel::new(*r))),
-        Policy::Rules => Pricing::Model(Box::new(RulesModel::default())),
-        Policy::Model(path) => Pricing::Model(Box::new(
-            OnnxModel::load(path, 1).map_err(|e| RunError::Model(e.to_string()))?,
-        )),
-        Policy::Oracle => Pricing::Oracle,
-    };
-    let version: Arc<str> = match &pricing {
-        Pricing::Model(m) => Arc::from(m.version()),
-        Pricing::Oracle => Arc::from("oracle"),
-    };
-    let window = opts.config.window;
-    let mut core = Pipeline::new(opts.config.clone())?;
-    let partitions = sim.scenario().partitions as usize;
-    let ids: Vec<_> = (0..partitions)
-        .map(|k| core.register_partition(&format!("shard-{k}")))
-        .collect();
-    let mut table = FeaturesTable::new(pipeline::time::HOUR);
-    let pricer = Pricer::new(opts.guardrails.clone());
-    let mut inbox: Vec<Vec<Vec<u8>>> = vec![Vec::new(); partitions];
-    let mut out = Output::default();
-    let mut s = Summary::new(sim.scenario(), &opts.policy.name(), &version);
-    let mut result = RunResult {
-        summary: Summary::default(),
-        audit: Vec::new(),
-        changes: Vec::new(),
-        dead_letters: Vec::new(),
-        series: opts
-            .watch
-            .iter()
-            .map(|p| (p.clone(), Series::default()))
-            .collect(),
-        revenue: Vec::new(),
-        sim_time: sim.end() - sim.start(),
-    };
-    let mut emitted = 0u64;
-    let mut next_minute = sim.start();
-    loop {
-        let done = sim.is_done();
-        let now = if done { sim.end() } else { sim.clock() + POLL };
+/// A closed loop that advances one poll at a time, so hosts can pace it
+/// (the terminal UI) or run it flat out ([`run`]).
+pub struct ClosedLoop {
+    sim: Simulator,
+    shop: Shop,
+    core: Pipeline,
+    ids: Vec<pipeline::PartitionId>,
+    table: FeaturesTable,
+    pricer: Pricer,
+    pricing: Pricing,
+    version: Arc<str>,
+    opts: RunOptions,
+    inbox: Vec<Vec<Vec<u8>>>,
+    out: Output,
+    summary: Summary,
+    result: RunResult,
+    emitted: u64,
+    next_minute: Millis,
+    finished: bool,
+    /// Wall-clock nanoseconds spent in the policy (for the UI; not in summaries).
+    pub model_nanos: u128,
+    /// Model calls (batches) so far.
+    pub model_calls: u64,
+    /// The latest decisions (newest last), for the UI.
+    pub recent: std::collections::VecDeque<AuditRecord>,
+}
+
+/// How many recent decisions a loop keeps for display.
+pub const RECENT: usize = 64;
+
+impl ClosedLoop {
+    pub fn new(sim: Simulator, shop: Shop, opts: &RunOptions) -> Result<ClosedLoop, RunError> {
+        let pricing = match &opts.policy {
+            Policy::Static => Pricing::Model(Box::new(StaticModel)),
+            Policy::StaticAt(r) => Pricing::Model(Box::new(FixedRatioModel::new(*r))),
+            Policy::Rules => Pricing::Model(Box::new(RulesModel::default())),
+            Policy::Model(path) => Pricing::Model(Box::new(
+                OnnxModel::load(path, 1).map_err(|e| RunError::Model(e.to_string()))?,
+            )),
+            Policy::Oracle => Pricing::Oracle,
+        };
+        let version: Arc<str> = match &pricing {
+            Pricing::Model(m) => Arc::from(m.version()),
+            Pricing::Oracle => Arc::from("oracle"),
+        };
+        let mut core = Pipeline::new(opts.config.clone())?;
+        let partitions = sim.scenario().partitions as usize;
+        let ids = (0..partitions)
+            .map(|k| core.register_partition(&format!("shard-{k}")))
+            .collect();
+        let summary = Summary::new(sim.scenario(), &opts.policy.name(), &version);
+        let result = RunResult {
+            summary: Summary::default(),
+            audit: Vec::new(),
+            changes: Vec::new(),
+            dead_letters: Vec::new(),
+            series: opts
+                .watch
+                .iter()
+                .map(|p| (p.clone(), Series::default()))
+                .collect(),
+            revenue: Vec::new(),
+            sim_time: sim.end() - sim.start(),
+        };
+        Ok(ClosedLoop {
+            next_minute: sim.start(),
+            inbox: vec![Vec::new(); partitions],
+            sim,
+            shop,
+            core,
+            ids,
+            table: FeaturesTable::new(pipeline::time::HOUR),
+            pricer: Pricer::new(opts.guardrails.clone()),
+            pricing,
+            version,
+            opts: opts.clone(),
+            out: Output::default(),
+            summary,
+            result,
+            emitted: 0,
+            finished: false,
+            model_nanos: 0,
+            model_calls: 0,
+            recent: Default::default(),
+        })
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    pub fn sim(&self) -> &Simulator {
+        &self.sim
+    }
+
+    pub fn shop(&self) -> &Shop {
+        &self.shop
+    }
+
+    pub fn core_stats(&self) -> pipeline::Stats {
+        self.core.stats()
+    }
+
+    pub fn watermark(&self) -> Millis {
+        self.core.watermark()
+    }
+
+    pub fn emitted(&self) -> u64 {
+        self.emitted
+    }
+
+    pub fn version(&self) -> &Arc<str> {
+        &self.version
+    }
+
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    pub fn series(&self) -> &BTreeMap<String, Series> {
+        &self.result.series
+    }
+
+    pub fn pricer(&self) -> &Pricer {
+        &self.pricer
+    }
+
+    /// The global kill switch, through the real pricer: decisions while it is
+    /// on are audited as `kill_switch` and change nothing.
+    pub fn set_kill_switch(&mut self, on: bool) {
+        self.pricer.set_kill_switch(on);
+    }
+
+    /// Advances one poll (`POLL` of simulated time); returns false once finished.
+    pub fn step(&mut self) -> bool {
+        if self.finished {
+            return false;
+        }
+        let done = self.sim.is_done();
+        let now = if done {
+            self.sim.end()
+        } else {
+            self.sim.clock() + POLL
+        };
+        let inbox = &mut self.inbox;
         let mut sink = |p: u32, _: Millis, b: &[u8]| inbox[p as usize].push(b.to_vec());
         if done {
-            sim.finish(&mut shop, &mut sink);
+            self.sim.finish(&mut self.shop, &mut sink);
         } else {
-            sim.run_until(now, &mut shop, &mut sink);
+            self.sim.run_until(now, &mut self.shop, &mut sink);
         }
-        for (k, records) in inbox.iter_mut().enumerate() {
-            emitted += records.len() as u64;
+        for (k, records) in self.inbox.iter_mut().enumerate() {
+            self.emitted += records.len() as u64;
             let raw: Vec<RawRecord> = records
                 .iter()
                 .map(|b| RawRecord {
@@ -157,42 +253,67 @@ pub fn run(
                     position: Position::Offset(0),
                 })
                 .collect();
-            core.ingest(ids[k], now, &raw, &shop, &mut out);
+            self.core
+                .ingest(self.ids[k], now, &raw, &self.shop, &mut self.out);
             records.clear();
         }
         if done {
-            core.finish(&shop, &shop, &mut out);
+            self.core.finish(&self.shop, &self.shop, &mut self.out);
         } else {
-            core.advance(now, &shop, &shop, &mut out);
+            self.core
+                .advance(now, &self.shop, &self.shop, &mut self.out);
         }
-        for f in out.features.drain(..) {
-            if let Some(series) = result.series.get_mut(&f.product_id) {
+        for f in self.out.features.drain(..) {
+            if let Some(series) = self.result.series.get_mut(&f.product_id) {
                 series.window_end.push(f.window.end);
                 series
                     .views_per_minute
                     .push(f.get("views_per_minute").unwrap_or(0.0));
                 series.price.push(f.current_price);
             }
-            table.put(f);
+            self.table.put(f);
         }
-        if opts.record {
-            result.dead_letters.append(&mut out.dead_letters);
+        if self.opts.record {
+            self.result.dead_letters.append(&mut self.out.dead_letters);
         } else {
-            out.dead_letters.clear();
+            self.out.dead_letters.clear();
         }
-        // The pricer consumes the change feed in model-sized batches.
+        self.price(now);
+        if self.opts.record && now >= self.next_minute {
+            self.result.revenue.push((now, self.sim.stats().revenue));
+            self.next_minute = now + pipeline::time::MINUTE;
+        }
+        if done {
+            self.finished = true;
+            let stats = self.core.stats();
+            self.summary.finish(
+                &self.sim,
+                &self.shop,
+                &stats,
+                self.emitted,
+                self.table.counts(),
+            );
+        }
+        !self.finished
+    }
+
+    /// The pricer consumes the change feed in model-sized batches.
+    fn price(&mut self, now: Millis) {
+        let s = &mut self.summary;
+        let window = self.opts.config.window;
         let mut again: Vec<FeatureRecord> = Vec::new();
-        while table.feed_len() > 0 || !again.is_empty() {
-            let redelivery = table.feed_len() == 0;
+        while self.table.feed_len() > 0 || !again.is_empty() {
+            let redelivery = self.table.feed_len() == 0;
             let batch = if redelivery {
                 std::mem::take(&mut again)
             } else {
-                table.take_feed(MODEL_BATCH)
+                self.table.take_feed(MODEL_BATCH)
             };
-            if opts.redeliver_feed && !redelivery {
+            if self.opts.redeliver_feed && !redelivery {
                 again.extend(batch.iter().cloned());
             }
-            let outputs = match &mut pricing {
+            let started = std::time::Instant::now();
+            let outputs = match &mut self.pricing {
                 Pricing::Model(m) => match m.predict(&batch) {
                     Ok(o) => o,
                     Err(e) => {
@@ -201,13 +322,15 @@ pub fn run(
                         continue;
                     }
                 },
-                Pricing::Oracle => oracle_outputs(&sim, &shop, &batch, window),
+                Pricing::Oracle => oracle_outputs(&self.sim, &self.shop, &batch, window),
             };
+            self.model_nanos += started.elapsed().as_nanos();
+            self.model_calls += 1;
             for (rec, output) in batch.iter().zip(outputs) {
-                let Some(item) = shop.item_mut(&rec.product_id) else {
+                let Some(item) = self.shop.item_mut(&rec.product_id) else {
                     continue;
                 };
-                let d = pricer.decide(rec, output, item, &version);
+                let d = self.pricer.decide(rec, output, item, &self.version);
                 let a = &d.audit;
                 if a.applied && !(a.floor - 1e-9..=a.ceiling + 1e-9).contains(&a.final_price) {
                     s.guardrail_breaches += 1;
@@ -223,8 +346,8 @@ pub fn run(
                     }
                     s.price_changes += 1;
                     s.relative_change_sum += (update.price / update.previous_price - 1.0).abs();
-                    if opts.record {
-                        result.changes.push(PriceChange {
+                    if self.opts.record {
+                        self.result.changes.push(PriceChange {
                             time: now,
                             product_id: update.product_id.clone(),
                             old_price: update.previous_price,
@@ -233,23 +356,38 @@ pub fn run(
                         });
                     }
                 }
-                if opts.record {
-                    result.audit.push(d.audit);
+                if self.recent.len() == RECENT {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back(d.audit.clone());
+                if self.opts.record {
+                    self.result.audit.push(d.audit);
                 }
             }
         }
-        if opts.record && now >= next_minute {
-            result.revenue.push((now, sim.stats().revenue));
-            next_minute = now + pipeline::time::MINUTE;
-        }
-        progress(now, emitted);
-        if done {
-            break;
-        }
     }
-    s.finish(&sim, &shop, &core.stats(), emitted, table.counts());
-    result.summary = s;
-    Ok(result)
+
+    /// Ends the loop and returns what it produced.
+    pub fn into_result(mut self) -> RunResult {
+        while self.step() {}
+        self.result.summary = self.summary;
+        self.result
+    }
+}
+
+/// Runs one scenario (already loaded into a simulator and its shop) to the end.
+pub fn run(
+    sim: Simulator,
+    shop: Shop,
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(Millis, u64),
+) -> Result<RunResult, RunError> {
+    let mut lp = ClosedLoop::new(sim, shop, opts)?;
+    while lp.step() {
+        progress(lp.sim.clock(), lp.emitted);
+    }
+    progress(lp.sim.clock(), lp.emitted);
+    Ok(lp.into_result())
 }
 
 /// The oracle policy's proposals: the clairvoyant best price for the next window, as a ratio.
