@@ -70,6 +70,62 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Watch it live in the terminal UI (one policy, one seed).
+    #[arg(long, conflicts_with_all = ["compare", "seeds", "report"])]
+    tui: bool,
+    /// With --tui: simulated time per real second, e.g. 600, or `max`.
+    #[arg(long, default_value = "600", value_parser = speed)]
+    speed: Speed,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Speed(Option<f64>);
+
+fn speed(s: &str) -> Result<Speed, String> {
+    if s == "max" {
+        return Ok(Speed(None));
+    }
+    match s.trim_end_matches(['x', '×']).parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(Speed(Some(v))),
+        _ => Err(format!("{s:?}: write a factor like 600 or `max`")),
+    }
+}
+
+fn run_tui(args: &RunArgs, policy: workbench::Policy, base: workbench::RunOptions) -> ExitCode {
+    let (sim, shop) = match sim::output::prepare(&args.scenario, args.seed, args.duration) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    let opts = workbench::RunOptions { policy, ..base };
+    let lp = match workbench::ClosedLoop::new(sim, shop, &opts) {
+        Ok(lp) => lp,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    match tui::host::run_live(lp, args.speed.0) {
+        Ok(lp) if lp.is_finished() => {
+            print!("{}", workbench::report::describe(lp.summary()));
+            ExitCode::SUCCESS
+        }
+        Ok(lp) => {
+            println!(
+                "stopped at {} after {} events, {} price changes",
+                pipeline::time::format_rfc3339(lp.sim().clock()),
+                lp.emitted(),
+                lp.summary().price_changes
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: terminal: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn run_workbench(args: RunArgs) -> ExitCode {
@@ -118,6 +174,9 @@ fn run_workbench(args: RunArgs) -> ExitCode {
         watch,
         redeliver_feed: false,
     };
+    if args.tui {
+        return run_tui(&args, policies[0].clone(), base);
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -10,5 +10,5 @@ pub mod run;
 pub mod summary;
 
 pub use policy::Policy;
-pub use run::{RunOptions, RunResult, run};
+pub use run::{ClosedLoop, RunOptions, RunResult, WindowPoint, run};
 pub use summary::Summary;

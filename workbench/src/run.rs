@@ -89,7 +89,7 @@ impl RunError {
 }
 
 enum Pricing {
-    Model(Box<dyn PriceModel>),
+    Model(Box<dyn PriceModel + Send>),
     Oracle,
 }
 
@@ -118,6 +118,20 @@ pub struct ClosedLoop {
     pub model_calls: u64,
     /// The latest decisions (newest last), for the UI.
     pub recent: std::collections::VecDeque<AuditRecord>,
+    /// When set, every closed (product, window) is kept in `windows` until taken.
+    pub collect_windows: bool,
+    windows: Vec<WindowPoint>,
+}
+
+/// One product's closed window, for live displays.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowPoint {
+    pub product_id: String,
+    pub window_end: Millis,
+    pub views_per_minute: f32,
+    pub view_growth: f32,
+    pub days_of_cover: f32,
+    pub price: f64,
 }
 
 /// How many recent decisions a loop keeps for display.
@@ -177,6 +191,8 @@ impl ClosedLoop {
             model_nanos: 0,
             model_calls: 0,
             recent: Default::default(),
+            collect_windows: false,
+            windows: Vec::new(),
         })
     }
 
@@ -264,6 +280,16 @@ impl ClosedLoop {
                 .advance(now, &self.shop, &self.shop, &mut self.out);
         }
         for f in self.out.features.drain(..) {
+            if self.collect_windows {
+                self.windows.push(WindowPoint {
+                    product_id: f.product_id.clone(),
+                    window_end: f.window.end,
+                    views_per_minute: f.get("views_per_minute").unwrap_or(0.0),
+                    view_growth: f.get("view_growth_ewma").unwrap_or(1.0),
+                    days_of_cover: f.get("days_of_cover").unwrap_or(0.0),
+                    price: f.current_price,
+                });
+            }
             if let Some(series) = self.result.series.get_mut(&f.product_id) {
                 series.window_end.push(f.window.end);
                 series
@@ -365,6 +391,11 @@ impl ClosedLoop {
                 }
             }
         }
+    }
+
+    /// Closed windows since the last call (with `collect_windows`).
+    pub fn take_windows(&mut self) -> Vec<WindowPoint> {
+        std::mem::take(&mut self.windows)
     }
 
     /// Ends the loop and returns what it produced.

@@ -1,0 +1,86 @@
+//! The terminal UI in a real terminal: tmux runs the binary, keys are sent,
+//! the pane is captured. (scripts/test installs tmux when it is missing.)
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Session(String);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .output();
+    }
+}
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux")
+        .args(args)
+        .output()
+        .expect("tmux is installed (scripts/test installs it)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for(session: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let pane = tmux(&["capture-pane", "-t", session, "-p"]);
+        if pane.contains(needle) {
+            return pane;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{needle:?} never appeared:\n{pane}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_tui_runs_answers_keys_and_restores_the_terminal() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let bin = env!("CARGO_BIN_EXE_pricestream");
+    let name = format!("pricestream-test-{}", std::process::id());
+    let command = format!(
+        "cd {} && {bin} run scenarios/celebrity-spike.toml --tui --policy rules --speed 3600 --duration 6h; echo EXITED; sleep 20",
+        root.display()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &command,
+    ]);
+    let _guard = Session(name.clone());
+    let pane = wait_for(&name, "prices · sort trend");
+    assert!(
+        pane.contains("pricestream") && pane.contains("pipeline") && pane.contains("decisions"),
+        "{pane}"
+    );
+    tmux(&["send-keys", "-t", &name, "?"]);
+    wait_for(&name, "toggle the global kill switch");
+    tmux(&["send-keys", "-t", &name, "x"]);
+    tmux(&["send-keys", "-t", &name, "s"]);
+    wait_for(&name, "sort change");
+    tmux(&["send-keys", "-t", &name, " "]);
+    wait_for(&name, "PAUSED");
+    tmux(&["send-keys", "-t", &name, "K"]);
+    wait_for(&name, "KILL SWITCH ON");
+    tmux(&["send-keys", "-t", &name, "q"]);
+    let after = wait_for(&name, "EXITED");
+    assert!(
+        after.contains("stopped at") || after.contains("policy rules"),
+        "a summary after the UI:\n{after}"
+    );
+    assert!(
+        !after.contains("prices · sort"),
+        "the alternate screen is gone:\n{after}"
+    );
+}

@@ -1,0 +1,222 @@
+//! The UI's own state (selection, sort, filter, overlays) and what keys do.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::snapshot::{ProductRow, Snapshot};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sort {
+    /// Trending first: demand against its long-run level.
+    Trend,
+    /// Largest price change since the start first.
+    Change,
+    /// Most views per minute first.
+    Demand,
+    Name,
+}
+
+impl Sort {
+    pub fn next(self) -> Sort {
+        match self {
+            Sort::Trend => Sort::Change,
+            Sort::Change => Sort::Demand,
+            Sort::Demand => Sort::Name,
+            Sort::Name => Sort::Trend,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Sort::Trend => "trend",
+            Sort::Change => "change",
+            Sort::Demand => "demand",
+            Sort::Name => "name",
+        }
+    }
+}
+
+/// What the host must do after a key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Command {
+    Pause(bool),
+    /// New speed (× real time); `None` is as fast as possible.
+    Speed(Option<f64>),
+    KillSwitch(bool),
+    Quit,
+}
+
+/// Speeds `+`/`-` step through; the last is "max".
+pub const SPEEDS: [Option<f64>; 8] = [
+    Some(1.0),
+    Some(10.0),
+    Some(60.0),
+    Some(300.0),
+    Some(600.0),
+    Some(1800.0),
+    Some(3600.0),
+    None,
+];
+
+#[derive(Clone, Debug)]
+pub struct App {
+    pub selected: usize,
+    pub sort: Sort,
+    pub filter: String,
+    pub filtering: bool,
+    pub chart_focus: bool,
+    pub help: bool,
+    pub paused: bool,
+    pub speed: Option<f64>,
+    pub kill_switch: bool,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(speed: Option<f64>) -> App {
+        App {
+            selected: 0,
+            sort: Sort::Trend,
+            filter: String::new(),
+            filtering: false,
+            chart_focus: false,
+            help: false,
+            paused: false,
+            speed,
+            kill_switch: false,
+            quit: false,
+        }
+    }
+
+    /// The rows to show, filtered and sorted.
+    pub fn rows<'s>(&self, snap: &'s Snapshot) -> Vec<&'s ProductRow> {
+        let needle = self.filter.to_lowercase();
+        let mut rows: Vec<&ProductRow> = snap
+            .products
+            .iter()
+            .filter(|r| {
+                needle.is_empty()
+                    || r.product_id.to_lowercase().contains(&needle)
+                    || r.brand.to_lowercase().contains(&needle)
+            })
+            .collect();
+        let key = |r: &ProductRow| -> f64 {
+            match self.sort {
+                Sort::Trend => -f64::from(r.trend()),
+                Sort::Change => -r.change().abs(),
+                Sort::Demand => -f64::from(r.views_per_minute),
+                Sort::Name => 0.0,
+            }
+        };
+        rows.sort_by(|a, b| {
+            key(a)
+                .total_cmp(&key(b))
+                .then_with(|| a.product_id.cmp(&b.product_id))
+        });
+        rows
+    }
+
+    /// The selected product, if any row is visible.
+    pub fn selected_row<'s>(&self, snap: &'s Snapshot) -> Option<&'s ProductRow> {
+        let rows = self.rows(snap);
+        rows.get(self.selected.min(rows.len().saturating_sub(1)))
+            .copied()
+    }
+
+    /// Applies a key; returns what the host must do.
+    pub fn on_key(&mut self, key: KeyEvent, rows: usize) -> Option<Command> {
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            self.quit = true;
+            return Some(Command::Quit);
+        }
+        if self.filtering {
+            match key.code {
+                KeyCode::Enter | KeyCode::Esc => self.filtering = false,
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c) => self.filter.push(c),
+                _ => {}
+            }
+            self.selected = 0;
+            return None;
+        }
+        if self.help {
+            // Any key closes the help; q and Esc still quit.
+            self.help = false;
+            if !matches!(key.code, KeyCode::Char('q') | KeyCode::Esc) {
+                return None;
+            }
+        }
+        match key.code {
+            KeyCode::Char('q') | KeyCode::Esc => {
+                self.quit = true;
+                Some(Command::Quit)
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected = (self.selected + 1).min(rows.saturating_sub(1));
+                None
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.selected = self.selected.saturating_sub(1);
+                None
+            }
+            KeyCode::Enter => {
+                self.chart_focus = !self.chart_focus;
+                None
+            }
+            KeyCode::Char('s') => {
+                self.sort = self.sort.next();
+                self.selected = 0;
+                None
+            }
+            KeyCode::Char('/') => {
+                self.filtering = true;
+                None
+            }
+            KeyCode::Char(' ') => {
+                self.paused = !self.paused;
+                Some(Command::Pause(self.paused))
+            }
+            KeyCode::Char('+') | KeyCode::Char('=') => self.step_speed(1),
+            KeyCode::Char('-') => self.step_speed(-1),
+            KeyCode::Char('K') => {
+                self.kill_switch = !self.kill_switch;
+                Some(Command::KillSwitch(self.kill_switch))
+            }
+            KeyCode::Char('?') => {
+                self.help = true;
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn step_speed(&mut self, dir: i32) -> Option<Command> {
+        let at = SPEEDS
+            .iter()
+            .position(|s| match (s, self.speed) {
+                (None, None) => true,
+                (Some(a), Some(b)) => *a >= b,
+                _ => false,
+            })
+            .unwrap_or(SPEEDS.len() - 1) as i32;
+        let next = (at + dir).clamp(0, SPEEDS.len() as i32 - 1) as usize;
+        self.speed = SPEEDS[next];
+        Some(Command::Speed(self.speed))
+    }
+}
+
+/// Every key, for the help overlay and the README.
+pub const KEYS: [(&str, &str); 11] = [
+    ("↑/↓  j/k", "select a product"),
+    ("Enter", "focus the chart on the selected product"),
+    ("s", "cycle sort: trend, change, demand, name"),
+    ("/", "filter by product or brand (Enter/Esc to finish)"),
+    ("space", "pause / resume the simulation"),
+    ("+ / -", "faster / slower (1× … 3600×, max)"),
+    ("K", "toggle the global kill switch (through the pricer)"),
+    ("?", "this help"),
+    ("q  Esc", "quit"),
+    ("Ctrl-C", "quit"),
+    ("any key", "close this help"),
+];

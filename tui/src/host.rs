@@ -1,0 +1,120 @@
+//! Runs a closed loop live: the loop on its own thread, paced to a speed
+//! (× real time, or as fast as possible), the UI on this one. They share only
+//! a one-slot mailbox holding the latest snapshot (the loop overwrites it,
+//! never waits) and a command channel (the UI sends, never waits), so neither
+//! can block the other.
+
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use workbench::ClosedLoop;
+
+use crate::app::{App, Command};
+use crate::snapshot::{Rates, Snapshot, Tracker};
+use crate::ui;
+
+/// How often the loop publishes a snapshot and the UI redraws.
+const FRAME: Duration = Duration::from_millis(50);
+
+type Mailbox = Arc<Mutex<Option<Snapshot>>>;
+
+/// Runs `lp` under the UI until the user quits; returns the loop as it stood.
+pub fn run_live(lp: ClosedLoop, speed: Option<f64>) -> std::io::Result<ClosedLoop> {
+    let mailbox: Mailbox = Arc::new(Mutex::new(None));
+    let (commands, inbox) = channel::<Command>();
+    let worker = {
+        let mailbox = mailbox.clone();
+        std::thread::spawn(move || drive(lp, speed, &mailbox, &inbox))
+    };
+    let mut terminal = ratatui::init();
+    let mut app = App::new(speed);
+    let mut snap = Snapshot::default();
+    let outcome = (|| -> std::io::Result<()> {
+        loop {
+            if let Some(s) = mailbox.lock().ok().and_then(|mut m| m.take()) {
+                snap = s;
+            }
+            terminal.draw(|f| ui::draw(f, &app, &snap))?;
+            if event::poll(FRAME)?
+                && let Event::Key(key) = event::read()?
+                && key.kind == KeyEventKind::Press
+            {
+                let rows = app.rows(&snap).len();
+                if let Some(cmd) = app.on_key(key, rows) {
+                    let _ = commands.send(cmd);
+                    if cmd == Command::Quit {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    })();
+    ratatui::restore();
+    let _ = commands.send(Command::Quit);
+    let lp = worker
+        .join()
+        .map_err(|_| std::io::Error::other("the simulation thread panicked"))?;
+    outcome.map(|()| lp)
+}
+
+/// The loop thread: steps to keep up with the wall clock × speed, applies
+/// commands, publishes snapshots.
+fn drive(
+    mut lp: ClosedLoop,
+    mut speed: Option<f64>,
+    mailbox: &Mailbox,
+    inbox: &Receiver<Command>,
+) -> ClosedLoop {
+    lp.collect_windows = true;
+    let mut tracker = Tracker::new(&lp);
+    let mut paused = false;
+    let mut anchor = (Instant::now(), lp.sim().clock());
+    let mut last = (Instant::now(), lp.emitted(), lp.model_nanos, lp.model_calls);
+    let mut rates = Rates::default();
+    loop {
+        loop {
+            match inbox.try_recv() {
+                Ok(Command::Quit) | Err(TryRecvError::Disconnected) => return lp,
+                Ok(Command::Pause(p)) => {
+                    paused = p;
+                    anchor = (Instant::now(), lp.sim().clock());
+                }
+                Ok(Command::Speed(s)) => {
+                    speed = s;
+                    anchor = (Instant::now(), lp.sim().clock());
+                }
+                Ok(Command::KillSwitch(on)) => lp.set_kill_switch(on),
+                Err(TryRecvError::Empty) => break,
+            }
+        }
+        let frame_end = Instant::now() + FRAME;
+        if !paused && !lp.is_finished() {
+            let target =
+                speed.map(|s| anchor.1 + (anchor.0.elapsed().as_secs_f64() * s * 1000.0) as i64);
+            while Instant::now() < frame_end
+                && target.is_none_or(|t| lp.sim().clock() < t)
+                && lp.step()
+            {}
+        }
+        tracker.absorb(lp.take_windows());
+        let wall = last.0.elapsed().as_secs_f64();
+        if wall >= 0.5 {
+            let calls = (lp.model_calls - last.3).max(1);
+            rates = Rates {
+                events_per_sec: (lp.emitted() - last.1) as f64 / wall,
+                model_latency_us: (lp.model_nanos - last.2) as f64 / calls as f64 / 1000.0,
+            };
+            last = (Instant::now(), lp.emitted(), lp.model_nanos, lp.model_calls);
+        }
+        let snap = tracker.snapshot(&lp, rates, speed, paused);
+        if let Ok(mut m) = mailbox.lock() {
+            *m = Some(snap);
+        }
+        let now = Instant::now();
+        if now < frame_end {
+            std::thread::sleep(frame_end - now);
+        }
+    }
+}

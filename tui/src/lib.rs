@@ -1,0 +1,12 @@
+//! pricestream's live terminal UI (ratatui): prices, demand and decisions
+//! as the closed loop runs. Rendering is a pure function of the UI state and
+//! a snapshot of the loop; the host runs the loop on its own thread and
+//! exchanges only latest-state snapshots and commands with the UI.
+
+pub mod app;
+pub mod host;
+pub mod snapshot;
+pub mod ui;
+
+pub use app::{App, Command, Sort};
+pub use snapshot::{Rates, Snapshot, Tracker};

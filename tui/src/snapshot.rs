@@ -1,0 +1,228 @@
+//! What the UI shows, captured from the loop: plain data, so rendering is a
+//! pure function of (app state, snapshot) and snapshot tests are deterministic.
+
+use std::collections::BTreeMap;
+
+use pipeline::Millis;
+use workbench::{ClosedLoop, WindowPoint};
+
+/// Windows of history kept per product (200 minutes at 100 s windows).
+pub const HISTORY: usize = 120;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProductRow {
+    pub product_id: String,
+    pub brand: String,
+    pub base_price: f64,
+    pub start_price: f64,
+    pub price: f64,
+    pub views_per_minute: f32,
+    /// views / EWMA of views in the latest window (1 = steady).
+    pub growth: f32,
+    /// Long-run demand level (EWMA of views/min, 6 h half-life).
+    pub baseline: f32,
+    pub inventory: i64,
+    pub days_of_cover: f32,
+    pub last_rule: Option<String>,
+    /// (window end, views per minute), oldest first.
+    pub demand: Vec<(Millis, f32)>,
+    /// (window end, price), oldest first.
+    pub prices: Vec<(Millis, f64)>,
+}
+
+impl ProductRow {
+    /// How far demand is above its long-run level (1 = normal): what
+    /// "trending" means in the default sort.
+    pub fn trend(&self) -> f32 {
+        (self.views_per_minute + 0.5) / (self.baseline + 0.5)
+    }
+
+    /// Relative change since the start of the run.
+    pub fn change(&self) -> f64 {
+        if self.start_price > 0.0 {
+            self.price / self.start_price - 1.0
+        } else {
+            0.0
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DecisionLine {
+    pub window_end: Millis,
+    pub product_id: String,
+    pub rule: String,
+    pub applied: bool,
+    pub from: f64,
+    pub to: f64,
+}
+
+/// Rates that depend on wall time, measured by the host (fixed in tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Rates {
+    pub events_per_sec: f64,
+    pub model_latency_us: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub scenario: String,
+    pub policy: String,
+    pub model_version: String,
+    pub start: Millis,
+    pub end: Millis,
+    pub clock: Millis,
+    pub watermark: Option<Millis>,
+    pub speed: Option<f64>,
+    pub paused: bool,
+    pub kill_switch: bool,
+    pub finished: bool,
+    pub events: u64,
+    pub windows_closed: u64,
+    pub dead_letters: Vec<(String, u64)>,
+    pub price_changes: u64,
+    pub revenue: f64,
+    pub rates: Rates,
+    pub products: Vec<ProductRow>,
+    /// Newest first.
+    pub decisions: Vec<DecisionLine>,
+    /// Scenario moments to mark on charts: (time, label).
+    pub moments: Vec<(Millis, String)>,
+}
+
+/// Keeps per-product history between snapshots (fed by the loop's closed windows).
+#[derive(Debug, Default)]
+pub struct Tracker {
+    rows: BTreeMap<String, ProductRow>,
+}
+
+impl Tracker {
+    pub fn new(lp: &ClosedLoop) -> Tracker {
+        let rows = lp
+            .shop()
+            .items()
+            .iter()
+            .map(|i| {
+                let row = ProductRow {
+                    product_id: i.product_id.clone(),
+                    brand: i.brand.clone(),
+                    base_price: i.base_price,
+                    start_price: i.current_price(),
+                    price: i.current_price(),
+                    inventory: i.inventory,
+                    days_of_cover: 365.0,
+                    growth: 1.0,
+                    ..ProductRow::default()
+                };
+                (i.product_id.clone(), row)
+            })
+            .collect();
+        Tracker { rows }
+    }
+
+    /// Folds in the windows closed since the last call.
+    pub fn absorb(&mut self, points: Vec<WindowPoint>) {
+        for p in points {
+            let Some(row) = self.rows.get_mut(&p.product_id) else {
+                continue;
+            };
+            // 100 s windows: α = 1 − 0.5^(100 s / 6 h).
+            const ALPHA: f32 = 0.0032;
+            if row.demand.is_empty() {
+                row.baseline = p.views_per_minute;
+            } else {
+                row.baseline += ALPHA * (p.views_per_minute - row.baseline);
+            }
+            row.views_per_minute = p.views_per_minute;
+            row.growth = p.view_growth;
+            row.days_of_cover = p.days_of_cover;
+            push_bounded(&mut row.demand, (p.window_end, p.views_per_minute));
+            push_bounded(&mut row.prices, (p.window_end, p.price));
+        }
+    }
+
+    /// Captures the loop's state.
+    pub fn snapshot(
+        &mut self,
+        lp: &ClosedLoop,
+        rates: Rates,
+        speed: Option<f64>,
+        paused: bool,
+    ) -> Snapshot {
+        let shop = lp.shop();
+        for item in shop.items() {
+            if let Some(row) = self.rows.get_mut(&item.product_id) {
+                row.price = item.current_price();
+                row.inventory = item.inventory;
+            }
+        }
+        let mut decisions = Vec::new();
+        let mut seen_rule: BTreeMap<&str, &str> = BTreeMap::new();
+        for a in lp.recent.iter().rev() {
+            seen_rule
+                .entry(a.product_id.as_str())
+                .or_insert(a.rule.as_str());
+            if decisions.len() < 20 {
+                decisions.push(DecisionLine {
+                    window_end: a.window_end,
+                    product_id: a.product_id.clone(),
+                    rule: a.rule.as_str().to_string(),
+                    applied: a.applied,
+                    from: a.current_price,
+                    to: a.final_price,
+                });
+            }
+        }
+        for (id, rule) in seen_rule {
+            if let Some(row) = self.rows.get_mut(id) {
+                row.last_rule = Some(rule.to_string());
+            }
+        }
+        let stats = lp.core_stats();
+        let sim = lp.sim();
+        let sc = sim.scenario();
+        let wm = lp.watermark();
+        Snapshot {
+            scenario: sc.name.clone(),
+            policy: lp.summary().policy.clone(),
+            model_version: lp.version().to_string(),
+            start: sim.start(),
+            end: sim.end(),
+            clock: sim.clock(),
+            watermark: (wm > Millis::MIN && wm < Millis::MAX).then_some(wm),
+            speed,
+            paused,
+            kill_switch: lp.pricer().kill_switch(),
+            finished: lp.is_finished(),
+            events: lp.emitted(),
+            windows_closed: stats.windows_closed,
+            dead_letters: pipeline::Reason::ALL
+                .iter()
+                .map(|r| (r.as_str().to_string(), stats.dead_letters.get(*r)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            price_changes: lp.summary().price_changes,
+            revenue: sim.stats().revenue,
+            rates,
+            products: self.rows.values().cloned().collect(),
+            decisions,
+            moments: sc
+                .trend
+                .iter()
+                .map(|t| (sim.start() + t.at.0, t.label.clone()))
+                .chain(
+                    sc.sale
+                        .iter()
+                        .map(|s| (sim.start() + s.at.0, s.label.clone())),
+                )
+                .collect(),
+        }
+    }
+}
+
+fn push_bounded<T>(v: &mut Vec<T>, x: T) {
+    if v.len() == HISTORY {
+        v.remove(0);
+    }
+    v.push(x);
+}
