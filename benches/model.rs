@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use model::OnnxModel;
-use pipeline::{CatalogItem, FeatureRecord, Guardrails, PriceModel, Pricer, Window};
+use pipeline::{CatalogItem, FeatureRecord, Guardrails, PriceModel, Pricer};
 
 fn reference_rows() -> Vec<Vec<f32>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("model/reference.json");
@@ -19,21 +19,7 @@ fn reference_rows() -> Vec<Vec<f32>> {
 }
 
 fn item(i: usize) -> CatalogItem {
-    CatalogItem {
-        product_id: format!("sku-{i:04}"),
-        brand: "b".into(),
-        model: "m".into(),
-        category: "c".into(),
-        base_price: 100.0,
-        current_price: None,
-        cost: 45.0,
-        min_price: 70.0,
-        max_price: 160.0,
-        map_price: 80.0,
-        inventory: 10,
-        price_version: 0,
-        last_window: 0,
-    }
+    pipeline::fixtures::item(&format!("sku-{i:04}"))
 }
 
 fn bench(c: &mut Criterion) {
@@ -46,20 +32,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("model");
     for n in [1usize, 64, 1024] {
         let records: Vec<FeatureRecord> = (0..n)
-            .map(|i| FeatureRecord {
-                product_id: items[i].product_id.clone(),
-                window: Window {
-                    start: 1_795_392_000_000,
-                    end: 1_795_392_100_000,
-                },
-                brand: "b".into(),
-                model: "m".into(),
-                category: "c".into(),
-                base_price: 100.0,
-                current_price: 100.0,
-                cost: 45.0,
-                price_version: 0,
-                features: rows[i % rows.len()].clone().try_into().unwrap(),
+            .map(|i| {
+                let features = rows[i % rows.len()].clone().try_into().unwrap();
+                pipeline::fixtures::record(&items[i].product_id, 1_795_392_100_000, features)
             })
             .collect();
         let flat: Vec<f32> = records.iter().flat_map(|r| r.features).collect();

@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use model::OnnxModel;
-use pipeline::{
-    FEATURE_COUNT, FEATURE_NAMES, FeatureRecord, Guardrails, PriceModel, Pricer, Window,
-};
+use pipeline::{FEATURE_COUNT, FEATURE_NAMES, FeatureRecord, Guardrails, PriceModel, Pricer};
 
 fn shipped() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pricing.onnx")
@@ -27,21 +25,11 @@ fn reference() -> Reference {
 }
 
 fn record(features: &[f32]) -> FeatureRecord {
-    FeatureRecord {
-        product_id: "sku-0040".into(),
-        window: Window {
-            start: 1_795_392_000_000,
-            end: 1_795_392_100_000,
-        },
-        brand: "b".into(),
-        model: "m".into(),
-        category: "c".into(),
-        base_price: 100.0,
-        current_price: 100.0,
-        cost: 45.0,
-        price_version: 0,
-        features: features.try_into().expect("28 features"),
-    }
+    pipeline::fixtures::record(
+        "sku-0040",
+        1_795_392_100_000,
+        features.try_into().expect("28 features"),
+    )
 }
 
 #[test]
@@ -124,21 +112,7 @@ fn model_and_pricer_keep_every_price_inside_its_guardrails() {
         ..Guardrails::default()
     });
     let version: Arc<str> = Arc::from(m.version());
-    let item = pipeline::CatalogItem {
-        product_id: "sku-0040".into(),
-        brand: "b".into(),
-        model: "m".into(),
-        category: "c".into(),
-        base_price: 100.0,
-        current_price: None,
-        cost: 45.0,
-        min_price: 70.0,
-        max_price: 160.0,
-        map_price: 80.0,
-        inventory: 10,
-        price_version: 0,
-        last_window: 0,
-    };
+    let item = pipeline::fixtures::item("sku-0040");
     let (floor, ceiling) = pricer.guardrails.bounds(&item);
     for (rec, out) in records.iter().zip(outputs) {
         let d = pricer.decide(rec, out, &item, &version);

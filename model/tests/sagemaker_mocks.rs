@@ -13,26 +13,10 @@ use aws_sdk_sagemakerruntime::primitives::Blob;
 use aws_sdk_sagemakerruntime::types::error::ValidationError;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use model::{ContentType, SageMakerConfig, SageMakerModel};
-use pipeline::{FEATURE_COUNT, FeatureRecord, PriceModel, Window};
+use pipeline::{FeatureRecord, PriceModel};
 
 fn records(n: usize) -> Vec<FeatureRecord> {
-    (0..n)
-        .map(|i| FeatureRecord {
-            product_id: format!("sku-{i:04}"),
-            window: Window {
-                start: 0,
-                end: 100_000,
-            },
-            brand: "b".into(),
-            model: "m".into(),
-            category: "c".into(),
-            base_price: 100.0,
-            current_price: 100.0,
-            cost: 45.0,
-            price_version: 0,
-            features: [i as f32; FEATURE_COUNT],
-        })
-        .collect()
+    pipeline::fixtures::records(n, 100_000)
 }
 
 fn model(client: Client, f: impl FnOnce(&mut SageMakerConfig)) -> SageMakerModel {

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use model::{ContentType, SageMakerConfig, SageMakerModel};
-use pipeline::{FEATURE_COUNT, FeatureRecord, PriceModel, Window};
+use pipeline::{FeatureRecord, PriceModel};
 
 /// A moto server this test started; killed on drop.
 struct Moto(Child);
@@ -73,23 +73,7 @@ fn wait_ready(url: &str) {
 }
 
 fn records(n: usize) -> Vec<FeatureRecord> {
-    (0..n)
-        .map(|i| FeatureRecord {
-            product_id: format!("sku-{i:04}"),
-            window: Window {
-                start: 0,
-                end: 100_000,
-            },
-            brand: "b".into(),
-            model: "m".into(),
-            category: "c".into(),
-            base_price: 100.0,
-            current_price: 100.0,
-            cost: 45.0,
-            price_version: 0,
-            features: [i as f32; FEATURE_COUNT],
-        })
-        .collect()
+    pipeline::fixtures::records(n, 100_000)
 }
 
 #[test]

@@ -14,6 +14,7 @@ pub mod decode;
 pub mod dedup;
 pub mod event;
 pub mod features;
+pub mod fixtures;
 pub mod model;
 pub mod operator;
 pub mod pricer;

@@ -117,21 +117,7 @@ mod tests {
     use crate::scenario::{DemandSpec, FunnelSpec};
 
     fn item() -> CatalogItem {
-        CatalogItem {
-            product_id: "p".into(),
-            brand: "b".into(),
-            model: "m".into(),
-            category: "c".into(),
-            base_price: 100.0,
-            current_price: None,
-            cost: 45.0,
-            min_price: 70.0,
-            max_price: 160.0,
-            map_price: 80.0,
-            inventory: 100,
-            price_version: 0,
-            last_window: 0,
-        }
+        pipeline::fixtures::item("p")
     }
 
     fn demand() -> Demand {
