@@ -28,7 +28,16 @@ pub fn run_live(lp: ClosedLoop, speed: Option<f64>) -> std::io::Result<ClosedLoo
         let mailbox = mailbox.clone();
         std::thread::spawn(move || drive(lp, speed, &mailbox, &inbox))
     };
-    let mut terminal = ratatui::init();
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = commands.send(Command::Quit);
+            let _ = worker.join();
+            return Err(std::io::Error::other(format!(
+                "cannot start the terminal UI (is this a terminal?): {e}"
+            )));
+        }
+    };
     let mut app = App::new(speed);
     let mut snap = Snapshot::default();
     let outcome = (|| -> std::io::Result<()> {
