@@ -26,10 +26,12 @@ pub enum Reason {
     Late,
     /// The event_id was seen within the dedup horizon.
     Duplicate,
+    /// A KPL aggregate whose digest or protobuf is wrong (all its records are in the bytes).
+    BadAggregate,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 8] = [
+    pub const ALL: [Reason; 9] = [
         Reason::MalformedJson,
         Reason::MissingField,
         Reason::BadValue,
@@ -38,6 +40,7 @@ impl Reason {
         Reason::UnknownProduct,
         Reason::Late,
         Reason::Duplicate,
+        Reason::BadAggregate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +53,7 @@ impl Reason {
             Reason::UnknownProduct => "unknown_product",
             Reason::Late => "late",
             Reason::Duplicate => "duplicate",
+            Reason::BadAggregate => "bad_aggregate",
         }
     }
 

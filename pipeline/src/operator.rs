@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
+use crate::adapters::kpl;
 use crate::aggregate::{Aggregate, session_key};
 use crate::catalog::{Catalog, Orders};
 use crate::config::{ConfigError, PipelineConfig};
@@ -151,17 +152,61 @@ impl Pipeline {
             self.watermarks.touch(partition, now);
         }
         for record in records {
-            if let Err((reason, detail)) = self.ingest_record(partition, now, record, catalog) {
-                self.counters.dead_letters.add(reason);
-                out.dead_letters.push(DeadLetter {
-                    reason,
-                    detail,
-                    partition: self.watermarks.name(partition).clone(),
-                    position: record.position.to_string(),
-                    bytes: record.bytes.to_vec(),
-                });
+            // KPL aggregates carry several user records: each is one record here.
+            if record.bytes.starts_with(&kpl::MAGIC) {
+                match kpl::unpack(record.bytes) {
+                    Ok(kpl::Unpacked::Aggregate(subs)) => {
+                        for (i, sub) in subs.iter().enumerate() {
+                            let position = format!("{}:{i}", record.position);
+                            let sub = RawRecord {
+                                bytes: &sub.data,
+                                position: Position::Sequence(&position),
+                            };
+                            self.ingest_checked(partition, now, &sub, catalog, out);
+                        }
+                        continue;
+                    }
+                    Ok(kpl::Unpacked::Plain(_)) => {}
+                    Err(detail) => {
+                        self.counters.received += 1;
+                        self.dead_letter(partition, record, Reason::BadAggregate, detail, out);
+                        continue;
+                    }
+                }
             }
+            self.ingest_checked(partition, now, record, catalog, out);
         }
+    }
+
+    fn ingest_checked<C: Catalog + ?Sized>(
+        &mut self,
+        partition: PartitionId,
+        now: Millis,
+        record: &RawRecord<'_>,
+        catalog: &C,
+        out: &mut Output,
+    ) {
+        if let Err((reason, detail)) = self.ingest_record(partition, now, record, catalog) {
+            self.dead_letter(partition, record, reason, detail, out);
+        }
+    }
+
+    fn dead_letter(
+        &mut self,
+        partition: PartitionId,
+        record: &RawRecord<'_>,
+        reason: Reason,
+        detail: String,
+        out: &mut Output,
+    ) {
+        self.counters.dead_letters.add(reason);
+        out.dead_letters.push(DeadLetter {
+            reason,
+            detail,
+            partition: self.watermarks.name(partition).clone(),
+            position: record.position.to_string(),
+            bytes: record.bytes.to_vec(),
+        });
     }
 
     fn ingest_record<C: Catalog + ?Sized>(

@@ -161,4 +161,32 @@ proptest! {
         let json = ev.to_json();
         prop_assert_eq!(decode(json.as_bytes()), Ok(ev));
     }
+
+    /// A KPL aggregate of records is the same input as the records one by one.
+    #[test]
+    fn kpl_aggregates_are_unpacked_into_the_same_records(
+        records in prop::collection::vec(record(), 1..60),
+        cuts in prop::collection::vec(any::<bool>(), 60),
+    ) {
+        let c = config(false);
+        let plain: Vec<(usize, Vec<u8>)> = records.iter().map(|r| (0, r.clone())).collect();
+        // Group consecutive records into aggregates at the cut points.
+        let mut packed = Vec::new();
+        let mut group: Vec<&[u8]> = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            group.push(r);
+            if cuts[i] || i + 1 == records.len() {
+                let items: Vec<(&str, &[u8])> = group.iter().map(|b| ("pk", *b)).collect();
+                packed.push((0usize, pipeline::adapters::kpl::pack(&items)));
+                group.clear();
+            }
+        }
+        let (f1, d1, s1) = run(&c, &plain, &[]);
+        let (f2, d2, s2) = run(&c, &packed, &[]);
+        prop_assert_eq!(f1, f2);
+        prop_assert_eq!(s1.received, s2.received);
+        prop_assert_eq!(s1.dead_letters, s2.dead_letters);
+        prop_assert_eq!(d1.lines().count(), d2.lines().count());
+        prop_assert!(s2.balanced());
+    }
 }

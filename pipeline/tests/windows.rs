@@ -330,3 +330,36 @@ fn records_after_finish_are_late_and_change_nothing() {
             .is_some_and(|w| w < T0 + 100 * S)
     );
 }
+
+#[test]
+fn a_corrupted_kpl_aggregate_is_dead_lettered_whole() {
+    let mut h = Harness::tumbling(&["a"]);
+    let good = pipeline::adapters::kpl::pack(&[
+        ("a", view("a", T0).as_bytes()),
+        ("a", view("a", T0 + 1).as_bytes()),
+    ]);
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x55;
+    let raw = [
+        pipeline::RawRecord {
+            bytes: &good,
+            position: pipeline::Position::Sequence("100"),
+        },
+        pipeline::RawRecord {
+            bytes: &bad,
+            position: pipeline::Position::Sequence("101"),
+        },
+    ];
+    let mut out = pipeline::Output::default();
+    let p = h.parts[0];
+    h.pipeline.ingest(p, T0, &raw, &h.catalog, &mut out);
+    let s = h.pipeline.stats();
+    assert_eq!((s.received, s.accepted, s.dead_lettered), (3, 2, 1));
+    assert_eq!(out.dead_letters[0].reason, Reason::BadAggregate);
+    assert_eq!(
+        out.dead_letters[0].bytes, bad,
+        "the whole aggregate is kept"
+    );
+    assert_eq!(out.dead_letters[0].position, "101");
+}

@@ -1,3 +1,4 @@
 //! I/O adapters around the core: files now; DynamoDB and Kinesis later.
 
 pub mod files;
+pub mod kpl;
