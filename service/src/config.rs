@@ -1,0 +1,456 @@
+//! The service's configuration: one TOML file, with environment-variable
+//! overrides `PRICESTREAM_<SECTION>_<KEY>` (e.g. `PRICESTREAM_STREAM_NAME`).
+//! Credentials and region come only from the AWS default chain and never
+//! appear here. Unknown keys and bad values are errors naming the file (or
+//! variable) and the key.
+
+use std::path::{Path, PathBuf};
+
+use pipeline::{Guardrails, Millis, PipelineConfig};
+use serde::{Deserialize, Deserializer};
+
+/// A duration written like `250ms`, `100s`, `5m`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dur(pub Millis);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s)
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "{s:?} is not a duration ({e}); write e.g. \"250ms\", \"100s\", \"5m\""
+                ))
+            })
+            .and_then(|d| {
+                Millis::try_from(d.as_millis())
+                    .map_err(|_| serde::de::Error::custom("duration too long"))
+            })
+            .map(Dur)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub aws: AwsConfig,
+    pub stream: StreamConfig,
+    #[serde(default)]
+    pub tables: Tables,
+    #[serde(default)]
+    pub pipeline: PipelineSection,
+    pub model: ModelConfig,
+    #[serde(default)]
+    pub guardrails: GuardrailSection,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// Where AWS is; credentials and region come from the default chain.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// An emulator's URL (moto, LocalStack); omit for AWS itself.
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartPosition {
+    TrimHorizon,
+    Latest,
+    AtTimestamp,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamConfig {
+    pub name: String,
+    /// Shards `aws init` creates.
+    #[serde(default = "defaults::shards")]
+    pub shards: u32,
+    /// Where a shard without a checkpoint starts.
+    #[serde(default = "defaults::start")]
+    pub start_position: StartPosition,
+    /// RFC 3339, for `at_timestamp`.
+    pub start_timestamp: Option<String>,
+    /// Pause between GetRecords calls per shard (Kinesis allows 5 calls/s).
+    #[serde(default = "defaults::poll")]
+    pub poll_interval: Dur,
+    /// Records per GetRecords call (≤ 10 000).
+    #[serde(default = "defaults::max_records")]
+    pub max_records: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tables {
+    pub catalog: String,
+    pub orders: String,
+    pub features: String,
+    pub checkpoints: String,
+    pub audit: String,
+    pub dead_letters: String,
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        let t = |s: &str| format!("pricestream-{s}");
+        Tables {
+            catalog: t("catalog"),
+            orders: t("orders"),
+            features: t("features"),
+            checkpoints: t("checkpoints"),
+            audit: t("audit"),
+            dead_letters: t("dead-letters"),
+        }
+    }
+}
+
+/// The streaming core's settings (docs/events.md, README).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSection {
+    pub window: Option<Dur>,
+    pub hop: Option<Dur>,
+    pub out_of_orderness: Option<Dur>,
+    pub lateness: Option<Dur>,
+    pub idle_timeout: Option<Dur>,
+    pub dedup_capacity: Option<usize>,
+    pub dedup_horizon: Option<Dur>,
+    pub max_record_bytes: Option<usize>,
+    pub max_future_skew: Option<Dur>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Onnx,
+    Sagemaker,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Body {
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub backend: Backend,
+    /// ONNX file (backend = "onnx").
+    pub path: Option<PathBuf>,
+    #[serde(default = "defaults::threads")]
+    pub threads: usize,
+    /// SageMaker endpoint name (backend = "sagemaker").
+    pub endpoint: Option<String>,
+    #[serde(default = "defaults::body")]
+    pub content_type: Body,
+    /// The endpoint model's features, when they differ from the pipeline's (they must not).
+    pub features: Option<Vec<String>>,
+    pub features_version: Option<String>,
+    #[serde(default = "defaults::timeout")]
+    pub timeout: Dur,
+    #[serde(default = "defaults::attempts")]
+    pub max_attempts: u32,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GuardrailSection {
+    pub min_margin: Option<f64>,
+    pub max_ratio: Option<f64>,
+    pub max_step: Option<f64>,
+    pub cooldown: Option<Dur>,
+    pub min_change: Option<f64>,
+    pub holdout_share: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Prometheus `/metrics` listens here.
+    pub address: String,
+    /// `text` or `json` logs.
+    pub log_format: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            address: "127.0.0.1:9898".into(),
+            log_format: "text".into(),
+        }
+    }
+}
+
+mod defaults {
+    use super::*;
+    pub fn shards() -> u32 {
+        4
+    }
+    pub fn start() -> StartPosition {
+        StartPosition::TrimHorizon
+    }
+    pub fn poll() -> Dur {
+        Dur(250)
+    }
+    pub fn max_records() -> u32 {
+        10_000
+    }
+    pub fn threads() -> usize {
+        1
+    }
+    pub fn body() -> Body {
+        Body::Csv
+    }
+    pub fn timeout() -> Dur {
+        Dur(10_000)
+    }
+    pub fn attempts() -> u32 {
+        4
+    }
+}
+
+/// A configuration problem: where (file or variable) and which key.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {key}{message}")]
+pub struct ConfigError {
+    pub source_name: String,
+    /// "`stream.poll_interval`: " or empty.
+    pub key: String,
+    pub message: String,
+}
+
+fn err(source: &str, key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        source_name: source.to_string(),
+        key: if key.is_empty() {
+            String::new()
+        } else {
+            format!("`{key}`: ")
+        },
+        message: message.into(),
+    }
+}
+
+const SECTIONS: [&str; 7] = [
+    "aws",
+    "stream",
+    "tables",
+    "pipeline",
+    "model",
+    "guardrails",
+    "metrics",
+];
+
+impl Config {
+    /// Reads `path`, applies `PRICESTREAM_*` variables from `env`, validates.
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| err(&file, "", format!("cannot read: {e}")))?;
+        Config::parse(&text, &file, env)
+    }
+
+    pub fn parse(
+        text: &str,
+        file: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            err(
+                file,
+                "",
+                format!(
+                    "{}{}",
+                    e.message(),
+                    line.map(|l| format!(" (line {l})")).unwrap_or_default()
+                ),
+            )
+        })?;
+        for (var, value) in env {
+            let Some(rest) = var.strip_prefix("PRICESTREAM_") else {
+                continue;
+            };
+            let rest = rest.to_lowercase();
+            let Some(section) = SECTIONS.iter().find(|s| rest.starts_with(&format!("{s}_"))) else {
+                return Err(err(
+                    &var,
+                    "",
+                    format!(
+                        "unknown section; variables are PRICESTREAM_<{}>_<KEY>",
+                        SECTIONS.join("|").to_uppercase()
+                    ),
+                ));
+            };
+            let key = &rest[section.len() + 1..];
+            let parsed = format!("v = {value}")
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(value.clone()));
+            let entry = table
+                .entry(section.to_string())
+                .or_insert_with(|| toml::Value::Table(Default::default()));
+            match entry {
+                toml::Value::Table(t) => {
+                    t.insert(key.to_string(), parsed);
+                }
+                _ => return Err(err(&var, section, "is not a section in the file")),
+            }
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| err(file, "", e.message().to_string()))?;
+        config.validate(file)?;
+        Ok(config)
+    }
+
+    fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let s = &self.stream;
+        if s.name.is_empty() {
+            return Err(err(file, "stream.name", "must not be empty"));
+        }
+        if !(1..=500).contains(&s.shards) {
+            return Err(err(
+                file,
+                "stream.shards",
+                format!("must be 1 to 500, got {}", s.shards),
+            ));
+        }
+        if s.poll_interval.0 < 200 {
+            return Err(err(
+                file,
+                "stream.poll_interval",
+                "must be at least 200ms (Kinesis allows 5 GetRecords calls per second per shard)",
+            ));
+        }
+        if !(1..=10_000).contains(&s.max_records) {
+            return Err(err(
+                file,
+                "stream.max_records",
+                "must be 1 to 10000 (the GetRecords limit)",
+            ));
+        }
+        match (s.start_position, &s.start_timestamp) {
+            (StartPosition::AtTimestamp, None) => {
+                return Err(err(
+                    file,
+                    "stream.start_timestamp",
+                    "is required with start_position = \"at_timestamp\"",
+                ));
+            }
+            (_, Some(t)) if pipeline::time::parse_rfc3339(t).is_none() => {
+                return Err(err(
+                    file,
+                    "stream.start_timestamp",
+                    format!("{t:?} is not RFC 3339"),
+                ));
+            }
+            _ => {}
+        }
+        match self.model.backend {
+            Backend::Onnx if self.model.path.is_none() => {
+                return Err(err(
+                    file,
+                    "model.path",
+                    "is required with backend = \"onnx\"",
+                ));
+            }
+            Backend::Sagemaker if self.model.endpoint.is_none() => {
+                return Err(err(
+                    file,
+                    "model.endpoint",
+                    "is required with backend = \"sagemaker\"",
+                ));
+            }
+            _ => {}
+        }
+        if !["text", "json"].contains(&self.metrics.log_format.as_str()) {
+            return Err(err(
+                file,
+                "metrics.log_format",
+                "must be \"text\" or \"json\"",
+            ));
+        }
+        if self
+            .metrics
+            .address
+            .parse::<std::net::SocketAddr>()
+            .is_err()
+        {
+            return Err(err(
+                file,
+                "metrics.address",
+                format!("{:?} is not host:port", self.metrics.address),
+            ));
+        }
+        self.pipeline_config()
+            .validate()
+            .map_err(|e| err(file, &format!("pipeline.{}", e.key), e.message))?;
+        let g = self.guardrails();
+        for (key, v, lo, hi) in [
+            ("min_margin", g.min_margin, 0.0, 10.0),
+            ("max_ratio", g.max_ratio, 0.1, 100.0),
+            ("max_step", g.max_step, 0.0, 1.0),
+            ("min_change", g.min_change, 0.0, 1.0),
+            ("holdout_share", g.holdout_share, 0.0, 1.0),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                return Err(err(
+                    file,
+                    &format!("guardrails.{key}"),
+                    format!("must be between {lo} and {hi}, got {v}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The core's settings (defaults where the file is silent).
+    pub fn pipeline_config(&self) -> PipelineConfig {
+        let d = PipelineConfig::default();
+        let p = &self.pipeline;
+        let ms = |v: Option<Dur>, dflt: Millis| v.map_or(dflt, |d| d.0);
+        PipelineConfig {
+            window: ms(p.window, d.window),
+            hop: p.hop.map(|h| h.0),
+            out_of_orderness: ms(p.out_of_orderness, d.out_of_orderness),
+            allowed_lateness: ms(p.lateness, d.allowed_lateness),
+            idle_timeout: ms(p.idle_timeout, d.idle_timeout),
+            dedup_capacity: p.dedup_capacity.unwrap_or(d.dedup_capacity),
+            dedup_horizon: ms(p.dedup_horizon, d.dedup_horizon),
+            max_record_bytes: p.max_record_bytes.unwrap_or(d.max_record_bytes),
+            max_future_skew: p
+                .max_future_skew
+                .map(|d| d.0)
+                .or(Some(5 * pipeline::time::MINUTE)),
+            ..d
+        }
+    }
+
+    /// The pricer's guardrails (defaults where the file is silent).
+    pub fn guardrails(&self) -> Guardrails {
+        let d = Guardrails::default();
+        let g = &self.guardrails;
+        Guardrails {
+            min_margin: g.min_margin.unwrap_or(d.min_margin),
+            max_ratio: g.max_ratio.unwrap_or(d.max_ratio),
+            max_step: g.max_step.unwrap_or(d.max_step),
+            cooldown: g.cooldown.map_or(d.cooldown, |c| c.0),
+            min_change: g.min_change.unwrap_or(d.min_change),
+            holdout_share: g.holdout_share.unwrap_or(d.holdout_share),
+            ..d
+        }
+    }
+}
