@@ -53,8 +53,7 @@ fn error(edit: impl Fn(String) -> String, env: &[(&str, &str)]) -> String {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     Config::parse(&text, "svc.toml", env)
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string()
 }
 
