@@ -31,6 +31,64 @@ enum Command {
     ExportTraining(ExportArgs),
     /// The workbench: run a scenario in a closed loop with a pricing policy (or compare several).
     Run(Box<RunArgs>),
+    /// Production mode on AWS (in progress: `aws init`).
+    #[command(subcommand)]
+    Aws(AwsCommand),
+}
+
+#[derive(Subcommand)]
+enum AwsCommand {
+    /// Create the Kinesis stream and DynamoDB tables if missing (idempotent); optionally load a catalog.
+    Init {
+        /// Service configuration (see deploy/pricestream.example.toml).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Catalog file to load into the catalog table (.csv, .json, .ndjson).
+        #[arg(long, value_name = "FILE")]
+        catalog: Option<PathBuf>,
+    },
+}
+
+fn run_aws(cmd: AwsCommand) -> ExitCode {
+    let AwsCommand::Init { config, catalog } = cmd;
+    let config = match service::Config::load(&config, std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let aws = match service::aws::Aws::connect(&config) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match service::aws::init(&aws, &config, catalog.as_deref()) {
+        Ok(report) => {
+            for c in &report.created {
+                println!("created  {c}");
+            }
+            for c in &report.existing {
+                println!("exists   {c}");
+            }
+            if report.catalog_items > 0 {
+                println!(
+                    "loaded   {} catalog items into {}",
+                    report.catalog_items, config.tables.catalog
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!(
+                "(is the endpoint reachable? for an emulator set aws.endpoint_url or AWS_ENDPOINT_URL)"
+            );
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[derive(Args)]
@@ -561,5 +619,6 @@ fn main() -> ExitCode {
         Command::Sim(args) => run_sim(args),
         Command::ExportTraining(args) => run_export(args),
         Command::Run(args) => run_workbench(*args),
+        Command::Aws(cmd) => run_aws(cmd),
     }
 }

@@ -1,7 +1,10 @@
-//! pricestream's production mode (in progress): the service configuration
-//! now; the AWS resources, the Kinesis consumer, DynamoDB adapters, the
-//! `serve` driver and the Lambda pricer next.
+//! pricestream's production mode (in progress): the service configuration,
+//! AWS clients and `aws init` (stream and tables) now; the Kinesis consumer,
+//! DynamoDB adapters, the `serve` driver and the Lambda pricer next.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod config;
+pub mod moto;
 
 pub use config::{Config, ConfigError};
