@@ -31,9 +31,70 @@ enum Command {
     ExportTraining(ExportArgs),
     /// The workbench: run a scenario in a closed loop with a pricing policy (or compare several).
     Run(Box<RunArgs>),
-    /// Production mode on AWS (in progress: `aws init`).
+    /// Production mode on AWS: create the stream and tables (`aws init`).
     #[command(subcommand)]
     Aws(AwsCommand),
+    /// Load generator: simulate a scenario into a Kinesis stream (and its orders into the orders table).
+    Produce(ProduceArgs),
+}
+
+#[derive(Args)]
+struct ProduceArgs {
+    /// Scenario file (TOML).
+    scenario: PathBuf,
+    /// Service configuration (see deploy/pricestream.example.toml).
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    #[arg(long)]
+    seed: Option<u64>,
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    duration: Option<Millis>,
+    /// Simulated time per real second (e.g. 60), or `max`.
+    #[arg(long, value_parser = speed, default_value = "max", conflicts_with = "rate")]
+    speed: Speed,
+    /// Records per second instead of a simulated-time speed.
+    #[arg(long)]
+    rate: Option<f64>,
+}
+
+fn run_produce(args: ProduceArgs) -> ExitCode {
+    let fail = |code: u8, e: &dyn std::fmt::Display| {
+        eprintln!("error: {e}");
+        ExitCode::from(code)
+    };
+    let config = match service::Config::load(&args.config, std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => return fail(2, &e),
+    };
+    let (sim, shop) = match sim::output::prepare(&args.scenario, args.seed, args.duration) {
+        Ok(x) => x,
+        Err(e) => return fail(e.exit_code() as u8, &e),
+    };
+    let aws = match service::aws::Aws::connect(&config) {
+        Ok(a) => a,
+        Err(e) => return fail(2, &e),
+    };
+    let pace = match (args.rate, args.speed.0) {
+        (Some(r), _) if r > 0.0 => service::produce::Pace::Rate(r),
+        (Some(r), _) => return fail(2, &format!("--rate must be positive, got {r}")),
+        (None, Some(s)) => service::produce::Pace::Speed(s),
+        (None, None) => service::produce::Pace::Max,
+    };
+    match service::produce::produce(&aws, &config, sim, shop, pace) {
+        Ok(r) => {
+            println!(
+                "{} records in {} PutRecords calls ({} retried) to {}; {} orders to {}",
+                r.records,
+                r.put_calls,
+                r.retried,
+                config.stream.name,
+                r.orders,
+                config.tables.orders
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(1, &e),
+    }
 }
 
 #[derive(Subcommand)]
@@ -620,5 +681,6 @@ fn main() -> ExitCode {
         Command::ExportTraining(args) => run_export(args),
         Command::Run(args) => run_workbench(*args),
         Command::Aws(cmd) => run_aws(cmd),
+        Command::Produce(args) => run_produce(args),
     }
 }

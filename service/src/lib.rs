@@ -6,5 +6,7 @@
 pub mod aws;
 pub mod config;
 pub mod moto;
+#[cfg(feature = "aws")]
+pub mod produce;
 
 pub use config::{Config, ConfigError};
