@@ -8,5 +8,7 @@ pub mod config;
 pub mod moto;
 #[cfg(feature = "aws")]
 pub mod produce;
+#[cfg(feature = "aws")]
+pub mod tables;
 
 pub use config::{Config, ConfigError};

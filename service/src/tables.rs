@@ -1,0 +1,256 @@
+//! DynamoDB adapters for the core and the pricer: the catalog as a cached
+//! `pipeline::Catalog`, conditional price updates, conditional feature-record
+//! puts, and audit records.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use pipeline::{AuditRecord, CatalogItem, CatalogTable, FeatureRecord, Millis, PriceUpdate};
+
+use crate::aws::{Aws, put_items};
+
+type Item = HashMap<String, AttributeValue>;
+
+fn text(item: &Item, key: &str) -> Result<String, String> {
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| format!("attribute `{key}` missing or not a string"))
+}
+
+fn number<T: std::str::FromStr>(item: &Item, key: &str) -> Result<T, String> {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("attribute `{key}` missing or not a number"))
+}
+
+/// A catalog item from its DynamoDB item (the inverse of `aws::catalog_item`).
+pub fn catalog_item(item: &Item) -> Result<CatalogItem, String> {
+    let parsed = CatalogItem {
+        product_id: text(item, "product_id")?,
+        brand: text(item, "brand")?,
+        model: text(item, "model")?,
+        category: text(item, "category")?,
+        base_price: number(item, "base_price")?,
+        current_price: Some(number(item, "current_price")?),
+        cost: number(item, "cost")?,
+        min_price: number(item, "min_price")?,
+        max_price: number(item, "max_price")?,
+        map_price: number(item, "map_price").unwrap_or(0.0),
+        inventory: number(item, "inventory")?,
+        price_version: number(item, "price_version").unwrap_or(0),
+        last_window: number(item, "last_window").unwrap_or(0),
+    };
+    parsed.validate().map(|()| parsed)
+}
+
+/// Reads the whole catalog (paginated Scan). Items that do not parse are
+/// returned as (key, reason) so the caller can report them, not drop them.
+pub fn load_catalog(
+    aws: &Aws,
+    table: &str,
+) -> Result<(CatalogTable, Vec<(String, String)>), String> {
+    let mut out = CatalogTable::new();
+    let mut bad = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let page = aws
+            .runtime
+            .block_on(
+                aws.dynamodb
+                    .scan()
+                    .table_name(table)
+                    .set_exclusive_start_key(start.take())
+                    .send(),
+            )
+            .map_err(|e| {
+                format!(
+                    "reading {table}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                )
+            })?;
+        for item in page.items() {
+            match catalog_item(item) {
+                Ok(c) => {
+                    out.upsert(c);
+                }
+                Err(reason) => bad.push((text(item, "product_id").unwrap_or_default(), reason)),
+            }
+        }
+        match page.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => return Ok((out, bad)),
+        }
+    }
+}
+
+/// Whether a conditional write happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    Applied,
+    /// The condition failed: a replay (or a newer decision) is already there.
+    AlreadyThere,
+}
+
+/// Applies a price update only if the item's `last_window` is before the
+/// update's window — the same rule as `PriceUpdate::apply_to`, enforced by DynamoDB.
+pub fn apply_price_update(aws: &Aws, table: &str, u: &PriceUpdate) -> Result<Write, String> {
+    let call = aws
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key("product_id", AttributeValue::S(u.product_id.clone()))
+        .update_expression(
+            "SET current_price = :p, last_window = :w, price_version = price_version + :one",
+        )
+        .condition_expression("attribute_exists(product_id) AND last_window < :w")
+        .expression_attribute_values(":p", AttributeValue::N(u.price.to_string()))
+        .expression_attribute_values(":w", AttributeValue::N(u.window_end.to_string()))
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .send();
+    match aws.runtime.block_on(call) {
+        Ok(_) => Ok(Write::Applied),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+        {
+            Ok(Write::AlreadyThere)
+        }
+        Err(e) => Err(format!(
+            "updating {} in {table}: {}",
+            u.product_id,
+            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+        )),
+    }
+}
+
+/// A feature record as a DynamoDB item: keyed (product_id, window_end), features as a number list.
+pub fn feature_item(r: &FeatureRecord) -> Item {
+    let n = |v: String| AttributeValue::N(v);
+    HashMap::from([
+        (
+            "product_id".to_string(),
+            AttributeValue::S(r.product_id.clone()),
+        ),
+        ("window_end".to_string(), n(r.window.end.to_string())),
+        ("window_start".to_string(), n(r.window.start.to_string())),
+        ("brand".to_string(), AttributeValue::S(r.brand.clone())),
+        ("model".to_string(), AttributeValue::S(r.model.clone())),
+        (
+            "category".to_string(),
+            AttributeValue::S(r.category.clone()),
+        ),
+        ("base_price".to_string(), n(r.base_price.to_string())),
+        ("current_price".to_string(), n(r.current_price.to_string())),
+        ("cost".to_string(), n(r.cost.to_string())),
+        ("price_version".to_string(), n(r.price_version.to_string())),
+        (
+            "features_version".to_string(),
+            n(pipeline::FEATURES_VERSION.to_string()),
+        ),
+        (
+            "features".to_string(),
+            AttributeValue::L(r.features.iter().map(|f| n(f.to_string())).collect()),
+        ),
+    ])
+}
+
+/// A feature record from its item (what the pricer reads off the stream).
+pub fn feature_record(item: &Item) -> Result<FeatureRecord, String> {
+    let values = item
+        .get("features")
+        .and_then(|v| v.as_l().ok())
+        .ok_or("attribute `features` missing or not a list")?;
+    let features: Vec<f32> = values
+        .iter()
+        .map(|v| {
+            v.as_n()
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .ok_or("a feature is not a number")
+        })
+        .collect::<Result<_, _>>()?;
+    let features: [f32; pipeline::FEATURE_COUNT] = features.try_into().map_err(|v: Vec<f32>| {
+        format!(
+            "{} features, the pipeline has {}",
+            v.len(),
+            pipeline::FEATURE_COUNT
+        )
+    })?;
+    let version: u32 = number(item, "features_version")?;
+    if version != pipeline::FEATURES_VERSION {
+        return Err(format!(
+            "features version {version}, the pipeline has {}",
+            pipeline::FEATURES_VERSION
+        ));
+    }
+    let end: Millis = number(item, "window_end")?;
+    Ok(FeatureRecord {
+        product_id: text(item, "product_id")?,
+        window: pipeline::Window {
+            start: number(item, "window_start")?,
+            end,
+        },
+        brand: text(item, "brand")?,
+        model: text(item, "model")?,
+        category: text(item, "category")?,
+        base_price: number(item, "base_price")?,
+        current_price: number(item, "current_price")?,
+        cost: number(item, "cost")?,
+        price_version: number(item, "price_version")?,
+        features,
+    })
+}
+
+/// Puts a feature record unless its (product, window) is already there, so
+/// a replayed window rewrites nothing and the stream carries it once.
+pub fn put_feature(aws: &Aws, table: &str, r: &FeatureRecord) -> Result<Write, String> {
+    let call = aws
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .set_item(Some(feature_item(r)))
+        .condition_expression("attribute_not_exists(product_id)")
+        .send();
+    match aws.runtime.block_on(call) {
+        Ok(_) => Ok(Write::Applied),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+        {
+            Ok(Write::AlreadyThere)
+        }
+        Err(e) => Err(format!(
+            "writing features to {table}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+        )),
+    }
+}
+
+/// Writes audit records (keyed by product and window; a replay writes the same item).
+pub fn put_audit(aws: &Aws, table: &str, records: &[AuditRecord]) -> Result<(), String> {
+    let items = records
+        .iter()
+        .map(|a| {
+            let json = serde_json::to_string(a).unwrap_or_default();
+            HashMap::from([
+                (
+                    "product_id".to_string(),
+                    AttributeValue::S(a.product_id.clone()),
+                ),
+                (
+                    "window_end".to_string(),
+                    AttributeValue::N(a.window_end.to_string()),
+                ),
+                (
+                    "rule".to_string(),
+                    AttributeValue::S(a.rule.as_str().to_string()),
+                ),
+                ("applied".to_string(), AttributeValue::Bool(a.applied)),
+                ("record".to_string(), AttributeValue::S(json)),
+            ])
+        })
+        .collect();
+    put_items(aws, table, items)
+}
