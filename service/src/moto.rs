@@ -1,4 +1,4 @@
-//! moto's server on loopback for tests: the one in `AWS_ENDPOINT_URL` when
+//! moto's server on loopback, for tests (a test harness, not used by the service): the one in `AWS_ENDPOINT_URL` when
 //! the test command started one, else a private one on port 0, stopped on drop.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -78,6 +78,18 @@ impl Moto {
             let _ = s.read_to_string(&mut out);
         }
         out
+    }
+
+    /// Sets the test credentials and region (call before any SDK code runs;
+    /// tests only: it changes the process environment).
+    pub fn test_environment(&self) {
+        // SAFETY: test binaries call this first, before the SDK reads the environment.
+        unsafe {
+            std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+            std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+            std::env::set_var("AWS_REGION", "us-east-1");
+            std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        }
     }
 
     /// Wipes all state.

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::{AuditRecord, CatalogItem, CatalogTable, FeatureRecord, Millis, PriceUpdate};
 
@@ -93,6 +94,27 @@ pub enum Write {
     AlreadyThere,
 }
 
+/// A conditional write's outcome: a failed condition is `AlreadyThere`, not an error.
+fn conditional<O, E, R>(
+    result: Result<O, SdkError<E, R>>,
+    what: impl FnOnce() -> String,
+) -> Result<Write, String>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(Write::Applied),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(Write::AlreadyThere)
+        }
+        Err(e) => Err(format!("{}: {}", what(), DisplayErrorContext(&e))),
+    }
+}
+
 /// Applies a price update only if the item's `last_window` is before the
 /// update's window — the same rule as `PriceUpdate::apply_to`, enforced by DynamoDB.
 pub fn apply_price_update(aws: &Aws, table: &str, u: &PriceUpdate) -> Result<Write, String> {
@@ -109,20 +131,9 @@ pub fn apply_price_update(aws: &Aws, table: &str, u: &PriceUpdate) -> Result<Wri
         .expression_attribute_values(":w", AttributeValue::N(u.window_end.to_string()))
         .expression_attribute_values(":one", AttributeValue::N("1".into()))
         .send();
-    match aws.runtime.block_on(call) {
-        Ok(_) => Ok(Write::Applied),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-        {
-            Ok(Write::AlreadyThere)
-        }
-        Err(e) => Err(format!(
-            "updating {} in {table}: {}",
-            u.product_id,
-            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-        )),
-    }
+    conditional(aws.runtime.block_on(call), || {
+        format!("updating {} in {table}", u.product_id)
+    })
 }
 
 /// A feature record as a DynamoDB item: keyed (product_id, window_end), features as a number list.
@@ -213,19 +224,9 @@ pub fn put_feature(aws: &Aws, table: &str, r: &FeatureRecord) -> Result<Write, S
         .set_item(Some(feature_item(r)))
         .condition_expression("attribute_not_exists(product_id)")
         .send();
-    match aws.runtime.block_on(call) {
-        Ok(_) => Ok(Write::Applied),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-        {
-            Ok(Write::AlreadyThere)
-        }
-        Err(e) => Err(format!(
-            "writing features to {table}: {}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-        )),
-    }
+    conditional(aws.runtime.block_on(call), || {
+        format!("writing features to {table}")
+    })
 }
 
 /// Writes audit records (keyed by product and window; a replay writes the same item).

@@ -17,13 +17,7 @@ fn repo(path: &str) -> PathBuf {
 fn init_creates_the_stream_and_tables_once_and_loads_the_catalog() {
     let moto = Moto::start();
     moto.reset();
-    // SAFETY: the only test in this binary; set before the SDK reads the environment.
-    unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", "test");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
-        std::env::set_var("AWS_REGION", "us-east-1");
-        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-    }
+    moto.test_environment();
     let env = [("PRICESTREAM_AWS_ENDPOINT_URL".to_string(), moto.url.clone())];
     let config = Config::load(&repo("deploy/pricestream.example.toml"), env).unwrap();
     let aws = Aws::connect(&config).unwrap();
