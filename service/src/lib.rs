@@ -8,6 +8,7 @@ pub mod config;
 pub mod moto;
 #[cfg(feature = "aws")]
 pub mod produce;
+pub mod shards;
 #[cfg(feature = "aws")]
 pub mod tables;
 
