@@ -131,7 +131,7 @@ pub fn order_item(o: &Order) -> HashMap<String, AttributeValue> {
 }
 
 /// Splits records into PutRecords calls and sends them, retrying failures.
-fn put_records(
+pub fn put_records(
     aws: &Aws,
     stream: &str,
     records: Vec<(String, Vec<u8>)>,
