@@ -36,6 +36,100 @@ enum Command {
     Aws(AwsCommand),
     /// Load generator: simulate a scenario into a Kinesis stream (and its orders into the orders table).
     Produce(ProduceArgs),
+    /// Dead letters in the dead-letter table: list them, or re-feed them to the stream after a fix.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// Print dead letters as NDJSON (original bytes as `raw` or `raw_base64`).
+    List {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Only this reason (e.g. unknown_product).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Put dead letters back on the stream (original bytes) and remove them from the table.
+    Replay {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Only say what would be replayed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn run_dlq(cmd: DlqCommand) -> ExitCode {
+    let (path, reason, replay, dry_run) = match cmd {
+        DlqCommand::List { config, reason } => (config, reason, false, false),
+        DlqCommand::Replay {
+            config,
+            reason,
+            dry_run,
+        } => (config, reason, true, dry_run),
+    };
+    let fail = |code: u8, e: &dyn std::fmt::Display| {
+        eprintln!("error: {e}");
+        ExitCode::from(code)
+    };
+    let reason = match reason
+        .as_deref()
+        .map(|r| pipeline::Reason::parse(r).ok_or(r))
+    {
+        None => None,
+        Some(Ok(r)) => Some(r),
+        Some(Err(r)) => {
+            let all: Vec<&str> = pipeline::Reason::ALL.iter().map(|r| r.as_str()).collect();
+            return fail(2, &format!("--reason {r:?}: use one of {}", all.join(", ")));
+        }
+    };
+    let config = match service::Config::load(&path, std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => return fail(2, &e),
+    };
+    let aws = match service::aws::Aws::connect(&config) {
+        Ok(a) => a,
+        Err(e) => return fail(2, &e),
+    };
+    let letters = match service::dlq::list(&aws, &config.tables.dead_letters, reason) {
+        Ok(l) => l,
+        Err(e) => return fail(1, &e),
+    };
+    if !replay || dry_run {
+        let mut out = io::stdout().lock();
+        for d in &letters {
+            if pipeline::adapters::files::write_ndjson(&mut out, d).is_err() {
+                return ExitCode::FAILURE;
+            }
+        }
+        if dry_run {
+            eprintln!(
+                "{} dead letters would be replayed to {}",
+                letters.len(),
+                config.stream.name
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    match service::dlq::replay(
+        &aws,
+        &config.tables.dead_letters,
+        &config.stream.name,
+        &letters,
+    ) {
+        Ok(r) => {
+            println!(
+                "replayed {} dead letters to {} and removed them from {}",
+                r.records, config.stream.name, config.tables.dead_letters
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(1, &e),
+    }
 }
 
 #[derive(Args)]
@@ -682,5 +776,6 @@ fn main() -> ExitCode {
         Command::Run(args) => run_workbench(*args),
         Command::Aws(cmd) => run_aws(cmd),
         Command::Produce(args) => run_produce(args),
+        Command::Dlq(cmd) => run_dlq(cmd),
     }
 }

@@ -233,8 +233,7 @@ pub fn catalog_item(i: &CatalogItem) -> HashMap<String, AttributeValue> {
     ])
 }
 
-/// BatchWriteItem in chunks of 25 (the DynamoDB limit), retrying
-/// UnprocessedItems with exponential backoff.
+/// Puts items with BatchWriteItem (see [`write_requests`]).
 pub fn put_items(
     aws: &Aws,
     table: &str,
@@ -250,6 +249,12 @@ pub fn put_items(
                 .map_err(|e| e.to_string())
         })
         .collect::<Result<_, _>>()?;
+    write_requests(aws, table, requests)
+}
+
+/// BatchWriteItem in chunks of 25 (the DynamoDB limit), retrying
+/// UnprocessedItems with exponential backoff.
+pub fn write_requests(aws: &Aws, table: &str, requests: Vec<WriteRequest>) -> Result<(), String> {
     for chunk in requests.chunks(25) {
         let mut pending = HashMap::from([(table.to_string(), chunk.to_vec())]);
         let mut attempt = 0u32;

@@ -5,6 +5,8 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod config;
+#[cfg(feature = "aws")]
+pub mod dlq;
 pub mod moto;
 #[cfg(feature = "aws")]
 pub mod produce;

@@ -1,0 +1,133 @@
+//! Dead letters in DynamoDB: written by the service, listed and re-fed to
+//! the stream after a fix (`pricestream dlq list|replay`). Items keep the
+//! original bytes, the reason, the shard and the sequence number.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use pipeline::{DeadLetter, Reason};
+
+use crate::aws::{Aws, put_items, write_requests};
+use crate::produce::{ProduceReport, put_records};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// A dead letter as a DynamoDB item, keyed (partition, position).
+pub fn item(d: &DeadLetter) -> Item {
+    HashMap::from([
+        (
+            "partition".to_string(),
+            AttributeValue::S(d.partition.to_string()),
+        ),
+        (
+            "position".to_string(),
+            AttributeValue::S(d.position.clone()),
+        ),
+        (
+            "reason".to_string(),
+            AttributeValue::S(d.reason.as_str().to_string()),
+        ),
+        ("detail".to_string(), AttributeValue::S(d.detail.clone())),
+        (
+            "bytes".to_string(),
+            AttributeValue::B(Blob::new(d.bytes.clone())),
+        ),
+    ])
+}
+
+/// A dead letter from its item.
+pub fn dead_letter(item: &Item) -> Result<DeadLetter, String> {
+    let s = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .ok_or_else(|| format!("attribute `{k}` missing"))
+    };
+    let reason = s("reason")?;
+    Ok(DeadLetter {
+        reason: Reason::parse(&reason).ok_or_else(|| format!("unknown reason {reason:?}"))?,
+        detail: s("detail")?,
+        partition: s("partition")?.into(),
+        position: s("position")?,
+        bytes: item
+            .get("bytes")
+            .and_then(|v| v.as_b().ok())
+            .map(|b| b.as_ref().to_vec())
+            .ok_or("attribute `bytes` missing")?,
+    })
+}
+
+/// Stores dead letters (BatchWriteItem; a replay writes the same items).
+pub fn put(aws: &Aws, table: &str, letters: &[DeadLetter]) -> Result<(), String> {
+    put_items(aws, table, letters.iter().map(item).collect())
+}
+
+/// Every dead letter (paginated Scan), optionally only one reason.
+pub fn list(aws: &Aws, table: &str, reason: Option<Reason>) -> Result<Vec<DeadLetter>, String> {
+    let mut out = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let page = aws
+            .runtime
+            .block_on(
+                aws.dynamodb
+                    .scan()
+                    .table_name(table)
+                    .set_exclusive_start_key(start.take())
+                    .send(),
+            )
+            .map_err(|e| {
+                format!(
+                    "reading {table}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                )
+            })?;
+        for i in page.items() {
+            let d = dead_letter(i)?;
+            if reason.is_none_or(|r| r == d.reason) {
+                out.push(d);
+            }
+        }
+        match page.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => break,
+        }
+    }
+    out.sort_by(|a, b| (&a.partition, &a.position).cmp(&(&b.partition, &b.position)));
+    Ok(out)
+}
+
+/// Re-feeds dead letters to the stream (their original bytes; partition key =
+/// their product id when they name one), then deletes them from the table.
+pub fn replay(
+    aws: &Aws,
+    table: &str,
+    stream: &str,
+    letters: &[DeadLetter],
+) -> Result<ProduceReport, String> {
+    let records = letters
+        .iter()
+        .map(|d| {
+            let key = pipeline::decode(&d.bytes)
+                .map(|e| e.product_id.into_owned())
+                .unwrap_or_else(|_| format!("dlq-{}", d.partition));
+            (key, d.bytes.clone())
+        })
+        .collect();
+    let mut report = ProduceReport::default();
+    put_records(aws, stream, records, &mut report)?;
+    let deletes: Vec<WriteRequest> = letters
+        .iter()
+        .map(|d| {
+            DeleteRequest::builder()
+                .key("partition", AttributeValue::S(d.partition.to_string()))
+                .key("position", AttributeValue::S(d.position.clone()))
+                .build()
+                .map(|r| WriteRequest::builder().delete_request(r).build())
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    write_requests(aws, table, deletes)?;
+    Ok(report)
+}
