@@ -6,6 +6,8 @@
 pub mod aws;
 pub mod config;
 #[cfg(feature = "aws")]
+pub mod consumer;
+#[cfg(feature = "aws")]
 pub mod dlq;
 pub mod moto;
 #[cfg(feature = "aws")]
