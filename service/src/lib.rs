@@ -9,6 +9,8 @@ pub mod config;
 pub mod consumer;
 #[cfg(feature = "aws")]
 pub mod dlq;
+#[cfg(feature = "aws")]
+pub mod leases;
 pub mod moto;
 #[cfg(feature = "aws")]
 pub mod produce;

@@ -1,0 +1,209 @@
+//! Shard leases and checkpoints in DynamoDB (the KCL's design): one item per
+//! shard with its owner, a counter the owner bumps to show it is alive, and
+//! the checkpoint. Every change is conditional on the owner and counter the
+//! writer last saw, so two workers can never both own a shard, and a worker
+//! that lost its lease cannot move the checkpoint.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use pipeline::Millis;
+
+use crate::aws::Aws;
+
+/// One shard's lease.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lease {
+    pub shard_id: String,
+    pub owner: Option<String>,
+    pub counter: u64,
+    /// Where to resume: after this sequence number (the start of the oldest
+    /// window still open when it was written, so a restart loses nothing).
+    pub checkpoint: Option<String>,
+    /// The last window whose features were written (so a replay can skip them).
+    pub last_window: Millis,
+    /// The shard ended and was fully processed.
+    pub finished: bool,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn to_item(l: &Lease) -> Item {
+    let mut item = HashMap::from([
+        (
+            "shard_id".to_string(),
+            AttributeValue::S(l.shard_id.clone()),
+        ),
+        (
+            "counter".to_string(),
+            AttributeValue::N(l.counter.to_string()),
+        ),
+        (
+            "last_window".to_string(),
+            AttributeValue::N(l.last_window.to_string()),
+        ),
+        ("finished".to_string(), AttributeValue::Bool(l.finished)),
+    ]);
+    if let Some(o) = &l.owner {
+        item.insert("owner".to_string(), AttributeValue::S(o.clone()));
+    }
+    if let Some(c) = &l.checkpoint {
+        item.insert("checkpoint".to_string(), AttributeValue::S(c.clone()));
+    }
+    item
+}
+
+fn from_item(item: &Item) -> Lease {
+    let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let n = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+    };
+    Lease {
+        shard_id: s("shard_id").unwrap_or_default(),
+        owner: s("owner"),
+        counter: n("counter").unwrap_or(0),
+        checkpoint: s("checkpoint"),
+        last_window: n("last_window").unwrap_or(0) as Millis,
+        finished: item
+            .get("finished")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
+    }
+}
+
+/// Whether a conditional lease write went through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Someone else changed the lease since it was read: re-read and decide again.
+    Lost,
+}
+
+fn outcome<O, E, R>(r: Result<O, SdkError<E, R>>, what: &str) -> Result<Outcome, String>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match r {
+        Ok(_) => Ok(Outcome::Done),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(Outcome::Lost)
+        }
+        Err(e) => Err(format!("{what}: {}", DisplayErrorContext(&e))),
+    }
+}
+
+/// All leases (paginated Scan).
+pub fn load(aws: &Aws, table: &str) -> Result<Vec<Lease>, String> {
+    let mut out = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let page = aws
+            .runtime
+            .block_on(
+                aws.dynamodb
+                    .scan()
+                    .table_name(table)
+                    .set_exclusive_start_key(start.take())
+                    .send(),
+            )
+            .map_err(|e| format!("reading {table}: {}", DisplayErrorContext(&e)))?;
+        out.extend(page.items().iter().map(from_item));
+        match page.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => break,
+        }
+    }
+    out.sort_by(|a, b| a.shard_id.cmp(&b.shard_id));
+    Ok(out)
+}
+
+/// Takes `seen` for `owner`: succeeds only if the lease still has the
+/// counter (and owner) the caller read — an unowned lease, or one whose owner
+/// stopped renewing it. A lease that did not exist is created.
+pub fn take(aws: &Aws, table: &str, seen: &Lease, owner: &str) -> Result<Outcome, String> {
+    let next = Lease {
+        owner: Some(owner.to_string()),
+        counter: seen.counter + 1,
+        ..seen.clone()
+    };
+    let req = aws
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .set_item(Some(to_item(&next)))
+        .condition_expression("attribute_not_exists(shard_id) OR #c = :c")
+        .expression_attribute_names("#c", "counter")
+        .expression_attribute_values(":c", AttributeValue::N(seen.counter.to_string()));
+    outcome(
+        aws.runtime.block_on(req.send()),
+        &format!("taking the lease of {}", seen.shard_id),
+    )
+}
+
+/// Renews a lease this worker holds (bumps the counter); `Lost` means it was taken.
+pub fn renew(aws: &Aws, table: &str, lease: &mut Lease, owner: &str) -> Result<Outcome, String> {
+    let req = aws
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key("shard_id", AttributeValue::S(lease.shard_id.clone()))
+        .update_expression("SET #c = #c + :one")
+        .condition_expression("#o = :me AND #c = :c")
+        .expression_attribute_names("#c", "counter")
+        .expression_attribute_names("#o", "owner")
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .expression_attribute_values(":me", AttributeValue::S(owner.to_string()))
+        .expression_attribute_values(":c", AttributeValue::N(lease.counter.to_string()));
+    let r = outcome(
+        aws.runtime.block_on(req.send()),
+        &format!("renewing the lease of {}", lease.shard_id),
+    )?;
+    if r == Outcome::Done {
+        lease.counter += 1;
+    }
+    Ok(r)
+}
+
+/// Moves the checkpoint, only while this worker still owns the lease.
+pub fn checkpoint(
+    aws: &Aws,
+    table: &str,
+    lease: &mut Lease,
+    owner: &str,
+    after: &str,
+    last_window: Millis,
+    finished: bool,
+) -> Result<Outcome, String> {
+    let req = aws
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key("shard_id", AttributeValue::S(lease.shard_id.clone()))
+        .update_expression("SET checkpoint = :s, last_window = :w, finished = :f")
+        .condition_expression("#o = :me AND #c = :c")
+        .expression_attribute_names("#c", "counter")
+        .expression_attribute_names("#o", "owner")
+        .expression_attribute_values(":s", AttributeValue::S(after.to_string()))
+        .expression_attribute_values(":w", AttributeValue::N(last_window.to_string()))
+        .expression_attribute_values(":f", AttributeValue::Bool(finished))
+        .expression_attribute_values(":me", AttributeValue::S(owner.to_string()))
+        .expression_attribute_values(":c", AttributeValue::N(lease.counter.to_string()));
+    let r = outcome(
+        aws.runtime.block_on(req.send()),
+        &format!("checkpointing {}", lease.shard_id),
+    )?;
+    if r == Outcome::Done {
+        lease.checkpoint = Some(after.to_string());
+        lease.last_window = last_window;
+        lease.finished = finished;
+    }
+    Ok(r)
+}

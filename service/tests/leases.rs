@@ -1,0 +1,84 @@
+//! Shard leases against moto: one owner at a time, a stale owner cannot
+//! checkpoint, a lease whose owner stopped renewing can be taken over.
+#![cfg(feature = "aws")]
+
+use service::aws::{Aws, init};
+use service::leases::{Lease, Outcome, checkpoint, load, renew, take};
+use service::moto::Moto;
+
+#[test]
+fn leases_have_one_owner_and_fence_stale_workers() {
+    let moto = Moto::start();
+    moto.reset();
+    moto.test_environment();
+    let env = [("PRICESTREAM_AWS_ENDPOINT_URL".to_string(), moto.url.clone())];
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy/pricestream.example.toml");
+    let config = service::Config::load(&path, env).unwrap();
+    let aws = Aws::connect(&config).unwrap();
+    init(&aws, &config, None).unwrap();
+    let table = &config.tables.checkpoints;
+
+    let fresh = Lease {
+        shard_id: "shardId-0".into(),
+        ..Lease::default()
+    };
+    // Two workers race for a new lease: exactly one wins.
+    assert_eq!(
+        take(&aws, table, &fresh, "worker-a").unwrap(),
+        Outcome::Done
+    );
+    assert_eq!(
+        take(&aws, table, &fresh, "worker-b").unwrap(),
+        Outcome::Lost
+    );
+    let mut a = load(&aws, table).unwrap().remove(0);
+    assert_eq!((a.owner.as_deref(), a.counter), (Some("worker-a"), 1));
+
+    // The owner renews and checkpoints.
+    assert_eq!(
+        renew(&aws, table, &mut a, "worker-a").unwrap(),
+        Outcome::Done
+    );
+    assert_eq!(
+        checkpoint(
+            &aws,
+            table,
+            &mut a,
+            "worker-a",
+            "1234",
+            1_795_874_500_000,
+            false
+        )
+        .unwrap(),
+        Outcome::Done
+    );
+    assert_eq!(a.counter, 2);
+
+    // worker-b sees the lease at counter 2; a stops renewing; b takes it over.
+    let seen_by_b = load(&aws, table).unwrap().remove(0);
+    assert_eq!(seen_by_b.checkpoint.as_deref(), Some("1234"));
+    assert_eq!(
+        take(&aws, table, &seen_by_b, "worker-b").unwrap(),
+        Outcome::Done
+    );
+
+    // a, unaware, can neither renew nor move the checkpoint.
+    assert_eq!(
+        renew(&aws, table, &mut a, "worker-a").unwrap(),
+        Outcome::Lost
+    );
+    assert_eq!(
+        checkpoint(&aws, table, &mut a, "worker-a", "9999", 0, false).unwrap(),
+        Outcome::Lost
+    );
+    let now = load(&aws, table).unwrap().remove(0);
+    assert_eq!(
+        (now.owner.as_deref(), now.counter, now.checkpoint.as_deref()),
+        (Some("worker-b"), 3, Some("1234"))
+    );
+    assert_eq!(
+        now.last_window, 1_795_874_500_000,
+        "the checkpoint moved with the lease"
+    );
+}
