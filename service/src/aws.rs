@@ -25,6 +25,22 @@ pub struct Aws {
 }
 
 impl Aws {
+    /// From ready-made clients (e.g. mocked ones), with a runtime to drive them.
+    pub fn from_clients(
+        kinesis: aws_sdk_kinesis::Client,
+        dynamodb: aws_sdk_dynamodb::Client,
+    ) -> Result<Aws, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        Ok(Aws {
+            kinesis,
+            dynamodb,
+            runtime,
+        })
+    }
+
     /// Credentials and region from the default chain; the config's
     /// `aws.endpoint_url` (or `AWS_ENDPOINT_URL`) for emulators.
     pub fn connect(config: &Config) -> Result<Aws, String> {
@@ -231,6 +247,63 @@ pub fn catalog_item(i: &CatalogItem) -> HashMap<String, AttributeValue> {
         ("price_version".to_string(), n(i.price_version.to_string())),
         ("last_window".to_string(), n(i.last_window.to_string())),
     ])
+}
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Every item of a table (Scan, following the pages).
+pub fn scan_all(aws: &Aws, table: &str) -> Result<Vec<Item>, String> {
+    let mut items = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let page = aws
+            .runtime
+            .block_on(
+                aws.dynamodb
+                    .scan()
+                    .table_name(table)
+                    .set_exclusive_start_key(start.take())
+                    .send(),
+            )
+            .map_err(|e| {
+                format!(
+                    "reading {table}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                )
+            })?;
+        items.extend(page.items().iter().cloned());
+        match page.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => return Ok(items),
+        }
+    }
+}
+
+/// A conditional write's result: `Ok(true)` written, `Ok(false)` when its
+/// condition failed (not an error), `Err` for anything else.
+pub fn conditional<O, E, R>(
+    result: Result<O, aws_sdk_dynamodb::error::SdkError<E, R>>,
+    what: impl FnOnce() -> String,
+) -> Result<bool, String>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(format!(
+            "{}: {}",
+            what(),
+            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+        )),
+    }
 }
 
 /// Puts items with BatchWriteItem (see [`write_requests`]).

@@ -8,10 +8,8 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 use pipeline::{DeadLetter, Reason};
 
-use crate::aws::{Aws, put_items, write_requests};
+use crate::aws::{Aws, Item, put_items, scan_all, write_requests};
 use crate::produce::{ProduceReport, put_records};
-
-type Item = HashMap<String, AttributeValue>;
 
 /// A dead letter as a DynamoDB item, keyed (partition, position).
 pub fn item(d: &DeadLetter) -> Item {
@@ -66,32 +64,10 @@ pub fn put(aws: &Aws, table: &str, letters: &[DeadLetter]) -> Result<(), String>
 /// Every dead letter (paginated Scan), optionally only one reason.
 pub fn list(aws: &Aws, table: &str, reason: Option<Reason>) -> Result<Vec<DeadLetter>, String> {
     let mut out = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let page = aws
-            .runtime
-            .block_on(
-                aws.dynamodb
-                    .scan()
-                    .table_name(table)
-                    .set_exclusive_start_key(start.take())
-                    .send(),
-            )
-            .map_err(|e| {
-                format!(
-                    "reading {table}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                )
-            })?;
-        for i in page.items() {
-            let d = dead_letter(i)?;
-            if reason.is_none_or(|r| r == d.reason) {
-                out.push(d);
-            }
-        }
-        match page.last_evaluated_key() {
-            Some(k) if !k.is_empty() => start = Some(k.clone()),
-            _ => break,
+    for item in scan_all(aws, table)? {
+        let d = dead_letter(&item)?;
+        if reason.is_none_or(|r| r == d.reason) {
+            out.push(d);
         }
     }
     out.sort_by(|a, b| (&a.partition, &a.position).cmp(&(&b.partition, &b.position)));

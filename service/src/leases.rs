@@ -6,11 +6,11 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::Millis;
 
-use crate::aws::Aws;
+use crate::aws::{Aws, Item, conditional, scan_all};
 
 /// One shard's lease.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -26,8 +26,6 @@ pub struct Lease {
     /// The shard ended and was fully processed.
     pub finished: bool,
 }
-
-type Item = HashMap<String, AttributeValue>;
 
 fn to_item(l: &Lease) -> Item {
     let mut item = HashMap::from([
@@ -88,39 +86,12 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    match r {
-        Ok(_) => Ok(Outcome::Done),
-        Err(e)
-            if e.as_service_error().and_then(|s| s.code())
-                == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(Outcome::Lost)
-        }
-        Err(e) => Err(format!("{what}: {}", DisplayErrorContext(&e))),
-    }
+    conditional(r, || what.to_string()).map(|done| if done { Outcome::Done } else { Outcome::Lost })
 }
 
 /// All leases (paginated Scan).
 pub fn load(aws: &Aws, table: &str) -> Result<Vec<Lease>, String> {
-    let mut out = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let page = aws
-            .runtime
-            .block_on(
-                aws.dynamodb
-                    .scan()
-                    .table_name(table)
-                    .set_exclusive_start_key(start.take())
-                    .send(),
-            )
-            .map_err(|e| format!("reading {table}: {}", DisplayErrorContext(&e)))?;
-        out.extend(page.items().iter().map(from_item));
-        match page.last_evaluated_key() {
-            Some(k) if !k.is_empty() => start = Some(k.clone()),
-            _ => break,
-        }
-    }
+    let mut out: Vec<Lease> = scan_all(aws, table)?.iter().map(from_item).collect();
     out.sort_by(|a, b| a.shard_id.cmp(&b.shard_id));
     Ok(out)
 }

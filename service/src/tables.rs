@@ -4,13 +4,10 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::{AuditRecord, CatalogItem, CatalogTable, FeatureRecord, Millis, PriceUpdate};
 
-use crate::aws::{Aws, put_items};
-
-type Item = HashMap<String, AttributeValue>;
+use crate::aws::{Aws, Item, conditional, put_items, scan_all};
 
 fn text(item: &Item, key: &str) -> Result<String, String> {
     item.get(key)
@@ -54,36 +51,15 @@ pub fn load_catalog(
 ) -> Result<(CatalogTable, Vec<(String, String)>), String> {
     let mut out = CatalogTable::new();
     let mut bad = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let page = aws
-            .runtime
-            .block_on(
-                aws.dynamodb
-                    .scan()
-                    .table_name(table)
-                    .set_exclusive_start_key(start.take())
-                    .send(),
-            )
-            .map_err(|e| {
-                format!(
-                    "reading {table}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                )
-            })?;
-        for item in page.items() {
-            match catalog_item(item) {
-                Ok(c) => {
-                    out.upsert(c);
-                }
-                Err(reason) => bad.push((text(item, "product_id").unwrap_or_default(), reason)),
+    for item in scan_all(aws, table)? {
+        match catalog_item(&item) {
+            Ok(c) => {
+                out.upsert(c);
             }
-        }
-        match page.last_evaluated_key() {
-            Some(k) if !k.is_empty() => start = Some(k.clone()),
-            _ => return Ok((out, bad)),
+            Err(reason) => bad.push((text(&item, "product_id").unwrap_or_default(), reason)),
         }
     }
+    Ok((out, bad))
 }
 
 /// Whether a conditional write happened.
@@ -94,24 +70,13 @@ pub enum Write {
     AlreadyThere,
 }
 
-/// A conditional write's outcome: a failed condition is `AlreadyThere`, not an error.
-fn conditional<O, E, R>(
-    result: Result<O, SdkError<E, R>>,
-    what: impl FnOnce() -> String,
-) -> Result<Write, String>
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match result {
-        Ok(_) => Ok(Write::Applied),
-        Err(e)
-            if e.as_service_error().and_then(|s| s.code())
-                == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(Write::AlreadyThere)
+impl Write {
+    fn from_applied(applied: bool) -> Write {
+        if applied {
+            Write::Applied
+        } else {
+            Write::AlreadyThere
         }
-        Err(e) => Err(format!("{}: {}", what(), DisplayErrorContext(&e))),
     }
 }
 
@@ -134,6 +99,7 @@ pub fn apply_price_update(aws: &Aws, table: &str, u: &PriceUpdate) -> Result<Wri
     conditional(aws.runtime.block_on(call), || {
         format!("updating {} in {table}", u.product_id)
     })
+    .map(Write::from_applied)
 }
 
 /// A feature record as a DynamoDB item: keyed (product_id, window_end), features as a number list.
@@ -227,6 +193,7 @@ pub fn put_feature(aws: &Aws, table: &str, r: &FeatureRecord) -> Result<Write, S
     conditional(aws.runtime.block_on(call), || {
         format!("writing features to {table}")
     })
+    .map(Write::from_applied)
 }
 
 /// Writes audit records (keyed by product and window; a replay writes the same item).

@@ -3,8 +3,7 @@
 
 use std::path::PathBuf;
 
-use service::Config;
-use service::aws::{Aws, init};
+use service::aws::init;
 use service::moto::Moto;
 
 fn repo(path: &str) -> PathBuf {
@@ -16,11 +15,7 @@ fn repo(path: &str) -> PathBuf {
 #[test]
 fn init_creates_the_stream_and_tables_once_and_loads_the_catalog() {
     let moto = Moto::start();
-    moto.reset();
-    moto.test_environment();
-    let env = [("PRICESTREAM_AWS_ENDPOINT_URL".to_string(), moto.url.clone())];
-    let config = Config::load(&repo("deploy/pricestream.example.toml"), env).unwrap();
-    let aws = Aws::connect(&config).unwrap();
+    let (config, aws) = moto.connect(&[]);
     let catalog = repo("scenarios/sample/catalog.csv");
     let first = init(&aws, &config, Some(&catalog)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(first.created.len(), 7, "{first:?}");

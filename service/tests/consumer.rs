@@ -49,25 +49,12 @@ fn record(seq: &str) -> Record {
 }
 
 fn mocked(rules: &[&aws_smithy_mocks::Rule]) -> Aws {
-    let kinesis = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, rules);
-    let dynamodb = mock_client!(
-        aws_sdk_dynamodb,
-        RuleMode::MatchAny,
-        [
-            &mock!(aws_sdk_dynamodb::Client::list_tables).then_output(|| {
-                aws_sdk_dynamodb::operation::list_tables::ListTablesOutput::builder().build()
-            })
-        ]
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    Aws {
-        kinesis,
-        dynamodb,
-        runtime,
-    }
+    let none: [&aws_smithy_mocks::Rule; 0] = [];
+    Aws::from_clients(
+        mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, rules),
+        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, none),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -154,19 +141,7 @@ fn a_child_shard_is_read_only_after_its_parent_ends() {
 #[test]
 fn reads_back_everything_produced_through_moto() {
     let moto = service::moto::Moto::start();
-    moto.reset();
-    moto.test_environment();
-    let env = [
-        ("PRICESTREAM_AWS_ENDPOINT_URL".to_string(), moto.url.clone()),
-        (
-            "PRICESTREAM_STREAM_NAME".to_string(),
-            "consumer-test".to_string(),
-        ),
-    ];
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../deploy/pricestream.example.toml");
-    let config = service::Config::load(&path, env).unwrap();
-    let aws = Aws::connect(&config).unwrap();
+    let (config, aws) = moto.connect(&[("PRICESTREAM_STREAM_NAME", "consumer-test")]);
     service::aws::init(&aws, &config, None).unwrap();
     let records: Vec<(String, Vec<u8>)> = (0..300)
         .map(|i| {

@@ -2,19 +2,10 @@
 //! reason, re-fed to the stream and removed.
 #![cfg(feature = "aws")]
 
-use std::path::PathBuf;
-
 use pipeline::{DeadLetter, Reason};
-use service::Config;
-use service::aws::{Aws, init};
+use service::aws::init;
 use service::dlq;
 use service::moto::Moto;
-
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(path)
-}
 
 fn letter(reason: Reason, position: &str, bytes: &[u8]) -> DeadLetter {
     DeadLetter {
@@ -29,17 +20,7 @@ fn letter(reason: Reason, position: &str, bytes: &[u8]) -> DeadLetter {
 #[test]
 fn dead_letters_are_listed_and_replayed_to_the_stream() {
     let moto = Moto::start();
-    moto.reset();
-    moto.test_environment();
-    let env = [
-        ("PRICESTREAM_AWS_ENDPOINT_URL".to_string(), moto.url.clone()),
-        (
-            "PRICESTREAM_STREAM_NAME".to_string(),
-            "dlq-test".to_string(),
-        ),
-    ];
-    let config = Config::load(&repo("deploy/pricestream.example.toml"), env).unwrap();
-    let aws = Aws::connect(&config).unwrap();
+    let (config, aws) = moto.connect(&[("PRICESTREAM_STREAM_NAME", "dlq-test")]);
     init(&aws, &config, None).unwrap();
     let table = &config.tables.dead_letters;
     let event = br#"{"event_id":"e1","event_type":"view","event_time":"2026-11-28T14:00:00Z","session_id":"s","product_id":"sku-air-00","price":1,"referrer":"x"}"#;

@@ -2,20 +2,14 @@
 //! checkpoint, a lease whose owner stopped renewing can be taken over.
 #![cfg(feature = "aws")]
 
-use service::aws::{Aws, init};
+use service::aws::init;
 use service::leases::{Lease, Outcome, checkpoint, load, renew, take};
 use service::moto::Moto;
 
 #[test]
 fn leases_have_one_owner_and_fence_stale_workers() {
     let moto = Moto::start();
-    moto.reset();
-    moto.test_environment();
-    let env = [("PRICESTREAM_AWS_ENDPOINT_URL".to_string(), moto.url.clone())];
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../deploy/pricestream.example.toml");
-    let config = service::Config::load(&path, env).unwrap();
-    let aws = Aws::connect(&config).unwrap();
+    let (config, aws) = moto.connect(&[]);
     init(&aws, &config, None).unwrap();
     let table = &config.tables.checkpoints;
 

@@ -10,15 +10,17 @@ use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kinesis::operation::put_records::PutRecordsOutput;
 use aws_sdk_kinesis::types::PutRecordsResultEntry;
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use service::aws::{Aws, put_items};
 use service::produce::{ProduceReport, put_records};
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+/// Clients answering from the given rules (an operation without one fails the test).
+fn mocked(kinesis: &[&Rule], dynamodb: &[&Rule]) -> Aws {
+    Aws::from_clients(
+        mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, kinesis),
+        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, dynamodb),
+    )
+    .unwrap()
 }
 
 fn items(n: usize) -> Vec<HashMap<String, AttributeValue>> {
@@ -46,25 +48,7 @@ fn unprocessed_items_are_retried_and_batches_stay_within_25() {
         }
         out.build()
     });
-    let dynamodb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
-    let kinesis = mock_client!(
-        aws_sdk_kinesis,
-        RuleMode::MatchAny,
-        [
-            &mock!(aws_sdk_kinesis::Client::list_streams).then_output(|| {
-                aws_sdk_kinesis::operation::list_streams::ListStreamsOutput::builder()
-                    .has_more_streams(false)
-                    .set_stream_names(Some(vec![]))
-                    .build()
-                    .unwrap()
-            })
-        ]
-    );
-    let aws = Aws {
-        kinesis,
-        dynamodb,
-        runtime: runtime(),
-    };
+    let aws = mocked(&[], &[&rule]);
     put_items(&aws, "orders", items(30)).unwrap();
     // 25 (1 left over) → 1, then 5 (1 left over) → 1.
     assert_eq!(*sizes.lock().unwrap(), vec![25, 1, 5, 1]);
@@ -104,18 +88,7 @@ fn only_the_failed_records_of_a_partial_put_records_are_resent() {
             .build()
             .unwrap()
     });
-    let kinesis = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule]);
-    let dynamodb = mock_client!(
-        aws_sdk_dynamodb,
-        RuleMode::MatchAny,
-        [&mock!(aws_sdk_dynamodb::Client::batch_write_item)
-            .then_output(|| BatchWriteItemOutput::builder().build())]
-    );
-    let aws = Aws {
-        kinesis,
-        dynamodb,
-        runtime: runtime(),
-    };
+    let aws = mocked(&[&rule], &[]);
     let records: Vec<(String, Vec<u8>)> = (0..3)
         .map(|i| (format!("sku-{i}"), vec![b'x'; 10]))
         .collect();
@@ -148,18 +121,7 @@ fn put_records_batches_stay_within_500_records() {
             .build()
             .unwrap()
     });
-    let kinesis = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule]);
-    let dynamodb = mock_client!(
-        aws_sdk_dynamodb,
-        RuleMode::MatchAny,
-        [&mock!(aws_sdk_dynamodb::Client::batch_write_item)
-            .then_output(|| BatchWriteItemOutput::builder().build())]
-    );
-    let aws = Aws {
-        kinesis,
-        dynamodb,
-        runtime: runtime(),
-    };
+    let aws = mocked(&[&rule], &[]);
     let records: Vec<(String, Vec<u8>)> = (0..1_234)
         .map(|i| (format!("k{i}"), vec![b'x'; 8]))
         .collect();

@@ -5,8 +5,7 @@
 use std::path::PathBuf;
 
 use aws_sdk_kinesis::types::ShardIteratorType;
-use service::Config;
-use service::aws::{Aws, init};
+use service::aws::init;
 use service::moto::Moto;
 use service::produce::{Pace, produce};
 
@@ -19,17 +18,7 @@ fn repo(path: &str) -> PathBuf {
 #[test]
 fn every_record_and_order_arrives() {
     let moto = Moto::start();
-    moto.reset();
-    moto.test_environment();
-    let env = [
-        ("PRICESTREAM_AWS_ENDPOINT_URL".to_string(), moto.url.clone()),
-        (
-            "PRICESTREAM_STREAM_NAME".to_string(),
-            "produce-test".to_string(),
-        ),
-    ];
-    let config = Config::load(&repo("deploy/pricestream.example.toml"), env).unwrap();
-    let aws = Aws::connect(&config).unwrap();
+    let (config, aws) = moto.connect(&[("PRICESTREAM_STREAM_NAME", "produce-test")]);
     init(&aws, &config, None).unwrap();
     // Midday of the bad-input scenario: damaged records, duplicates, late events.
     let path = repo("scenarios/bad-input.toml");

@@ -5,8 +5,7 @@
 use std::path::PathBuf;
 
 use pipeline::{Catalog, PriceUpdate};
-use service::Config;
-use service::aws::{Aws, init};
+use service::aws::init;
 use service::moto::Moto;
 use service::tables::{
     Write, apply_price_update, feature_item, feature_record, load_catalog, put_audit, put_feature,
@@ -21,11 +20,7 @@ fn repo(path: &str) -> PathBuf {
 #[test]
 fn adapters_round_trip_and_replays_change_nothing() {
     let moto = Moto::start();
-    moto.reset();
-    moto.test_environment();
-    let env = [("PRICESTREAM_AWS_ENDPOINT_URL".to_string(), moto.url.clone())];
-    let config = Config::load(&repo("deploy/pricestream.example.toml"), env).unwrap();
-    let aws = Aws::connect(&config).unwrap();
+    let (config, aws) = moto.connect(&[]);
     init(&aws, &config, Some(&repo("scenarios/sample/catalog.csv"))).unwrap();
     let t = &config.tables;
 
