@@ -116,9 +116,10 @@ pub struct ClosedLoop {
     pub model_nanos: u128,
     /// Model calls (batches) so far.
     pub model_calls: u64,
-    /// The latest decisions (newest last), for the UI.
+    /// The latest decisions (newest last), with `collect_windows`.
     pub recent: std::collections::VecDeque<AuditRecord>,
-    /// When set, every closed (product, window) is kept in `windows` until taken.
+    /// For live displays: when set, every closed (product, window) is kept in
+    /// `windows` until taken, and the latest decisions in `recent`.
     pub collect_windows: bool,
     windows: Vec<WindowPoint>,
 }
@@ -382,10 +383,12 @@ impl ClosedLoop {
                         });
                     }
                 }
-                if self.recent.len() == RECENT {
-                    self.recent.pop_front();
+                if self.collect_windows {
+                    if self.recent.len() == RECENT {
+                        self.recent.pop_front();
+                    }
+                    self.recent.push_back(d.audit.clone());
                 }
-                self.recent.push_back(d.audit.clone());
                 if self.opts.record {
                     self.result.audit.push(d.audit);
                 }
