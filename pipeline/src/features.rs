@@ -108,7 +108,7 @@ impl Serialize for FeatureRecord {
 }
 
 /// Per-product view history for the growth features, carried across windows.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Trend {
     last_end: Option<Millis>,
     last_views: f64,

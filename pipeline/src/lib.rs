@@ -34,7 +34,7 @@ pub use decode::{Rejection, decode};
 pub use event::{ClickEvent, EventType};
 pub use features::{FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION, FeatureRecord};
 pub use model::{ModelError, PriceModel};
-pub use operator::{Output, Pipeline, RawRecord};
+pub use operator::{Output, PartitionState, Pipeline, RawRecord};
 pub use pricer::{AuditRecord, Decision, Guardrails, PriceUpdate, Pricer, Rule};
 pub use stats::Stats;
 pub use tables::{CatalogTable, FeaturesTable, OrdersTable};

@@ -49,26 +49,63 @@ impl Output {
     }
 }
 
-/// Products seen so far, interned to dense indexes, with their view history.
+/// Products seen so far, interned to dense indexes, with their view history
+/// and the partition they were first seen on (their home, for checkpoints).
 #[derive(Debug, Default)]
 struct Products {
     index: FxHashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
     trends: Vec<Trend>,
+    homes: Vec<PartitionId>,
 }
 
 impl Products {
-    fn lookup<C: Catalog + ?Sized>(&mut self, id: &str, catalog: &C) -> Option<u32> {
+    fn lookup<C: Catalog + ?Sized>(
+        &mut self,
+        id: &str,
+        home: PartitionId,
+        catalog: &C,
+    ) -> Option<u32> {
         if let Some(&i) = self.index.get(id) {
             return Some(i);
         }
         catalog.item(id)?;
+        Some(self.intern(id, home, Trend::default()))
+    }
+
+    fn intern(&mut self, id: &str, home: PartitionId, trend: Trend) -> u32 {
         let i = self.names.len() as u32;
         self.index.insert(id.into(), i);
         self.names.push(id.into());
-        self.trends.push(Trend::default());
-        Some(i)
+        self.trends.push(trend);
+        self.homes.push(home);
+        i
     }
+}
+
+/// One open window: an aggregate per product index, and per partition the
+/// ordinal of the first record that fed it (where a restart must replay from).
+#[derive(Debug, Default)]
+struct OpenWindow {
+    aggregates: FxHashMap<u32, Aggregate>,
+    first: Vec<(PartitionId, u64)>,
+}
+
+/// What a partition's checkpoint must carry so that a restarted core, fed
+/// the partition again from [`Pipeline::replay_from`], emits exactly what an
+/// uninterrupted one would: the last window closed and the view history of
+/// the partition's products.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PartitionState {
+    /// Windows ending at or before this were emitted; they are not reopened.
+    pub last_window: Millis,
+    /// The watermark (at most the stream time): windows it had closed stay
+    /// closed, even those that were empty and so never emitted.
+    pub watermark: Millis,
+    /// The earliest event time accepted (see [`Trend::advance`]).
+    pub observed_since: Millis,
+    /// View history of the products whose events this partition carries.
+    pub trends: Vec<(String, Trend)>,
 }
 
 #[derive(Debug, Default)]
@@ -89,8 +126,14 @@ pub struct Pipeline {
     watermarks: Watermarks,
     dedup: Dedup,
     products: Products,
-    /// Open windows by end time; each holds one aggregate per product index.
-    windows: BTreeMap<Millis, FxHashMap<u32, Aggregate>>,
+    /// Open windows by end time.
+    windows: BTreeMap<Millis, OpenWindow>,
+    /// Per partition: records ingested (the next record's ordinal) and the
+    /// last window end restored from a checkpoint (earlier windows stay closed).
+    ordinals: Vec<u64>,
+    resumed_through: Vec<Millis>,
+    /// The end of the last window closed.
+    last_closed: Millis,
     /// The earliest accepted event time: windows before it were not observed.
     observed_since: Millis,
     counters: Counters,
@@ -105,6 +148,9 @@ impl Pipeline {
             dedup: Dedup::new(config.dedup_capacity, config.dedup_horizon),
             products: Products::default(),
             windows: BTreeMap::new(),
+            ordinals: Vec::new(),
+            resumed_through: Vec::new(),
+            last_closed: 0,
             observed_since: Millis::MAX,
             counters: Counters::default(),
             config,
@@ -118,7 +164,65 @@ impl Pipeline {
     /// Registers a partition by name (idempotent). Registered partitions hold
     /// the watermark back until they have data, close, or go idle.
     pub fn register_partition(&mut self, name: &str) -> PartitionId {
-        self.watermarks.register(name)
+        let p = self.watermarks.register(name);
+        let n = p.0 as usize + 1;
+        if self.ordinals.len() < n {
+            self.ordinals.resize(n, 0);
+            self.resumed_through.resize(n, Millis::MIN);
+        }
+        p
+    }
+
+    /// Records ingested from a partition so far: the ordinal the next one gets.
+    pub fn ordinal(&self, p: PartitionId) -> u64 {
+        self.ordinals.get(p.0 as usize).copied().unwrap_or(0)
+    }
+
+    /// The ordinal of the oldest record of `p` that still feeds an open
+    /// window: a restart must feed the partition again from there. `None`
+    /// when no open window holds the partition's records.
+    pub fn replay_from(&self, p: PartitionId) -> Option<u64> {
+        self.windows
+            .values()
+            .filter_map(|w| w.first.iter().find(|(q, _)| *q == p).map(|(_, o)| *o))
+            .min()
+    }
+
+    /// The state a checkpoint of `p` keeps (see [`PartitionState`]).
+    pub fn partition_state(&self, p: PartitionId) -> PartitionState {
+        let products = &self.products;
+        let trends = (0..products.names.len())
+            .filter(|&i| products.homes[i] == p)
+            .map(|i| (products.names[i].to_string(), products.trends[i].clone()))
+            .collect();
+        PartitionState {
+            last_window: self
+                .last_closed
+                .max(self.resumed_through.get(p.0 as usize).copied().unwrap_or(0)),
+            watermark: self
+                .watermark()
+                .min(self.stream_time().unwrap_or(Millis::MIN))
+                .saturating_sub(self.config.allowed_lateness),
+            observed_since: self.observed_since,
+            trends,
+        }
+    }
+
+    /// Restores a partition from its checkpoint, before any of its records
+    /// are ingested again: windows ending at or before `state.last_window`
+    /// stay closed for its records, and its products keep their history.
+    pub fn resume(&mut self, p: PartitionId, state: PartitionState) {
+        self.register_partition(self.watermarks.name(p).clone().as_ref());
+        self.resumed_through[p.0 as usize] = state.last_window.max(state.watermark);
+        self.observed_since = self.observed_since.min(state.observed_since);
+        for (id, trend) in state.trends {
+            match self.products.index.get(id.as_str()) {
+                Some(&i) => self.products.trends[i as usize] = trend,
+                None => {
+                    self.products.intern(&id, p, trend);
+                }
+            }
+        }
     }
 
     /// The partition ended (end of file, closed shard).
@@ -152,6 +256,9 @@ impl Pipeline {
             self.watermarks.touch(partition, now);
         }
         for record in records {
+            if let Some(n) = self.ordinals.get_mut(partition.0 as usize) {
+                *n += 1;
+            }
             // KPL aggregates carry several user records: each is one record here.
             if record.bytes.starts_with(&kpl::MAGIC) {
                 match kpl::unpack(record.bytes) {
@@ -247,7 +354,7 @@ impl Pipeline {
                 format!("event_id {:?} was already accepted", event.event_id),
             ));
         }
-        let Some(product) = self.products.lookup(&event.product_id, catalog) else {
+        let Some(product) = self.products.lookup(&event.product_id, partition, catalog) else {
             return Err((
                 Reason::UnknownProduct,
                 format!("product_id {:?} is not in the catalog", event.product_id),
@@ -255,7 +362,12 @@ impl Pipeline {
         };
         let wm = self.watermarks.watermark();
         let lateness = self.config.allowed_lateness;
-        let is_closed = |w: Window| wm >= w.end.saturating_add(lateness);
+        let resumed = self
+            .resumed_through
+            .get(partition.0 as usize)
+            .copied()
+            .unwrap_or(Millis::MIN);
+        let is_closed = |w: Window| wm >= w.end.saturating_add(lateness) || w.end <= resumed;
         let last = self.spec.last_window(event.event_time);
         if is_closed(last) {
             return Err((
@@ -270,14 +382,18 @@ impl Pipeline {
             ));
         }
         let session = session_key(&event.session_id);
+        let ordinal = self.ordinal(partition).saturating_sub(1);
         for w in self.spec.windows(event.event_time) {
             if !is_closed(w) {
-                self.windows
-                    .entry(w.end)
-                    .or_default()
+                let open = self.windows.entry(w.end).or_default();
+                open.aggregates
                     .entry(product)
                     .or_default()
                     .add(&event, session);
+                // Ordinals only grow, so the first one recorded is the smallest.
+                if !open.first.iter().any(|(q, _)| *q == partition) {
+                    open.first.push((partition, ordinal));
+                }
             }
         }
         self.dedup.remember(id_key, event.event_time, wm);
@@ -304,6 +420,51 @@ impl Pipeline {
         self.close_windows(Some(close_before), catalog, orders, out);
     }
 
+    /// Like [`Pipeline::advance`], but closes at most one window (the oldest
+    /// the watermark has passed) and returns its end, so a host can act on
+    /// each window's records before the next one closes.
+    pub fn advance_one<C: Catalog + ?Sized, O: Orders + ?Sized>(
+        &mut self,
+        now: Millis,
+        catalog: &C,
+        orders: &O,
+        out: &mut Output,
+    ) -> Option<Millis> {
+        self.watermarks.tick(now);
+        let close_before = self
+            .watermarks
+            .watermark()
+            .saturating_sub(self.config.allowed_lateness);
+        self.close_first(Some(close_before), catalog, orders, out)
+    }
+
+    /// Like [`Pipeline::finish`], one window at a time.
+    pub fn finish_one<C: Catalog + ?Sized, O: Orders + ?Sized>(
+        &mut self,
+        catalog: &C,
+        orders: &O,
+        out: &mut Output,
+    ) -> Option<Millis> {
+        self.watermarks.finish();
+        self.close_first(None, catalog, orders, out)
+    }
+
+    fn close_first<C: Catalog + ?Sized, O: Orders + ?Sized>(
+        &mut self,
+        close_before: Option<Millis>,
+        catalog: &C,
+        orders: &O,
+        out: &mut Output,
+    ) -> Option<Millis> {
+        let entry = self.windows.first_entry()?;
+        if close_before.is_some_and(|limit| *entry.key() > limit) {
+            return None;
+        }
+        let (end, open) = entry.remove_entry();
+        self.close_window(end, open.aggregates, catalog, orders, out);
+        Some(end)
+    }
+
     /// End of input: closes every open window. Records ingested afterwards
     /// are dead-lettered as `late`.
     pub fn finish<C: Catalog + ?Sized, O: Orders + ?Sized>(
@@ -324,13 +485,10 @@ impl Pipeline {
         orders: &O,
         out: &mut Output,
     ) {
-        while let Some(entry) = self.windows.first_entry() {
-            if close_before.is_some_and(|limit| *entry.key() > limit) {
-                break;
-            }
-            let (end, aggregates) = entry.remove_entry();
-            self.close_window(end, aggregates, catalog, orders, out);
-        }
+        while self
+            .close_first(close_before, catalog, orders, out)
+            .is_some()
+        {}
     }
 
     fn close_window<C: Catalog + ?Sized, O: Orders + ?Sized>(
@@ -378,6 +536,7 @@ impl Pipeline {
             out.features.push(record);
             self.counters.feature_records += 1;
         }
+        self.last_closed = self.last_closed.max(end);
         self.counters.windows_closed += 1;
     }
 
@@ -394,7 +553,7 @@ impl Pipeline {
             feature_records: c.feature_records,
             unenriched: c.unenriched,
             open_windows: self.windows.len(),
-            open_aggregates: self.windows.values().map(|w| w.len()).sum(),
+            open_aggregates: self.windows.values().map(|w| w.aggregates.len()).sum(),
             products_seen: self.products.names.len(),
             watermark: (wm != Millis::MIN).then_some(wm),
             dedup: self.dedup.stats(),
