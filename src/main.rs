@@ -39,6 +39,99 @@ enum Command {
     /// Dead letters in the dead-letter table: list them, or re-feed them to the stream after a fix.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// The production service: Kinesis → core → features table → pricer → catalog (SIGTERM/Ctrl-C stops it cleanly).
+    Serve(ServeArgs),
+    /// Print the audit table as NDJSON (one decision per line, by product and window).
+    Audit {
+        /// Service configuration (see deploy/pricestream.example.toml).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Service configuration (see deploy/pricestream.example.toml).
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Exit once every shard is read to its end (close all windows, wait for
+    /// their decisions, checkpoint): a catch-up or batch run.
+    #[arg(long)]
+    drain: bool,
+}
+
+fn load_service_config(path: &Path) -> Result<service::Config, ExitCode> {
+    service::Config::load(path, std::env::vars()).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn run_serve(args: ServeArgs) -> ExitCode {
+    let config = match load_service_config(&args.config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    service::serve::init_logs(&config.metrics.log_format);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    if let Err(e) = ctrlc::set_handler(move || {
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    }) {
+        eprintln!("error: cannot handle SIGTERM/Ctrl-C: {e}");
+        return ExitCode::from(1);
+    }
+    let model = match config.pricer.mode {
+        service::config::PricerMode::InProcess => match service::pricing::load_model(&config) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                eprintln!("error: model: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        service::config::PricerMode::External => None,
+    };
+    let metrics = service::metrics::Metrics::new();
+    let _endpoint =
+        match service::metrics::Endpoint::start(&config.metrics.address, metrics.clone()) {
+            Ok(e) => {
+                eprintln!("metrics on http://{}/metrics", e.address);
+                e
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    let options = service::serve::Options { drain: args.drain };
+    match service::serve::serve(&config, &options, model, stop, metrics) {
+        Ok(report) => {
+            println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(1, &e),
+    }
+}
+
+fn run_audit(config: &Path) -> ExitCode {
+    let config = match load_service_config(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let listed = service::aws::Aws::connect(&config)
+        .and_then(|aws| service::pricing::list_audit(&aws, &config.tables.audit));
+    match listed {
+        Ok(lines) => {
+            let mut out = BufWriter::new(io::stdout().lock());
+            for l in lines {
+                if writeln!(out, "{l}").is_err() {
+                    return ExitCode::from(1);
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(1, &e),
+    }
 }
 
 #[derive(Subcommand)]
@@ -605,6 +698,10 @@ struct ReplayArgs {
     /// Orders file (.csv, .json array, .ndjson).
     #[arg(long, value_name = "FILE")]
     orders: Option<PathBuf>,
+    /// Apply the price changes of an audit log (NDJSON) as the service did:
+    /// each from the window after the one it was decided on.
+    #[arg(long, value_name = "FILE")]
+    prices: Option<PathBuf>,
     /// Write features.ndjson, dead_letters.ndjson and stats.json into DIR.
     #[arg(long, value_name = "DIR", required_unless_present_all = ["features", "dead_letters"])]
     out: Option<PathBuf>,
@@ -732,9 +829,20 @@ fn run_replay(args: ReplayArgs) -> ExitCode {
         catalog: args.catalog.clone(),
         orders: args.orders.clone(),
     };
+    let prices = match &args.prices {
+        Some(path) => match pipeline::adapters::files::load_price_changes(path) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Vec::new(),
+    };
     let options = ReplayOptions {
         config,
         batch_size: args.batch as usize,
+        prices,
     };
     let result = replay(&input, &options, &mut features, &mut dead_letters);
     let flushed = features.flush().and_then(|()| dead_letters.flush());
@@ -777,5 +885,12 @@ fn main() -> ExitCode {
         Command::Aws(cmd) => run_aws(cmd),
         Command::Produce(args) => run_produce(args),
         Command::Dlq(cmd) => run_dlq(cmd),
+        Command::Serve(args) => run_serve(args),
+        Command::Audit { config } => run_audit(&config),
     }
+}
+
+fn fail(code: u8, e: &str) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(code)
 }

@@ -193,7 +193,7 @@ impl Pipeline {
         let products = &self.products;
         let trends = (0..products.names.len())
             .filter(|&i| products.homes[i] == p)
-            .map(|i| (products.names[i].to_string(), products.trends[i].clone()))
+            .map(|i| (products.names[i].to_string(), products.trends[i]))
             .collect();
         PartitionState {
             last_window: self

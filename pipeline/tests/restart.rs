@@ -121,11 +121,7 @@ impl Host {
         let catalog = catalog(&["a", "b", "c"]);
         let orders = pipeline::OrdersTable::new();
         let mut out = Output::default();
-        while self
-            .core
-            .finish_one(&catalog, &orders, &mut out)
-            .is_some()
-        {}
+        while self.core.finish_one(&catalog, &orders, &mut out).is_some() {}
         self.collect(out);
     }
 
@@ -202,7 +198,13 @@ fn run(config: &PipelineConfig, input: &[(usize, Vec<u8>)], stop: Option<usize>)
 fn letters(dead: &[DeadLetter]) -> Vec<(String, u64, Reason)> {
     let mut v: Vec<_> = dead
         .iter()
-        .map(|d| (d.partition.to_string(), d.position.parse().unwrap(), d.reason))
+        .map(|d| {
+            (
+                d.partition.to_string(),
+                d.position.parse().unwrap(),
+                d.reason,
+            )
+        })
         .collect();
     v.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     v

@@ -9,8 +9,8 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
-    ScalarAttributeType, StreamSpecification, StreamViewType, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
+    PutRequest, ScalarAttributeType, StreamSpecification, StreamViewType, WriteRequest,
 };
 use aws_smithy_http_client::tls;
 use pipeline::CatalogItem;
@@ -21,6 +21,8 @@ use crate::config::Config;
 pub struct Aws {
     pub kinesis: aws_sdk_kinesis::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// DynamoDB Streams (the features table's stream feeds the pricer).
+    pub streams: aws_sdk_dynamodbstreams::Client,
     pub runtime: tokio::runtime::Runtime,
 }
 
@@ -34,11 +36,23 @@ impl Aws {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+            aws_sdk_dynamodbstreams::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .build(),
+        );
         Ok(Aws {
             kinesis,
             dynamodb,
+            streams,
             runtime,
         })
+    }
+
+    /// Replaces the DynamoDB Streams client (mocked ones in tests).
+    pub fn with_streams(mut self, streams: aws_sdk_dynamodbstreams::Client) -> Aws {
+        self.streams = streams;
+        self
     }
 
     /// Credentials and region from the default chain; the config's
@@ -66,6 +80,7 @@ impl Aws {
         Ok(Aws {
             kinesis: aws_sdk_kinesis::Client::new(&sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
             runtime,
         })
     }
@@ -364,4 +379,53 @@ pub fn write_requests(aws: &Aws, table: &str, requests: Vec<WriteRequest>) -> Re
         }
     }
     Ok(())
+}
+
+/// Reads items by key with BatchGetItem (≤ 100 keys per call, strongly
+/// consistent), retrying UnprocessedKeys with backoff. Missing keys are absent.
+pub fn batch_get(aws: &Aws, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, String> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(100) {
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+        let mut attempt = 0u32;
+        while let Some(keys) = pending.take() {
+            let page = aws
+                .runtime
+                .block_on(
+                    aws.dynamodb
+                        .batch_get_item()
+                        .request_items(table, keys)
+                        .send(),
+                )
+                .map_err(|e| {
+                    format!(
+                        "reading {table}: {}",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                    )
+                })?;
+            if let Some(items) = page.responses.and_then(|mut r| r.remove(table)) {
+                out.extend(items);
+            }
+            pending = page
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(table))
+                .filter(|k| !k.keys().is_empty());
+            if pending.is_some() {
+                attempt += 1;
+                if attempt > 8 {
+                    return Err(format!(
+                        "reading {table}: keys still unprocessed after {attempt} attempts"
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(50 << attempt.min(6)));
+            }
+        }
+    }
+    Ok(out)
 }

@@ -44,6 +44,8 @@ pub struct Config {
     #[serde(default)]
     pub guardrails: GuardrailSection,
     #[serde(default)]
+    pub pricer: PricerConfig,
+    #[serde(default)]
     pub metrics: MetricsConfig,
 }
 
@@ -81,6 +83,18 @@ pub struct StreamConfig {
     /// Records per GetRecords call (≤ 10 000).
     #[serde(default = "defaults::max_records")]
     pub max_records: u32,
+    /// A shard lease not renewed for this long may be taken by another worker.
+    #[serde(default = "defaults::lease_duration")]
+    pub lease_duration: Dur,
+    /// Checkpoints are written at least this often (and after every window).
+    #[serde(default = "defaults::checkpoint_interval")]
+    pub checkpoint_interval: Dur,
+    /// A shard this far ahead of the watermark in event time waits for the
+    /// others (reading a backlog in step keeps lateness a matter of event time).
+    #[serde(default = "defaults::max_ahead")]
+    pub max_ahead: Dur,
+    /// This worker's name in the lease table (default: host name and process id).
+    pub worker_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -121,6 +135,10 @@ pub struct PipelineSection {
     pub dedup_horizon: Option<Dur>,
     pub max_record_bytes: Option<usize>,
     pub max_future_skew: Option<Dur>,
+    /// How often the catalog cache is re-read in full (new products, attributes).
+    pub catalog_refresh: Option<Dur>,
+    /// How often the orders cache is re-read.
+    pub orders_refresh: Option<Dur>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -128,6 +146,8 @@ pub struct PipelineSection {
 pub enum Backend {
     Onnx,
     Sagemaker,
+    /// The built-in rule baseline (no model file; for trials).
+    Rules,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -169,6 +189,40 @@ pub struct GuardrailSection {
     pub holdout_share: Option<f64>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PricerMode {
+    /// `serve` runs the pricer on the features table's stream itself.
+    InProcess,
+    /// Another process prices (the Lambda); `serve` only waits for its decisions.
+    External,
+}
+
+/// The pricer stage: where it runs and how `serve` waits for it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PricerConfig {
+    pub mode: PricerMode,
+    /// Pause between GetRecords calls on the features table's stream.
+    pub poll_interval: Dur,
+    /// Feature records per model call.
+    pub batch_size: usize,
+    /// How long `serve` waits for a window's decisions before closing the
+    /// next window with the prices it has (prices apply from the next window).
+    pub settle_timeout: Dur,
+}
+
+impl Default for PricerConfig {
+    fn default() -> Self {
+        PricerConfig {
+            mode: PricerMode::InProcess,
+            poll_interval: Dur(250),
+            batch_size: 100,
+            settle_timeout: Dur(30_000),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
@@ -200,6 +254,15 @@ mod defaults {
     }
     pub fn max_records() -> u32 {
         10_000
+    }
+    pub fn max_ahead() -> Dur {
+        Dur(60_000)
+    }
+    pub fn lease_duration() -> Dur {
+        Dur(10_000)
+    }
+    pub fn checkpoint_interval() -> Dur {
+        Dur(10_000)
     }
     pub fn threads() -> usize {
         1
@@ -237,13 +300,14 @@ fn err(source: &str, key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "aws",
     "stream",
     "tables",
     "pipeline",
     "model",
     "guardrails",
+    "pricer",
     "metrics",
 ];
 
@@ -376,6 +440,9 @@ impl Config {
             }
             _ => {}
         }
+        if !(1..=10_000).contains(&self.pricer.batch_size) {
+            return Err(err(file, "pricer.batch_size", "must be 1 to 10000"));
+        }
         if !["text", "json"].contains(&self.metrics.log_format.as_str()) {
             return Err(err(
                 file,
@@ -437,6 +504,15 @@ impl Config {
                 .or(Some(5 * pipeline::time::MINUTE)),
             ..d
         }
+    }
+
+    /// How often the core's catalog and orders caches are re-read.
+    pub fn refresh(&self) -> (Millis, Millis) {
+        let p = &self.pipeline;
+        (
+            p.catalog_refresh.map_or(60_000, |d| d.0),
+            p.orders_refresh.map_or(30_000, |d| d.0),
+        )
     }
 
     /// The pricer's guardrails (defaults where the file is silent).

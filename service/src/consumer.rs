@@ -53,9 +53,21 @@ impl Start {
     }
 }
 
+/// Where a shard resumes: at a record (the oldest one an open window still
+/// needs) or after one (the last processed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resume {
+    At(String),
+    After(String),
+}
+
+/// The resume position of each shard that has one.
+pub type Positions = BTreeMap<String, Resume>;
+
 struct Reader {
     iterator: Option<String>,
-    last_sequence: Option<String>,
+    /// Where a renewed iterator starts: after the last record read, else the resume point.
+    position: Option<Resume>,
     next_poll: Instant,
 }
 
@@ -71,6 +83,8 @@ pub struct Consumer {
     pub behind: BTreeMap<String, i64>,
     /// Iterators renewed after expiring.
     pub renewed: u64,
+    /// Only these shards are read (the leases this worker holds); all when `None`.
+    only: Option<HashSet<String>>,
 }
 
 fn kinesis_err<E: std::error::Error + 'static>(
@@ -96,16 +110,24 @@ impl Consumer {
             finished: HashSet::new(),
             behind: BTreeMap::new(),
             renewed: 0,
+            only: None,
         }
     }
 
-    /// Lists the shards (paginated) and opens readers for those readable now;
-    /// `checkpoints` maps a shard to the last sequence processed (resume after it).
-    pub fn refresh(
-        &mut self,
-        aws: &Aws,
-        checkpoints: &BTreeMap<String, String>,
-    ) -> Result<(), String> {
+    /// Reads only `shards` from now on (readers of others are dropped).
+    pub fn restrict(&mut self, shards: HashSet<String>) {
+        self.readers.retain(|id, _| shards.contains(id));
+        self.only = Some(shards);
+    }
+
+    /// Every shard listed at the last refresh, with its parents.
+    pub fn shards(&self) -> &[ShardInfo] {
+        &self.shards
+    }
+
+    /// Lists the shards (paginated) and opens readers for those readable now,
+    /// from their position in `checkpoints` or else the start position.
+    pub fn refresh(&mut self, aws: &Aws, checkpoints: &Positions) -> Result<(), String> {
         let mut shards = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -132,16 +154,17 @@ impl Consumer {
         let open: Vec<String> = readable(&self.shards, &self.finished)
             .into_iter()
             .filter(|id| !self.readers.contains_key(*id))
+            .filter(|id| self.only.as_ref().is_none_or(|o| o.contains(*id)))
             .map(str::to_string)
             .collect();
         for id in open {
-            let after = checkpoints.get(&id).cloned();
-            let iterator = self.iterator(aws, &id, after.as_deref())?;
+            let resume = checkpoints.get(&id).cloned();
+            let iterator = self.iterator(aws, &id, resume.as_ref())?;
             self.readers.insert(
                 id,
                 Reader {
                     iterator: Some(iterator),
-                    last_sequence: after,
+                    position: resume,
                     next_poll: Instant::now(),
                 },
             );
@@ -149,14 +172,17 @@ impl Consumer {
         Ok(())
     }
 
-    fn iterator(&self, aws: &Aws, shard: &str, after: Option<&str>) -> Result<String, String> {
+    fn iterator(&self, aws: &Aws, shard: &str, resume: Option<&Resume>) -> Result<String, String> {
         let req = aws
             .kinesis
             .get_shard_iterator()
             .stream_name(&self.stream)
             .shard_id(shard);
-        let req = match (after, &self.start) {
-            (Some(seq), _) => req
+        let req = match (resume, &self.start) {
+            (Some(Resume::At(seq)), _) => req
+                .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+                .starting_sequence_number(seq),
+            (Some(Resume::After(seq)), _) => req
                 .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
                 .starting_sequence_number(seq),
             (None, Start::TrimHorizon) => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
@@ -186,16 +212,23 @@ impl Consumer {
 
     /// Polls every shard whose pace allows it (at most one GetRecords per
     /// `interval` per shard). Ended shards make room for their children.
-    pub fn poll(
+    pub fn poll(&mut self, aws: &Aws, checkpoints: &Positions) -> Result<Vec<Batch>, String> {
+        self.poll_where(aws, checkpoints, |_| true)
+    }
+
+    /// Like [`Consumer::poll`], for the shards `allow` accepts now (a host
+    /// holds back shards that run ahead of the others in event time).
+    pub fn poll_where(
         &mut self,
         aws: &Aws,
-        checkpoints: &BTreeMap<String, String>,
+        checkpoints: &Positions,
+        allow: impl Fn(&str) -> bool,
     ) -> Result<Vec<Batch>, String> {
         let now = Instant::now();
         let due: Vec<String> = self
             .readers
             .iter()
-            .filter(|(_, r)| r.next_poll <= now)
+            .filter(|(id, r)| r.next_poll <= now && allow(id))
             .map(|(id, _)| id.clone())
             .collect();
         let mut batches = Vec::new();
@@ -233,8 +266,8 @@ impl Consumer {
                     .is_some_and(|s| s.is_expired_iterator_exception()) =>
             {
                 // Renew after the last sequence read (or from the start) and try once more.
-                let after = self.readers.get(id).and_then(|r| r.last_sequence.clone());
-                let fresh = self.iterator(aws, id, after.as_deref())?;
+                let from = self.readers.get(id).and_then(|r| r.position.clone());
+                let fresh = self.iterator(aws, id, from.as_ref())?;
                 self.renewed += 1;
                 let call = aws
                     .kinesis
@@ -264,7 +297,7 @@ impl Consumer {
         let interval = self.interval;
         if let Some(r) = self.readers.get_mut(id) {
             if let Some(last) = records.last() {
-                r.last_sequence = Some(last.sequence.clone());
+                r.position = Some(Resume::After(last.sequence.clone()));
             }
             r.iterator = out.next_shard_iterator().map(str::to_string);
             r.next_poll = Instant::now() + interval;

@@ -25,6 +25,22 @@ pub struct Lease {
     pub last_window: Millis,
     /// The shard ended and was fully processed.
     pub finished: bool,
+    /// The first record still feeding an open window when the checkpoint was
+    /// written: a restart reads from here (at it), not after `checkpoint`.
+    pub replay_at: Option<String>,
+    /// The core's state for this shard (`pipeline::PartitionState`, JSON).
+    pub state: Option<String>,
+}
+
+/// Where a shard's processing stands, as a checkpoint writes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    /// The last sequence number processed.
+    pub processed: String,
+    pub replay_at: Option<String>,
+    pub last_window: Millis,
+    pub finished: bool,
+    pub state: Option<String>,
 }
 
 fn to_item(l: &Lease) -> Item {
@@ -46,8 +62,14 @@ fn to_item(l: &Lease) -> Item {
     if let Some(o) = &l.owner {
         item.insert("owner".to_string(), AttributeValue::S(o.clone()));
     }
-    if let Some(c) = &l.checkpoint {
-        item.insert("checkpoint".to_string(), AttributeValue::S(c.clone()));
+    for (key, value) in [
+        ("checkpoint", &l.checkpoint),
+        ("replay_at", &l.replay_at),
+        ("state", &l.state),
+    ] {
+        if let Some(v) = value {
+            item.insert(key.to_string(), AttributeValue::S(v.clone()));
+        }
     }
     item
 }
@@ -70,6 +92,8 @@ fn from_item(item: &Item) -> Lease {
             .and_then(|v| v.as_bool().ok())
             .copied()
             .unwrap_or(false),
+        replay_at: s("replay_at"),
+        state: s("state"),
     }
 }
 
@@ -149,32 +173,66 @@ pub fn checkpoint(
     table: &str,
     lease: &mut Lease,
     owner: &str,
-    after: &str,
-    last_window: Millis,
-    finished: bool,
+    at: &Position,
 ) -> Result<Outcome, String> {
+    let mut set = vec!["checkpoint = :s", "last_window = :w", "finished = :f"];
+    let mut req = aws
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key("shard_id", AttributeValue::S(lease.shard_id.clone()))
+        .condition_expression("#o = :me AND #c = :c")
+        .expression_attribute_names("#c", "counter")
+        .expression_attribute_names("#o", "owner")
+        .expression_attribute_values(":s", AttributeValue::S(at.processed.clone()))
+        .expression_attribute_values(":w", AttributeValue::N(at.last_window.to_string()))
+        .expression_attribute_values(":f", AttributeValue::Bool(at.finished))
+        .expression_attribute_values(":me", AttributeValue::S(owner.to_string()))
+        .expression_attribute_values(":c", AttributeValue::N(lease.counter.to_string()));
+    if let Some(r) = &at.replay_at {
+        set.push("replay_at = :r");
+        req = req.expression_attribute_values(":r", AttributeValue::S(r.clone()));
+    }
+    if let Some(st) = &at.state {
+        set.push("#st = :st");
+        req = req
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":st", AttributeValue::S(st.clone()));
+    }
+    let mut update = format!("SET {}", set.join(", "));
+    if at.replay_at.is_none() {
+        update.push_str(" REMOVE replay_at");
+    }
+    let r = outcome(
+        aws.runtime.block_on(req.update_expression(update).send()),
+        &format!("checkpointing {}", lease.shard_id),
+    )?;
+    if r == Outcome::Done {
+        lease.checkpoint = Some(at.processed.clone());
+        lease.replay_at = at.replay_at.clone();
+        lease.last_window = at.last_window;
+        lease.finished = at.finished;
+        lease.state = at.state.clone();
+    }
+    Ok(r)
+}
+
+/// Gives a lease up (on shutdown) so another worker can take it at once.
+pub fn release(aws: &Aws, table: &str, lease: &Lease, owner: &str) -> Result<Outcome, String> {
     let req = aws
         .dynamodb
         .update_item()
         .table_name(table)
         .key("shard_id", AttributeValue::S(lease.shard_id.clone()))
-        .update_expression("SET checkpoint = :s, last_window = :w, finished = :f")
+        .update_expression("REMOVE #o SET #c = #c + :one")
         .condition_expression("#o = :me AND #c = :c")
         .expression_attribute_names("#c", "counter")
         .expression_attribute_names("#o", "owner")
-        .expression_attribute_values(":s", AttributeValue::S(after.to_string()))
-        .expression_attribute_values(":w", AttributeValue::N(last_window.to_string()))
-        .expression_attribute_values(":f", AttributeValue::Bool(finished))
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
         .expression_attribute_values(":me", AttributeValue::S(owner.to_string()))
         .expression_attribute_values(":c", AttributeValue::N(lease.counter.to_string()));
-    let r = outcome(
+    outcome(
         aws.runtime.block_on(req.send()),
-        &format!("checkpointing {}", lease.shard_id),
-    )?;
-    if r == Outcome::Done {
-        lease.checkpoint = Some(after.to_string());
-        lease.last_window = last_window;
-        lease.finished = finished;
-    }
-    Ok(r)
+        &format!("releasing the lease of {}", lease.shard_id),
+    )
 }

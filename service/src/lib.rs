@@ -1,6 +1,7 @@
-//! pricestream's production mode (in progress): the service configuration,
-//! AWS clients and `aws init` (stream and tables) now; the Kinesis consumer,
-//! DynamoDB adapters, the `serve` driver and the Lambda pricer next.
+//! pricestream's production mode: configuration, AWS clients and `aws init`,
+//! the load producer, the Kinesis consumer with leases and checkpoints, the
+//! DynamoDB adapters, the pricer stage (in `serve` or as a Lambda), metrics
+//! and the `serve` driver.
 
 #[cfg(feature = "aws")]
 pub mod aws;
@@ -10,11 +11,21 @@ pub mod consumer;
 #[cfg(feature = "aws")]
 pub mod dlq;
 #[cfg(feature = "aws")]
+pub mod lambda;
+#[cfg(feature = "aws")]
 pub mod leases;
+#[cfg(feature = "aws")]
+pub mod metrics;
 pub mod moto;
 #[cfg(feature = "aws")]
+pub mod pricing;
+#[cfg(feature = "aws")]
 pub mod produce;
+#[cfg(feature = "aws")]
+pub mod serve;
 pub mod shards;
+#[cfg(feature = "aws")]
+pub mod streams;
 #[cfg(feature = "aws")]
 pub mod tables;
 

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use pipeline::{AuditRecord, CatalogItem, CatalogTable, FeatureRecord, Millis, PriceUpdate};
+use pipeline::{CatalogItem, CatalogTable, FeatureRecord, Millis, PriceUpdate};
 
-use crate::aws::{Aws, Item, conditional, put_items, scan_all};
+use crate::aws::{Aws, Item, conditional, scan_all};
 
 fn text(item: &Item, key: &str) -> Result<String, String> {
     item.get(key)
@@ -71,7 +71,7 @@ pub enum Write {
 }
 
 impl Write {
-    fn from_applied(applied: bool) -> Write {
+    pub fn from_applied(applied: bool) -> Write {
         if applied {
             Write::Applied
         } else {
@@ -196,29 +196,31 @@ pub fn put_feature(aws: &Aws, table: &str, r: &FeatureRecord) -> Result<Write, S
     .map(Write::from_applied)
 }
 
-/// Writes audit records (keyed by product and window; a replay writes the same item).
-pub fn put_audit(aws: &Aws, table: &str, records: &[AuditRecord]) -> Result<(), String> {
-    let items = records
-        .iter()
-        .map(|a| {
-            let json = serde_json::to_string(a).unwrap_or_default();
-            HashMap::from([
-                (
-                    "product_id".to_string(),
-                    AttributeValue::S(a.product_id.clone()),
-                ),
-                (
-                    "window_end".to_string(),
-                    AttributeValue::N(a.window_end.to_string()),
-                ),
-                (
-                    "rule".to_string(),
-                    AttributeValue::S(a.rule.as_str().to_string()),
-                ),
-                ("applied".to_string(), AttributeValue::Bool(a.applied)),
-                ("record".to_string(), AttributeValue::S(json)),
-            ])
-        })
-        .collect();
-    put_items(aws, table, items)
+/// An order from its item (as `produce` writes them).
+pub fn order(item: &Item) -> Result<pipeline::Order, String> {
+    Ok(pipeline::Order {
+        order_id: text(item, "order_id")?,
+        product_id: text(item, "product_id")?,
+        quantity: number(item, "quantity")?,
+        unit_price: number(item, "unit_price")?,
+        order_time: number(item, "order_time")?,
+    })
+}
+
+/// Items that did not parse, as (key, reason).
+pub type Skipped = Vec<(String, String)>;
+
+/// Reads every order (paginated Scan); items that do not parse come back
+/// with their reason.
+pub fn load_orders(aws: &Aws, table: &str) -> Result<(Vec<pipeline::Order>, Skipped), String> {
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    for item in scan_all(aws, table)? {
+        match order(&item) {
+            Ok(o) => out.push(o),
+            Err(reason) => bad.push((text(&item, "sk").unwrap_or_default(), reason)),
+        }
+    }
+    out.sort_by(|a, b| (a.order_time, &a.order_id).cmp(&(b.order_time, &b.order_id)));
+    Ok((out, bad))
 }

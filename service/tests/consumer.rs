@@ -14,7 +14,7 @@ use aws_sdk_kinesis::types::error::ExpiredIteratorException;
 use aws_sdk_kinesis::types::{HashKeyRange, Record, SequenceNumberRange, Shard};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use service::aws::Aws;
-use service::consumer::{Consumer, Start};
+use service::consumer::{Consumer, Resume, Start};
 use service::produce::{ProduceReport, put_records};
 use service::shards::compare_sequence;
 
@@ -194,7 +194,7 @@ fn reads_back_everything_produced_through_moto() {
 
     // Resuming from a checkpoint reads only what came after it.
     let (shard, seqs) = read.iter().next().unwrap();
-    let checkpoint = BTreeMap::from([(shard.clone(), seqs[seqs.len() - 2].clone())]);
+    let checkpoint = BTreeMap::from([(shard.clone(), Resume::After(seqs[seqs.len() - 2].clone()))]);
     let mut again = Consumer::new("consumer-test", Start::TrimHorizon, 50, Duration::ZERO);
     again.refresh(&aws, &checkpoint).unwrap();
     let batches = again.poll(&aws, &checkpoint).unwrap();

@@ -3,7 +3,7 @@
 #![cfg(feature = "aws")]
 
 use service::aws::init;
-use service::leases::{Lease, Outcome, checkpoint, load, renew, take};
+use service::leases::{Lease, Outcome, Position, checkpoint, load, release, renew, take};
 use service::moto::Moto;
 
 #[test]
@@ -40,9 +40,13 @@ fn leases_have_one_owner_and_fence_stale_workers() {
             table,
             &mut a,
             "worker-a",
-            "1234",
-            1_795_874_500_000,
-            false
+            &Position {
+                processed: "1234".into(),
+                replay_at: Some("1200".into()),
+                last_window: 1_795_874_500_000,
+                finished: false,
+                state: Some("{}".into()),
+            }
         )
         .unwrap(),
         Outcome::Done
@@ -63,7 +67,17 @@ fn leases_have_one_owner_and_fence_stale_workers() {
         Outcome::Lost
     );
     assert_eq!(
-        checkpoint(&aws, table, &mut a, "worker-a", "9999", 0, false).unwrap(),
+        checkpoint(
+            &aws,
+            table,
+            &mut a,
+            "worker-a",
+            &Position {
+                processed: "9999".into(),
+                ..Position::default()
+            }
+        )
+        .unwrap(),
         Outcome::Lost
     );
     let now = load(&aws, table).unwrap().remove(0);
@@ -74,5 +88,21 @@ fn leases_have_one_owner_and_fence_stale_workers() {
     assert_eq!(
         now.last_window, 1_795_874_500_000,
         "the checkpoint moved with the lease"
+    );
+    assert_eq!(
+        (now.replay_at.as_deref(), now.state.as_deref()),
+        (Some("1200"), Some("{}"))
+    );
+
+    // b shuts down and releases it: unowned, and a can take it right away.
+    assert_eq!(
+        release(&aws, table, &now, "worker-b").unwrap(),
+        Outcome::Done
+    );
+    let released = load(&aws, table).unwrap().remove(0);
+    assert_eq!(released.owner, None);
+    assert_eq!(
+        take(&aws, table, &released, "worker-a").unwrap(),
+        Outcome::Done
     );
 }

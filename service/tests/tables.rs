@@ -8,7 +8,7 @@ use pipeline::{Catalog, PriceUpdate};
 use service::aws::init;
 use service::moto::Moto;
 use service::tables::{
-    Write, apply_price_update, feature_item, feature_record, load_catalog, put_audit, put_feature,
+    Write, apply_price_update, feature_item, feature_record, load_catalog, put_feature,
 };
 
 fn repo(path: &str) -> PathBuf {
@@ -105,7 +105,7 @@ fn adapters_round_trip_and_replays_change_nothing() {
         catalog.item("sku-air-00").unwrap(),
         &std::sync::Arc::from("test"),
     );
-    put_audit(&aws, &t.audit, &[decision.audit]).unwrap();
+    service::pricing::put_audit_once(&aws, &t.audit, &decision.audit).unwrap();
     let audit = aws
         .runtime
         .block_on(aws.dynamodb.scan().table_name(&t.audit).send())

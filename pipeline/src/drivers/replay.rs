@@ -15,13 +15,13 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::adapters::files::{self, FileError, NdjsonLines, write_ndjson};
-use crate::catalog::{Catalog, Orders};
+use crate::catalog::Orders;
 use crate::config::{ConfigError, PipelineConfig};
 use crate::dead_letter::Position;
 use crate::decode::decode;
 use crate::operator::{Output, Pipeline, RawRecord};
 use crate::stats::Stats;
-use crate::tables::OrdersTable;
+use crate::tables::{CatalogTable, OrdersTable};
 use crate::time::Millis;
 use crate::watermark::PartitionId;
 
@@ -39,6 +39,10 @@ pub struct ReplayOptions {
     pub config: PipelineConfig,
     /// Most records per call into the core.
     pub batch_size: usize,
+    /// Price changes to apply as the service did: a change decided on the
+    /// window ending at `window_end` is in the catalog for every window that
+    /// closes after it (see `pricestream replay --prices`).
+    pub prices: Vec<crate::pricer::PriceUpdate>,
 }
 
 impl Default for ReplayOptions {
@@ -46,6 +50,7 @@ impl Default for ReplayOptions {
         ReplayOptions {
             config: PipelineConfig::default(),
             batch_size: 500,
+            prices: Vec::new(),
         }
     }
 }
@@ -135,7 +140,9 @@ pub fn replay(
     dead_letters_out: &mut dyn Write,
 ) -> Result<ReplaySummary, ReplayError> {
     let mut pipeline = Pipeline::new(options.config.clone())?;
-    let catalog = files::load_catalog(&input.catalog)?;
+    let mut catalog = files::load_catalog(&input.catalog)?;
+    let mut prices = options.prices.clone();
+    prices.sort_by_key(|u| u.window_end);
     let orders = match &input.orders {
         Some(path) => files::load_orders(path)?,
         None => OrdersTable::new(),
@@ -161,6 +168,7 @@ pub fn replay(
         features_out,
         dead_letters_out,
         clock: Millis::MIN,
+        prices: prices.into(),
     };
     let batch_size = options.batch_size.max(1);
     let mut batch: Vec<Pending> = Vec::with_capacity(batch_size);
@@ -191,7 +199,7 @@ pub fn replay(
                 _ => break,
             }
         }
-        host.ingest(source.id, &batch, &catalog, &orders)?;
+        host.ingest(source.id, &batch, &mut catalog, &orders)?;
         for s in &mut sources {
             s.fill()?;
             if s.ended && s.head.is_empty() {
@@ -199,7 +207,7 @@ pub fn replay(
             }
         }
     }
-    host.pipeline.finish(&catalog, &orders, &mut host.out);
+    host.close_windows(&mut catalog, &orders, true);
     host.flush()?;
     Ok(ReplaySummary {
         stats: host.pipeline.stats(),
@@ -214,14 +222,42 @@ struct Host<'w> {
     features_out: &'w mut dyn Write,
     dead_letters_out: &'w mut dyn Write,
     clock: Millis,
+    prices: VecDeque<crate::pricer::PriceUpdate>,
 }
 
 impl Host<'_> {
-    fn ingest<C: Catalog, O: Orders>(
+    /// Closes windows one at a time (all of them at the end), applying the
+    /// price changes decided on each window before the next one closes.
+    fn close_windows<O: Orders>(&mut self, catalog: &mut CatalogTable, orders: &O, end: bool) {
+        loop {
+            let closed = if end {
+                self.pipeline.finish_one(catalog, orders, &mut self.out)
+            } else {
+                self.pipeline
+                    .advance_one(self.clock, catalog, orders, &mut self.out)
+            };
+            let Some(window_end) = closed else {
+                return;
+            };
+            while self
+                .prices
+                .front()
+                .is_some_and(|u| u.window_end <= window_end)
+            {
+                if let Some(u) = self.prices.pop_front()
+                    && let Some(item) = catalog.get_mut(&u.product_id)
+                {
+                    let _ = u.apply_to(item);
+                }
+            }
+        }
+    }
+
+    fn ingest<O: Orders>(
         &mut self,
         partition: PartitionId,
         batch: &[Pending],
-        catalog: &C,
+        catalog: &mut CatalogTable,
         orders: &O,
     ) -> Result<(), ReplayError> {
         let Some(first) = batch.first() else {
@@ -237,8 +273,7 @@ impl Host<'_> {
             .collect();
         self.pipeline
             .ingest(partition, self.clock, &records, catalog, &mut self.out);
-        self.pipeline
-            .advance(self.clock, catalog, orders, &mut self.out);
+        self.close_windows(catalog, orders, false);
         self.flush()
     }
 

@@ -1,0 +1,218 @@
+//! The pricer stage shared by `serve` (on the features table's stream) and
+//! the Lambda: feature records → model → guardrails → audit record → price
+//! update. Idempotent, so a redelivered record changes nothing:
+//! the audit record is put only if absent, then the price update is
+//! conditional on the window (`last_window < window_end`). Audit first, so a
+//! crash between the two writes is finished by the redelivery, which decides
+//! the same again (the catalog item has not changed).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use pipeline::{AuditRecord, CatalogItem, Decision, FeatureRecord, PriceModel, Pricer};
+
+use crate::aws::{Aws, Item, batch_get, conditional};
+use crate::config::{Backend, Body, Config};
+use crate::metrics::Metrics;
+use crate::tables::{Write, apply_price_update, catalog_item};
+
+/// A price model that can move to the pricer's thread.
+pub type Model = Box<dyn PriceModel + Send>;
+
+/// The model the configuration names.
+pub fn load_model(config: &Config) -> Result<Model, String> {
+    let m = &config.model;
+    match m.backend {
+        Backend::Rules => Ok(Box::new(model::RulesModel::default())),
+        Backend::Onnx => {
+            let path = m.path.as_deref().ok_or("`model.path` is not set")?;
+            model::OnnxModel::load(path, m.threads)
+                .map(|m| Box::new(m) as Model)
+                .map_err(|e| e.to_string())
+        }
+        Backend::Sagemaker => {
+            let endpoint = m.endpoint.clone().ok_or("`model.endpoint` is not set")?;
+            let mut c = model::SageMakerConfig::new(endpoint);
+            c.content_type = match m.content_type {
+                Body::Csv => model::ContentType::Csv,
+                Body::Json => model::ContentType::Json,
+            };
+            if let Some(f) = &m.features {
+                c.features = f.clone();
+            }
+            if let Some(v) = &m.features_version {
+                c.features_version = v.clone();
+            }
+            c.timeout = Duration::from_millis(m.timeout.0 as u64);
+            c.max_attempts = m.max_attempts;
+            model::SageMakerModel::from_env(c).map(|m| Box::new(m) as Model)
+        }
+    }
+}
+
+/// What happened to one record of a batch.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Decided and written (the decision may hold the price).
+    Decided(Box<AuditRecord>),
+    /// Nothing to decide: the product is not in the catalog.
+    Skipped(String),
+    /// Could not be written; retry the record.
+    Failed(String),
+}
+
+/// The pricer with its model and tables.
+pub struct Stage {
+    pub pricer: Pricer,
+    model: Model,
+    version: Arc<str>,
+    catalog: String,
+    audit: String,
+    metrics: Metrics,
+}
+
+impl Stage {
+    pub fn new(config: &Config, model: Model, metrics: Metrics) -> Stage {
+        Stage {
+            pricer: Pricer::new(config.guardrails()),
+            version: model.version().into(),
+            model,
+            catalog: config.tables.catalog.clone(),
+            audit: config.tables.audit.clone(),
+            metrics,
+        }
+    }
+
+    /// Decides for `records` (in order; a product's later window sees its
+    /// earlier decision) against the live catalog, and writes the results.
+    /// `Err` when the model fails: nothing was written, retry the batch.
+    pub fn price(&mut self, aws: &Aws, records: &[FeatureRecord]) -> Result<Vec<Outcome>, String> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut items = load_items(aws, &self.catalog, records)?;
+        let started = Instant::now();
+        let outputs = self.model.predict(records).map_err(|e| e.to_string());
+        self.metrics
+            .model_latency_seconds
+            .observe(started.elapsed().as_secs_f64());
+        let outputs = outputs?;
+        if outputs.len() != records.len() {
+            return Err(format!(
+                "the model returned {} outputs for {} records",
+                outputs.len(),
+                records.len()
+            ));
+        }
+        let mut outcomes = Vec::with_capacity(records.len());
+        for (record, output) in records.iter().zip(outputs) {
+            let Some(item) = items.get_mut(&record.product_id) else {
+                outcomes.push(Outcome::Skipped(format!(
+                    "{} is not in {}",
+                    record.product_id, self.catalog
+                )));
+                continue;
+            };
+            let decision = self.pricer.decide(record, output, item, &self.version);
+            outcomes.push(match self.write(aws, &decision, item) {
+                Ok(()) => {
+                    self.metrics.decision(decision.audit.rule.as_str());
+                    Outcome::Decided(Box::new(decision.audit))
+                }
+                Err(e) => {
+                    self.metrics.aws_error("pricer write");
+                    Outcome::Failed(e)
+                }
+            });
+        }
+        Ok(outcomes)
+    }
+
+    fn write(&self, aws: &Aws, d: &Decision, item: &mut CatalogItem) -> Result<(), String> {
+        put_audit_once(aws, &self.audit, &d.audit)?;
+        if let Some(update) = &d.update
+            && apply_price_update(aws, &self.catalog, update)? == Write::Applied
+        {
+            self.metrics.price_changes.inc();
+            // The next window of this product in the batch sees the new price.
+            let _ = update.apply_to(item);
+        }
+        Ok(())
+    }
+}
+
+/// The catalog items of `records`' products (strongly consistent reads).
+fn load_items(
+    aws: &Aws,
+    table: &str,
+    records: &[FeatureRecord],
+) -> Result<HashMap<String, CatalogItem>, String> {
+    let mut ids: Vec<&str> = records.iter().map(|r| r.product_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let keys = ids
+        .iter()
+        .map(|id| HashMap::from([("product_id".to_string(), AttributeValue::S(id.to_string()))]))
+        .collect();
+    let mut out = HashMap::new();
+    for item in batch_get(aws, table, keys)? {
+        let parsed = catalog_item(&item)?;
+        out.insert(parsed.product_id.clone(), parsed);
+    }
+    Ok(out)
+}
+
+/// The audit record as an item, keyed (product_id, window_end).
+pub fn audit_item(a: &AuditRecord) -> Item {
+    let json = serde_json::to_string(a).unwrap_or_default();
+    HashMap::from([
+        (
+            "product_id".to_string(),
+            AttributeValue::S(a.product_id.clone()),
+        ),
+        (
+            "window_end".to_string(),
+            AttributeValue::N(a.window_end.to_string()),
+        ),
+        (
+            "rule".to_string(),
+            AttributeValue::S(a.rule.as_str().to_string()),
+        ),
+        ("applied".to_string(), AttributeValue::Bool(a.applied)),
+        ("record".to_string(), AttributeValue::S(json)),
+    ])
+}
+
+/// Puts an audit record unless one exists for its (product, window): the
+/// first decision for a window is the one on record.
+pub fn put_audit_once(aws: &Aws, table: &str, a: &AuditRecord) -> Result<Write, String> {
+    let call = aws
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .set_item(Some(audit_item(a)))
+        .condition_expression("attribute_not_exists(product_id)")
+        .send();
+    conditional(aws.runtime.block_on(call), || {
+        format!("writing the audit record of {} to {table}", a.product_id)
+    })
+    .map(Write::from_applied)
+}
+
+/// Every audit record as its JSON line, ordered by product and window.
+pub fn list_audit(aws: &Aws, table: &str) -> Result<Vec<String>, String> {
+    let mut rows: Vec<(String, i64, String)> = crate::aws::scan_all(aws, table)?
+        .iter()
+        .filter_map(|i| {
+            Some((
+                i.get("product_id")?.as_s().ok()?.clone(),
+                i.get("window_end")?.as_n().ok()?.parse().ok()?,
+                i.get("record")?.as_s().ok()?.clone(),
+            ))
+        })
+        .collect();
+    rows.sort();
+    Ok(rows.into_iter().map(|r| r.2).collect())
+}

@@ -1,0 +1,359 @@
+//! `pricestream serve` end to end against moto (the AWS emulator), through
+//! the binary and the official SDK: init → produce a scenario (> 5 000
+//! events, 4 shards) → serve. The features table must hold exactly what
+//! `pricestream replay` computes from the same records (with the same price
+//! changes), prices must move in the catalog with an audit trail, dead
+//! letters must be the injected faults, and a run stopped by SIGTERM
+//! mid-stream and restarted must end in the same state as one that was not,
+//! with no price change applied twice.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use service::aws::{Aws, scan_all};
+use service::consumer::{Consumer, Positions, Start};
+use service::moto::Moto;
+
+const BIN: &str = env!("CARGO_BIN_EXE_pricestream");
+
+fn config_text(endpoint: &str) -> String {
+    format!(
+        r#"
+[aws]
+endpoint_url = "{endpoint}"
+
+[stream]
+name = "serve-test"
+shards = 4
+poll_interval = "200ms"
+# Small reads keep the shards within minutes of each other in event time,
+# as live traffic does, so only the injected stragglers are late.
+max_records = 50
+lease_duration = "3s"
+checkpoint_interval = "1s"
+
+[pipeline]
+window = "10m"
+out_of_orderness = "5s"
+
+[model]
+backend = "onnx"
+path = "model/pricing.onnx"
+
+[guardrails]
+cooldown = "10m"
+
+[pricer]
+poll_interval = "50ms"
+settle_timeout = "20s"
+
+[metrics]
+address = "127.0.0.1:0"
+"#
+    )
+}
+
+fn pricestream(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().expect("runs");
+    assert!(
+        out.status.success(),
+        "pricestream {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The tables' contents that make up the service's final state.
+#[derive(Debug, PartialEq)]
+struct State {
+    /// Feature records as the replay writes them, sorted.
+    features: Vec<String>,
+    /// (product, price, price_version, last_window).
+    catalog: Vec<(String, String, String, String)>,
+    audit: Vec<String>,
+    /// (reason, bytes) of every dead letter, sorted.
+    dead_letters: Vec<(String, Vec<u8>)>,
+}
+
+fn state(aws: &Aws, config: &service::Config) -> State {
+    let t = &config.tables;
+    let mut features: Vec<String> = scan_all(aws, &t.features)
+        .unwrap()
+        .iter()
+        .map(|i| serde_json::to_string(&service::tables::feature_record(i).unwrap()).unwrap())
+        .collect();
+    features.sort();
+    let s = |i: &service::aws::Item, k: &str| {
+        let v = &i[k];
+        v.as_s().or_else(|_| v.as_n()).cloned().unwrap_or_default()
+    };
+    let mut catalog: Vec<_> = scan_all(aws, &t.catalog)
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                s(i, "product_id"),
+                s(i, "current_price"),
+                s(i, "price_version"),
+                s(i, "last_window"),
+            )
+        })
+        .collect();
+    catalog.sort();
+    let mut dead_letters: Vec<_> = service::dlq::list(aws, &t.dead_letters, None)
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.reason.as_str().to_string(), d.bytes))
+        .collect();
+    dead_letters.sort();
+    State {
+        features,
+        catalog,
+        audit: service::pricing::list_audit(aws, &t.audit).unwrap(),
+        dead_letters,
+    }
+}
+
+/// A fresh emulator state with the scenario produced into it.
+fn prepare(moto: &Moto, dir: &Path, cfg: &Path) {
+    moto.reset();
+    let cfg = cfg.to_str().unwrap();
+    let catalog = dir.join("sim/catalog.csv");
+    pricestream(&[
+        "aws",
+        "init",
+        "--config",
+        cfg,
+        "--catalog",
+        catalog.to_str().unwrap(),
+    ]);
+    pricestream(&["produce", "tests/data/serve.toml", "--config", cfg]);
+}
+
+/// Every record on the stream, one NDJSON file per shard (what serve read).
+fn dump_stream(aws: &Aws, dir: &Path) -> Vec<PathBuf> {
+    let mut c = Consumer::new("serve-test", Start::TrimHorizon, 10_000, Duration::ZERO);
+    c.refresh(aws, &Positions::new()).unwrap();
+    let mut by_shard: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for _ in 0..10 {
+        for b in c.poll(aws, &Positions::new()).unwrap() {
+            let file = by_shard.entry(b.shard_id).or_default();
+            for r in b.records {
+                file.extend_from_slice(&r.data);
+                file.push(b'\n');
+            }
+        }
+    }
+    by_shard
+        .into_iter()
+        .map(|(shard, bytes)| {
+            let path = dir.join(format!("{shard}.ndjson"));
+            std::fs::write(&path, bytes).unwrap();
+            path
+        })
+        .collect()
+}
+
+fn get(address: &str, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn serve_matches_replay_prices_and_survives_a_restart() {
+    let moto = Moto::start();
+    moto.test_environment();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("pricestream.toml");
+    std::fs::write(&cfg, config_text(&moto.url)).unwrap();
+    let config = service::Config::load(&cfg, Vec::new()).unwrap();
+    let aws = Aws::connect(&config).unwrap();
+    let cfg_s = cfg.to_str().unwrap();
+    let sim = dir.path().join("sim");
+    pricestream(&[
+        "sim",
+        "tests/data/serve.toml",
+        "--out",
+        sim.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sim.join("summary.json")).unwrap()).unwrap();
+    let records = summary["stats"]["records"].as_u64().unwrap();
+    assert!(records >= 5_000, "{records} records");
+
+    // 1. Uninterrupted.
+    prepare(&moto, dir.path(), &cfg);
+    let report: serde_json::Value =
+        serde_json::from_str(pricestream(&["serve", "--config", cfg_s, "--drain"]).trim()).unwrap();
+    assert_eq!(report["records"].as_u64(), Some(records), "{report}");
+    assert_eq!(report["settle_timeouts"].as_u64(), Some(0), "{report}");
+    let whole = state(&aws, &config);
+
+    // The features table is what replay computes from the same records and price changes.
+    let events = dump_stream(&aws, dir.path());
+    let audit = dir.path().join("audit.ndjson");
+    std::fs::write(&audit, whole.audit.join("\n") + "\n").unwrap();
+    let out = dir.path().join("replay");
+    let mut args: Vec<String> = events.iter().map(|p| p.display().to_string()).collect();
+    for a in [
+        "--catalog",
+        &sim.join("catalog.csv").display().to_string(),
+        "--orders",
+        &sim.join("orders.ndjson").display().to_string(),
+        "--prices",
+        &audit.display().to_string(),
+        "--window",
+        "10m",
+        "--out-of-orderness",
+        "5s",
+        "--out",
+        &out.display().to_string(),
+        "--quiet",
+    ] {
+        args.push(a.to_string());
+    }
+    let mut replay_args = vec!["replay"];
+    replay_args.extend(args.iter().map(String::as_str));
+    pricestream(&replay_args);
+    let mut replayed: Vec<String> = std::fs::read_to_string(out.join("features.ndjson"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    replayed.sort();
+    assert!(replayed.len() > 100, "{} feature records", replayed.len());
+    let only_table: Vec<_> = whole
+        .features
+        .iter()
+        .filter(|f| !replayed.contains(f))
+        .collect();
+    let only_replay: Vec<_> = replayed
+        .iter()
+        .filter(|f| !whole.features.contains(f))
+        .collect();
+    if !(only_table.is_empty() && only_replay.is_empty()) {
+        let keep = std::env::temp_dir().join("pricestream-serve-test");
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::write(keep.join("table.ndjson"), whole.features.join("\n")).unwrap();
+        std::fs::write(keep.join("replay.ndjson"), replayed.join("\n")).unwrap();
+        std::fs::write(keep.join("audit.ndjson"), whole.audit.join("\n")).unwrap();
+        panic!(
+            "features table differs from replay: {} only in the table, {} only in replay (both in {})",
+            only_table.len(),
+            only_replay.len(),
+            keep.display()
+        );
+    }
+
+    // Dead letters are exactly the injected faults.
+    let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
+    for (reason, _) in &whole.dead_letters {
+        *by_reason.entry(reason.clone()).or_default() += 1;
+    }
+    let injected: BTreeMap<String, u64> = summary["faults"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(by_reason, injected);
+
+    // Prices moved, each applied decision exactly once.
+    let applied: Vec<serde_json::Value> = whole
+        .audit
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|a| a["applied"] == true)
+        .collect();
+    assert!(!applied.is_empty(), "no price changed");
+    for (product, price, version, _) in &whole.catalog {
+        let mine: Vec<_> = applied
+            .iter()
+            .filter(|a| a["product_id"] == **product)
+            .collect();
+        assert_eq!(version, &mine.len().to_string(), "{product}: price_version");
+        if let Some(last) = mine.last() {
+            assert_eq!(
+                price.parse::<f64>().unwrap(),
+                last["final_price"].as_f64().unwrap()
+            );
+        }
+    }
+
+    // 2. Stopped by SIGTERM mid-stream, then restarted.
+    prepare(&moto, dir.path(), &cfg);
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config", cfg_s])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let metrics_at = loop {
+        let line = stderr
+            .next()
+            .expect("serve printed its metrics address")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("metrics on http://") {
+            break rest.trim_end_matches("/metrics").to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in stderr {});
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let written = scan_all(&aws, &config.tables.features).unwrap().len();
+        if written >= whole.features.len() / 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve wrote {written} feature records"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let metrics = get(&metrics_at, "/metrics");
+    assert!(metrics.contains("pricestream_events_in_total"), "{metrics}");
+    assert!(
+        metrics.contains("pricestream_windows_closed_total"),
+        "{metrics}"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
+    let partial = scan_all(&aws, &config.tables.features).unwrap().len();
+    assert!(
+        partial < whole.features.len(),
+        "stopped mid-stream ({partial} of {})",
+        whole.features.len()
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(pricestream(&["serve", "--config", cfg_s, "--drain"]).trim()).unwrap();
+    assert_eq!(report["settle_timeouts"].as_u64(), Some(0), "{report}");
+    let restarted = state(&aws, &config);
+    assert!(
+        restarted.features == whole.features,
+        "features differ after restart"
+    );
+    assert_eq!(
+        restarted.catalog, whole.catalog,
+        "catalog differs after restart"
+    );
+    assert_eq!(restarted.audit, whole.audit, "audit differs after restart");
+    assert_eq!(restarted.dead_letters, whole.dead_letters);
+}
