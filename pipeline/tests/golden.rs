@@ -35,6 +35,7 @@ fn options(case: &Case) -> ReplayOptions {
             ..d
         },
         batch_size: case.batch.unwrap_or(500),
+        prices: Vec::new(),
     }
 }
 

@@ -291,22 +291,6 @@ pub fn write_ndjson<W: Write + ?Sized, T: Serialize>(w: &mut W, value: &T) -> io
     w.write_all(b"\n")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lines_keep_bytes_and_skip_blanks() {
-        let data = b"a\r\n\n  \n\xff\xfe\nlast".to_vec();
-        let mut l = NdjsonLines::from_reader(&data[..]);
-        assert_eq!(l.next_line().unwrap(), Some((1, b"a".to_vec())));
-        assert_eq!(l.next_line().unwrap(), Some((4, vec![0xff, 0xfe])));
-        assert_eq!(l.next_line().unwrap(), Some((5, b"last".to_vec())));
-        assert_eq!(l.next_line().unwrap(), None);
-        assert_eq!(l.blank_lines(), 2);
-    }
-}
-
 /// Applied price changes from an audit log (NDJSON audit records as
 /// `pricestream run --report` and `pricestream audit` write them); records
 /// that were not applied are skipped.
@@ -345,4 +329,20 @@ pub fn load_price_changes(path: &Path) -> Result<Vec<crate::pricer::PriceUpdate>
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_keep_bytes_and_skip_blanks() {
+        let data = b"a\r\n\n  \n\xff\xfe\nlast".to_vec();
+        let mut l = NdjsonLines::from_reader(&data[..]);
+        assert_eq!(l.next_line().unwrap(), Some((1, b"a".to_vec())));
+        assert_eq!(l.next_line().unwrap(), Some((4, vec![0xff, 0xfe])));
+        assert_eq!(l.next_line().unwrap(), Some((5, b"last".to_vec())));
+        assert_eq!(l.next_line().unwrap(), None);
+        assert_eq!(l.blank_lines(), 2);
+    }
 }
