@@ -368,13 +368,7 @@ pub fn write_requests(aws: &Aws, table: &str, requests: Vec<WriteRequest>) -> Re
                 .filter(|(_, v)| !v.is_empty())
                 .collect();
             if !pending.is_empty() {
-                attempt += 1;
-                if attempt > 8 {
-                    return Err(format!(
-                        "writing to {table}: items still unprocessed after {attempt} attempts"
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(50 << attempt.min(6)));
+                pause_for_unprocessed(&mut attempt, || format!("writing to {table}: items"))?;
             }
         }
     }
@@ -417,15 +411,23 @@ pub fn batch_get(aws: &Aws, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, S
                 .and_then(|mut u| u.remove(table))
                 .filter(|k| !k.keys().is_empty());
             if pending.is_some() {
-                attempt += 1;
-                if attempt > 8 {
-                    return Err(format!(
-                        "reading {table}: keys still unprocessed after {attempt} attempts"
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(50 << attempt.min(6)));
+                pause_for_unprocessed(&mut attempt, || format!("reading {table}: keys"))?;
             }
         }
     }
     Ok(out)
+}
+
+/// Exponential backoff before resending what DynamoDB left unprocessed
+/// (throttling); gives up after 8 attempts.
+fn pause_for_unprocessed(attempt: &mut u32, what: impl Fn() -> String) -> Result<(), String> {
+    *attempt += 1;
+    if *attempt > 8 {
+        return Err(format!(
+            "{} still unprocessed after {attempt} attempts",
+            what()
+        ));
+    }
+    std::thread::sleep(Duration::from_millis(50 << (*attempt).min(6)));
+    Ok(())
 }

@@ -143,20 +143,30 @@ pub fn take(aws: &Aws, table: &str, seen: &Lease, owner: &str) -> Result<Outcome
     )
 }
 
-/// Renews a lease this worker holds (bumps the counter); `Lost` means it was taken.
-pub fn renew(aws: &Aws, table: &str, lease: &mut Lease, owner: &str) -> Result<Outcome, String> {
-    let req = aws
-        .dynamodb
+/// An update of `lease` that applies only while `owner` holds it at the
+/// counter last seen (the fence every owner-side write goes through).
+fn owned_update(
+    aws: &Aws,
+    table: &str,
+    lease: &Lease,
+    owner: &str,
+) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    aws.dynamodb
         .update_item()
         .table_name(table)
         .key("shard_id", AttributeValue::S(lease.shard_id.clone()))
-        .update_expression("SET #c = #c + :one")
         .condition_expression("#o = :me AND #c = :c")
         .expression_attribute_names("#c", "counter")
         .expression_attribute_names("#o", "owner")
-        .expression_attribute_values(":one", AttributeValue::N("1".into()))
         .expression_attribute_values(":me", AttributeValue::S(owner.to_string()))
-        .expression_attribute_values(":c", AttributeValue::N(lease.counter.to_string()));
+        .expression_attribute_values(":c", AttributeValue::N(lease.counter.to_string()))
+}
+
+/// Renews a lease this worker holds (bumps the counter); `Lost` means it was taken.
+pub fn renew(aws: &Aws, table: &str, lease: &mut Lease, owner: &str) -> Result<Outcome, String> {
+    let req = owned_update(aws, table, lease, owner)
+        .update_expression("SET #c = #c + :one")
+        .expression_attribute_values(":one", AttributeValue::N("1".into()));
     let r = outcome(
         aws.runtime.block_on(req.send()),
         &format!("renewing the lease of {}", lease.shard_id),
@@ -176,19 +186,10 @@ pub fn checkpoint(
     at: &Position,
 ) -> Result<Outcome, String> {
     let mut set = vec!["checkpoint = :s", "last_window = :w", "finished = :f"];
-    let mut req = aws
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key("shard_id", AttributeValue::S(lease.shard_id.clone()))
-        .condition_expression("#o = :me AND #c = :c")
-        .expression_attribute_names("#c", "counter")
-        .expression_attribute_names("#o", "owner")
+    let mut req = owned_update(aws, table, lease, owner)
         .expression_attribute_values(":s", AttributeValue::S(at.processed.clone()))
         .expression_attribute_values(":w", AttributeValue::N(at.last_window.to_string()))
-        .expression_attribute_values(":f", AttributeValue::Bool(at.finished))
-        .expression_attribute_values(":me", AttributeValue::S(owner.to_string()))
-        .expression_attribute_values(":c", AttributeValue::N(lease.counter.to_string()));
+        .expression_attribute_values(":f", AttributeValue::Bool(at.finished));
     if let Some(r) = &at.replay_at {
         set.push("replay_at = :r");
         req = req.expression_attribute_values(":r", AttributeValue::S(r.clone()));
@@ -219,18 +220,9 @@ pub fn checkpoint(
 
 /// Gives a lease up (on shutdown) so another worker can take it at once.
 pub fn release(aws: &Aws, table: &str, lease: &Lease, owner: &str) -> Result<Outcome, String> {
-    let req = aws
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key("shard_id", AttributeValue::S(lease.shard_id.clone()))
+    let req = owned_update(aws, table, lease, owner)
         .update_expression("REMOVE #o SET #c = #c + :one")
-        .condition_expression("#o = :me AND #c = :c")
-        .expression_attribute_names("#c", "counter")
-        .expression_attribute_names("#o", "owner")
-        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .expression_attribute_values(":me", AttributeValue::S(owner.to_string()))
-        .expression_attribute_values(":c", AttributeValue::N(lease.counter.to_string()));
+        .expression_attribute_values(":one", AttributeValue::N("1".into()));
     outcome(
         aws.runtime.block_on(req.send()),
         &format!("releasing the lease of {}", lease.shard_id),

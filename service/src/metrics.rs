@@ -31,6 +31,7 @@ pub struct Metrics {
     aws_errors: Family<Labels, Counter>,
     pub settle_timeouts: Counter,
     pub checkpoints: Counter,
+    pub unreadable_features: Counter,
     registry: Arc<Mutex<Registry>>,
 }
 
@@ -55,6 +56,7 @@ impl Metrics {
             aws_errors: Family::default(),
             settle_timeouts: Counter::default(),
             checkpoints: Counter::default(),
+            unreadable_features: Counter::default(),
             registry: Arc::new(Mutex::new(Registry::with_prefix("pricestream"))),
         };
         if let Ok(mut r) = m.registry.lock() {
@@ -113,6 +115,11 @@ impl Metrics {
                 "checkpoints",
                 "Shard checkpoints written",
                 m.checkpoints.clone(),
+            );
+            r.register(
+                "unreadable_features",
+                "Items on the features stream the pricer could not read (logged with the reason)",
+                m.unreadable_features.clone(),
             );
         }
         m

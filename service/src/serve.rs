@@ -318,6 +318,7 @@ impl Run<'_> {
         let (mut renewed, mut checkpointed) = (Instant::now(), Instant::now());
         let mut out = Output::default();
         let mut received = 0;
+        let mut stats = core.stats();
         while !stop.load(Ordering::SeqCst) {
             if renewed.elapsed() >= renew_every {
                 self.renew(shards, consumer)?;
@@ -329,7 +330,12 @@ impl Run<'_> {
             if caches.orders_at.elapsed().as_millis() as Millis >= orders_ttl {
                 refresh_orders(self.aws, self.config, caches)?;
             }
-            let allow = aligned(core, shards, self.config.stream.max_ahead.0);
+            let allow = aligned(
+                &stats,
+                core.watermark(),
+                shards,
+                self.config.stream.max_ahead.0,
+            );
             let batches = match consumer.poll_where(self.aws, positions, |id| allow.contains(id)) {
                 Ok(b) => b,
                 Err(e) => {
@@ -380,7 +386,7 @@ impl Run<'_> {
                 self.emit_window(&mut out, core, shards, caches)?;
                 checkpointed = Instant::now();
             }
-            let stats = core.stats();
+            stats = core.stats();
             self.metrics.events_in.inc_by(stats.received - received);
             received = stats.received;
             if let Some(wm) = stats.watermark {
@@ -626,12 +632,11 @@ impl Run<'_> {
 /// and lateness depends on event time, not on which shard was read first).
 /// When only caught-up shards would be left, every shard may go on.
 fn aligned(
-    core: &Pipeline,
+    stats: &pipeline::Stats,
+    global: Millis,
     shards: &BTreeMap<String, Shard>,
     max_ahead: Millis,
 ) -> HashSet<String> {
-    let stats = core.stats();
-    let global = core.watermark();
     let ahead: HashSet<&str> = stats
         .partitions
         .iter()
@@ -703,6 +708,7 @@ fn spawn_pricer(
                     .filter_map(|c| match feature_record(&c.new_image) {
                         Ok(r) => Some(r),
                         Err(e) => {
+                            metrics.unreadable_features.inc();
                             warn!(sequence = %c.sequence, "pricer: not a feature record: {e}");
                             None
                         }
