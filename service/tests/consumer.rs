@@ -206,3 +206,62 @@ fn reads_back_everything_produced_through_moto() {
     assert_eq!(resumed.len(), 1);
     assert_eq!(&resumed[0].sequence, seqs.last().unwrap());
 }
+
+#[test]
+fn a_throttled_get_records_loses_nothing_and_keeps_its_iterator() {
+    use aws_sdk_kinesis::types::error::ProvisionedThroughputExceededException;
+    let list = mock!(aws_sdk_kinesis::Client::list_shards).then_output(|| {
+        ListShardsOutput::builder()
+            .shards(shard("s0", None))
+            .build()
+    });
+    let iterators = mock!(aws_sdk_kinesis::Client::get_shard_iterator).then_output(|| {
+        GetShardIteratorOutput::builder()
+            .shard_iterator("it")
+            .build()
+    });
+    let throttled = || {
+        GetRecordsError::ProvisionedThroughputExceededException(
+            ProvisionedThroughputExceededException::builder()
+                .message("Rate exceeded for shard s0")
+                .build(),
+        )
+    };
+    let records = mock!(aws_sdk_kinesis::Client::get_records)
+        .match_requests(|r| r.shard_iterator() == Some("it"))
+        .sequence()
+        .error(throttled)
+        .times(6)
+        .output(|| {
+            GetRecordsOutput::builder()
+                .records(record("7"))
+                .next_shard_iterator("it-2")
+                .millis_behind_latest(0)
+                .build()
+                .unwrap()
+        })
+        .build();
+    let aws = mocked(&[&list, &iterators, &records]);
+    let mut c = Consumer::new("s", Start::TrimHorizon, 100, Duration::ZERO);
+    c.refresh(&aws, &BTreeMap::new()).unwrap();
+    // The SDK retries throttling itself; what it gives up on surfaces as an
+    // error naming the call, and the next poll resumes with the same iterator.
+    let mut read = Vec::new();
+    let mut errors = Vec::new();
+    for _ in 0..10 {
+        match c.poll(&aws, &BTreeMap::new()) {
+            Ok(batches) => read.extend(batches.into_iter().flat_map(|b| b.records)),
+            Err(e) => errors.push(e),
+        }
+        if !read.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(read.len(), 1, "the record arrives once ({errors:?})");
+    assert!(
+        errors.iter().all(|e| e.contains("GetRecords s0")),
+        "{errors:?}"
+    );
+    assert_eq!(iterators.num_calls(), 1, "no iterator was renewed");
+    assert_eq!(c.renewed, 0);
+}

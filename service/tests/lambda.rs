@@ -124,7 +124,11 @@ fn the_handler_prices_a_stream_batch_once_and_reports_what_failed() {
     let model = Box::new(model::FixedRatioModel::new(0.9));
     let mut handler = Handler::new(&config, Aws::connect(&config).unwrap(), model);
     let response = handler.handle(&batch);
-    assert_eq!(failures(&response), ["200"], "only the unreadable image is retried");
+    assert_eq!(
+        failures(&response),
+        ["200"],
+        "only the unreadable image is retried"
+    );
     for id in ids {
         assert_eq!(
             price_version(&aws, &t.catalog, id),

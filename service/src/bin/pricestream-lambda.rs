@@ -11,7 +11,8 @@ use service::lambda::Handler;
 
 fn handler() -> Result<Handler, String> {
     let path = std::env::var("PRICESTREAM_CONFIG").unwrap_or_else(|_| "pricestream.toml".into());
-    let config = service::Config::load(path.as_ref(), std::env::vars()).map_err(|e| e.to_string())?;
+    let config =
+        service::Config::load(path.as_ref(), std::env::vars()).map_err(|e| e.to_string())?;
     service::serve::init_logs("json");
     let aws = service::aws::Aws::connect(&config)?;
     let model = service::pricing::load_model(&config)?;
@@ -26,14 +27,12 @@ fn main() -> Result<(), Error> {
         .enable_all()
         .build()?;
     runtime.block_on(lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<Event>| {
-            async move {
-                tokio::task::spawn_blocking(move || -> Result<DynamoDbEventResponse, Error> {
-                    let mut h = handler.lock().map_err(|_| "the handler panicked earlier")?;
-                    Ok(h.handle(&event.payload))
-                })
-                .await?
-            }
+        move |event: LambdaEvent<Event>| async move {
+            tokio::task::spawn_blocking(move || -> Result<DynamoDbEventResponse, Error> {
+                let mut h = handler.lock().map_err(|_| "the handler panicked earlier")?;
+                Ok(h.handle(&event.payload))
+            })
+            .await?
         },
     )))
 }
