@@ -58,6 +58,56 @@ struct ServeArgs {
     /// their decisions, checkpoint): a catch-up or batch run.
     #[arg(long)]
     drain: bool,
+    /// Show live prices, demand and decisions in the terminal UI (q quits
+    /// cleanly, K toggles the kill switch, space pauses reading); logs go to --log.
+    #[arg(long, conflicts_with = "drain")]
+    tui: bool,
+    /// Where logs go while the terminal UI runs.
+    #[arg(long, value_name = "FILE", default_value = "pricestream-serve.log")]
+    log: PathBuf,
+}
+
+/// Feeds `serve`'s windows and counters to the terminal UI.
+struct TuiObserver {
+    view: tui::LiveView,
+    kill_switch: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl service::serve::Observer for TuiObserver {
+    fn window(
+        &mut self,
+        features: &[pipeline::FeatureRecord],
+        decided: &[service::serve::Decided],
+    ) {
+        let lines = decided
+            .iter()
+            .map(|d| tui::DecisionLine {
+                window_end: d.window_end,
+                product_id: d.product_id.clone(),
+                rule: d.rule.clone(),
+                applied: d.applied,
+                from: d.from,
+                to: d.to,
+            })
+            .collect();
+        self.view.window(features, lines);
+    }
+
+    fn progress(&mut self, stats: &pipeline::Stats, catalog: &pipeline::CatalogTable) {
+        let items: Vec<pipeline::CatalogItem> = catalog.sorted().into_iter().cloned().collect();
+        let flag = |f: &std::sync::atomic::AtomicBool| f.load(std::sync::atomic::Ordering::SeqCst);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as pipeline::Millis);
+        self.view.publish(&tui::Progress {
+            now,
+            stats,
+            items: &items,
+            kill_switch: flag(&self.kill_switch),
+            paused: flag(&self.paused),
+        });
+    }
 }
 
 fn load_service_config(path: &Path) -> Result<service::Config, ExitCode> {
@@ -72,22 +122,27 @@ fn run_serve(args: ServeArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    service::serve::init_logs(&config.metrics.log_format);
+    if args.tui {
+        match File::create("pricestream-serve.log") {
+            Ok(f) => {
+                service::serve::init_logs_to(&config.metrics.log_format, std::sync::Mutex::new(f))
+            }
+            Err(e) => return fail(1, &format!("cannot write pricestream-serve.log: {e}")),
+        }
+    } else {
+        service::serve::init_logs(&config.metrics.log_format);
+    }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = stop.clone();
     if let Err(e) = ctrlc::set_handler(move || {
         flag.store(true, std::sync::atomic::Ordering::SeqCst);
     }) {
-        eprintln!("error: cannot handle SIGTERM/Ctrl-C: {e}");
-        return ExitCode::from(1);
+        return fail(1, &format!("cannot handle SIGTERM/Ctrl-C: {e}"));
     }
     let model = match config.pricer.mode {
         service::config::PricerMode::InProcess => match service::pricing::load_model(&config) {
             Ok(m) => Some(m),
-            Err(e) => {
-                eprintln!("error: model: {e}");
-                return ExitCode::from(2);
-            }
+            Err(e) => return fail(2, &format!("model: {e}")),
         },
         service::config::PricerMode::External => None,
     };
@@ -95,21 +150,61 @@ fn run_serve(args: ServeArgs) -> ExitCode {
     let _endpoint =
         match service::metrics::Endpoint::start(&config.metrics.address, metrics.clone()) {
             Ok(e) => {
-                eprintln!("metrics on http://{}/metrics", e.address);
+                if !args.tui {
+                    eprintln!("metrics on http://{}/metrics", e.address);
+                }
                 e
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
+            Err(e) => return fail(2, &e),
         };
-    let options = service::serve::Options { drain: args.drain };
-    match service::serve::serve(&config, &options, model, stop, metrics) {
-        Ok(report) => {
+    let mut options = service::serve::Options {
+        drain: args.drain,
+        ..Default::default()
+    };
+    if !args.tui {
+        return match service::serve::serve(&config, options, model, stop, metrics) {
+            Ok(report) => {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(1, &e),
+        };
+    }
+    let version = model
+        .as_ref()
+        .map_or("external pricer".to_string(), |m| m.version().to_string());
+    let view = tui::LiveView::new(&config.stream.name, &version, &[]);
+    let mailbox = view.mailbox();
+    let (kill_switch, paused) = (options.kill_switch.clone(), options.paused.clone());
+    options.observer = Some(Box::new(TuiObserver {
+        view,
+        kill_switch: kill_switch.clone(),
+        paused: paused.clone(),
+    }));
+    let worker = {
+        let (config, stop) = (config.clone(), stop.clone());
+        std::thread::spawn(move || service::serve::serve(&config, options, model, stop, metrics))
+    };
+    let set = |f: &std::sync::atomic::AtomicBool, on: bool| {
+        f.store(on, std::sync::atomic::Ordering::SeqCst)
+    };
+    let shown = tui::host::show(&mailbox, Some(1.0), |cmd| match cmd {
+        tui::Command::Quit => set(&stop, true),
+        tui::Command::KillSwitch(on) => set(&kill_switch, on),
+        tui::Command::Pause(on) => set(&paused, on),
+        tui::Command::Speed(_) => {}
+    });
+    set(&stop, true);
+    let served = worker
+        .join()
+        .unwrap_or_else(|_| Err("the service thread panicked".into()));
+    match (shown, served) {
+        (Ok(()), Ok(report)) => {
             println!("{}", serde_json::to_string(&report).unwrap_or_default());
             ExitCode::SUCCESS
         }
-        Err(e) => fail(1, &e),
+        (Err(e), _) => fail(1, &e.to_string()),
+        (_, Err(e)) => fail(1, &e),
     }
 }
 

@@ -7,6 +7,8 @@
 //! mid-stream and restarted must end in the same state as one that was not,
 //! with no price change applied twice.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -18,6 +20,9 @@ use service::consumer::{Consumer, Positions, Start};
 use service::moto::Moto;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pricestream");
+
+/// The tests share one emulator and reset it: one at a time.
+static EMULATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn config_text(endpoint: &str) -> String {
     format!(
@@ -172,6 +177,7 @@ fn get(address: &str, path: &str) -> String {
 
 #[test]
 fn serve_matches_replay_prices_and_survives_a_restart() {
+    let _one_at_a_time = EMULATOR.lock().unwrap_or_else(|e| e.into_inner());
     let moto = Moto::start();
     moto.test_environment();
     let dir = tempfile::tempdir().unwrap();
@@ -356,4 +362,63 @@ fn serve_matches_replay_prices_and_survives_a_restart() {
     );
     assert_eq!(restarted.audit, whole.audit, "audit differs after restart");
     assert_eq!(restarted.dead_letters, whole.dead_letters);
+}
+
+#[test]
+fn serve_tui_shows_live_prices_and_quits_cleanly() {
+    use common::tmux::{Session, tmux, wait_for, wait_for_within};
+    let _one_at_a_time = EMULATOR.lock().unwrap_or_else(|e| e.into_inner());
+    let moto = Moto::start();
+    moto.test_environment();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("pricestream.toml");
+    std::fs::write(&cfg, config_text(&moto.url)).unwrap();
+    let sim = dir.path().join("sim");
+    pricestream(&[
+        "sim",
+        "tests/data/serve.toml",
+        "--out",
+        sim.to_str().unwrap(),
+        "--quiet",
+    ]);
+    prepare(&moto, dir.path(), &cfg);
+
+    let root = env!("CARGO_MANIFEST_DIR");
+    let ort = std::env::var("ORT_DYLIB_PATH").unwrap_or_default();
+    let name = format!("pricestream-serve-{}", std::process::id());
+    let command = format!(
+        "cd {root} && AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
+         AWS_EC2_METADATA_DISABLED=true ORT_DYLIB_PATH={ort} \
+         {BIN} serve --tui --config {} --log {}; echo EXITED $?; sleep 30",
+        cfg.display(),
+        dir.path().join("serve.log").display()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "120",
+        "-y",
+        "32",
+        &command,
+    ]);
+    let _guard = Session(name.clone());
+    let pane = wait_for_within(&name, "serve-test", 60);
+    assert!(
+        pane.contains("prices") && pane.contains("decisions"),
+        "{pane}"
+    );
+    // Decisions arrive as windows close and the pricer answers.
+    wait_for_within(&name, "→", 120);
+    tmux(&["send-keys", "-t", &name, "K"]);
+    wait_for(&name, "KILL SWITCH ON");
+    tmux(&["send-keys", "-t", &name, "q"]);
+    let after = wait_for_within(&name, "EXITED", 60);
+    assert!(after.contains("EXITED 0"), "clean exit:\n{after}");
+    assert!(
+        after.contains("\"windows\""),
+        "the report follows the UI:\n{after}"
+    );
 }

@@ -1,42 +1,11 @@
 //! The terminal UI in a real terminal: tmux runs the binary, keys are sent,
 //! the pane is captured. (scripts/test installs tmux when it is missing.)
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::{Duration, Instant};
 
-struct Session(String);
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .output();
-    }
-}
-
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux is installed (scripts/test installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wait_for(session: &str, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let pane = tmux(&["capture-pane", "-t", session, "-p"]);
-        if pane.contains(needle) {
-            return pane;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{needle:?} never appeared:\n{pane}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use common::tmux::{Session, tmux, wait_for};
 
 #[test]
 fn the_tui_runs_answers_keys_and_restores_the_terminal() {

@@ -94,44 +94,21 @@ pub struct InitReport {
     pub catalog_items: usize,
 }
 
-/// A table's keys: (partition key, sort key), both with their types.
-struct TableSpec<'a> {
-    name: &'a str,
-    hash: (&'a str, ScalarAttributeType),
-    range: Option<(&'a str, ScalarAttributeType)>,
-    stream: bool,
+/// A table's keys: (partition key, sort key), both with their types, and
+/// whether it has a stream (NEW_IMAGE).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableSpec<'a> {
+    pub name: &'a str,
+    pub hash: (&'a str, ScalarAttributeType),
+    pub range: Option<(&'a str, ScalarAttributeType)>,
+    pub stream: bool,
 }
 
-/// Creates the stream and tables that do not exist yet, then loads `catalog`.
-pub fn init(aws: &Aws, config: &Config, catalog: Option<&Path>) -> Result<InitReport, String> {
-    let mut report = InitReport::default();
-    let rt = &aws.runtime;
-    let stream = &config.stream.name;
-    let created = rt.block_on(
-        aws.kinesis
-            .create_stream()
-            .stream_name(stream)
-            .shard_count(config.stream.shards as i32)
-            .send(),
-    );
-    match created {
-        Ok(_) => report.created.push(format!("kinesis stream {stream}")),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) =>
-        {
-            report.existing.push(format!("kinesis stream {stream}"))
-        }
-        Err(e) => {
-            return Err(format!(
-                "creating Kinesis stream {stream}: {}",
-                aws_sdk_kinesis::error::DisplayErrorContext(&e)
-            ));
-        }
-    }
+/// The service's tables (`deploy/pricestream.template.json` declares the same).
+pub fn table_specs(config: &Config) -> Vec<TableSpec<'_>> {
     use ScalarAttributeType::{N, S};
     let t = &config.tables;
-    let specs = [
+    vec![
         TableSpec {
             name: &t.catalog,
             hash: ("product_id", S),
@@ -168,8 +145,37 @@ pub fn init(aws: &Aws, config: &Config, catalog: Option<&Path>) -> Result<InitRe
             range: Some(("position", S)),
             stream: false,
         },
-    ];
-    for spec in specs {
+    ]
+}
+
+/// Creates the stream and tables that do not exist yet, then loads `catalog`.
+pub fn init(aws: &Aws, config: &Config, catalog: Option<&Path>) -> Result<InitReport, String> {
+    let mut report = InitReport::default();
+    let rt = &aws.runtime;
+    let stream = &config.stream.name;
+    let created = rt.block_on(
+        aws.kinesis
+            .create_stream()
+            .stream_name(stream)
+            .shard_count(config.stream.shards as i32)
+            .send(),
+    );
+    match created {
+        Ok(_) => report.created.push(format!("kinesis stream {stream}")),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            report.existing.push(format!("kinesis stream {stream}"))
+        }
+        Err(e) => {
+            return Err(format!(
+                "creating Kinesis stream {stream}: {}",
+                aws_sdk_kinesis::error::DisplayErrorContext(&e)
+            ));
+        }
+    }
+    for spec in table_specs(config) {
         let name = format!("dynamodb table {}", spec.name);
         if create_table(aws, &spec)? {
             report.created.push(name);
@@ -180,7 +186,11 @@ pub fn init(aws: &Aws, config: &Config, catalog: Option<&Path>) -> Result<InitRe
     if let Some(path) = catalog {
         let items =
             pipeline::adapters::files::read_catalog_items(path).map_err(|e| e.to_string())?;
-        put_items(aws, &t.catalog, items.iter().map(catalog_item).collect())?;
+        put_items(
+            aws,
+            &config.tables.catalog,
+            items.iter().map(catalog_item).collect(),
+        )?;
         report.catalog_items = items.len();
     }
     Ok(report)

@@ -41,11 +41,51 @@ use crate::streams::TableStream;
 use crate::tables::{catalog_item, feature_item, feature_record, load_catalog, load_orders};
 
 /// How `serve` runs.
-#[derive(Clone, Debug, Default)]
+#[derive(Default)]
 pub struct Options {
     /// Exit once every shard is read to its end: close all windows, wait
     /// for their decisions, checkpoint, exit (a catch-up or batch run).
     pub drain: bool,
+    /// While set, the in-process pricer holds every price (audited as `kill_switch`).
+    pub kill_switch: Arc<AtomicBool>,
+    /// While set, no records are read (windows already closed are still priced).
+    pub paused: Arc<AtomicBool>,
+    /// Told about every window and, a few times a second, the counters (a live display).
+    pub observer: Option<Box<dyn Observer>>,
+}
+
+/// A decision as the audit table holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decided {
+    pub product_id: String,
+    pub window_end: Millis,
+    pub rule: String,
+    pub applied: bool,
+    pub from: f64,
+    pub to: f64,
+}
+
+impl Decided {
+    fn from_audit(item: &Item) -> Option<Decided> {
+        let record: serde_json::Value =
+            serde_json::from_str(item.get("record")?.as_s().ok()?).ok()?;
+        Some(Decided {
+            product_id: record["product_id"].as_str()?.to_string(),
+            window_end: item.get("window_end")?.as_n().ok()?.parse().ok()?,
+            rule: record["rule"].as_str()?.to_string(),
+            applied: record["applied"].as_bool()?,
+            from: record["current_price"].as_f64()?,
+            to: record["final_price"].as_f64()?,
+        })
+    }
+}
+
+/// Watches a running service (`serve --tui`).
+pub trait Observer: Send {
+    /// A window was written and its decisions are in.
+    fn window(&mut self, features: &[FeatureRecord], decisions: &[Decided]);
+    /// The core's counters and the cached catalog.
+    fn progress(&mut self, stats: &pipeline::Stats, catalog: &CatalogTable);
 }
 
 /// What a run did (also logged at exit).
@@ -97,7 +137,7 @@ struct Caches {
 /// stream is read to its end.
 pub fn serve(
     config: &Config,
-    options: &Options,
+    mut options: Options,
     model: Option<Model>,
     stop: Arc<AtomicBool>,
     metrics: Metrics,
@@ -168,6 +208,7 @@ pub fn serve(
             config.clone(),
             model,
             pricer_stop.clone(),
+            options.kill_switch.clone(),
             metrics.clone(),
         )?),
         _ => None,
@@ -181,9 +222,10 @@ pub fn serve(
         report: Report::default(),
         dead: Vec::new(),
         first_window: true,
+        observer: options.observer.take(),
     };
     let result = run.main_loop(
-        options,
+        &options,
         &stop,
         &mut core,
         &mut consumer,
@@ -297,6 +339,7 @@ struct Run<'a> {
     dead: Vec<DeadLetter>,
     /// The first window after a (re)start may have been written before a crash.
     first_window: bool,
+    observer: Option<Box<dyn Observer>>,
 }
 
 impl Run<'_> {
@@ -316,6 +359,7 @@ impl Run<'_> {
         let checkpoint_every =
             Duration::from_millis(self.config.stream.checkpoint_interval.0 as u64);
         let (mut renewed, mut checkpointed) = (Instant::now(), Instant::now());
+        let mut shown = Instant::now();
         let mut out = Output::default();
         let mut received = 0;
         let mut stats = core.stats();
@@ -329,6 +373,16 @@ impl Run<'_> {
             }
             if caches.orders_at.elapsed().as_millis() as Millis >= orders_ttl {
                 refresh_orders(self.aws, self.config, caches)?;
+            }
+            if let Some(o) = &mut self.observer
+                && shown.elapsed() >= Duration::from_millis(250)
+            {
+                o.progress(&stats, &caches.catalog);
+                shown = Instant::now();
+            }
+            if options.paused.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
             }
             let allow = aligned(
                 &stats,
@@ -493,7 +547,11 @@ impl Run<'_> {
         self.metrics.windows_closed.inc();
         self.metrics.feature_records.inc_by(written);
         if let Some(end) = features.first().map(|f| f.window.end) {
-            self.settle(&features, end, caches)?;
+            let audits = self.settle(&features, end, caches)?;
+            if let Some(o) = &mut self.observer {
+                let decided: Vec<Decided> = audits.iter().filter_map(Decided::from_audit).collect();
+                o.window(&features, &decided);
+            }
         }
         self.flush_dead_letters()?;
         self.checkpoint_all(core, shards)
@@ -506,7 +564,7 @@ impl Run<'_> {
         features: &[FeatureRecord],
         end: Millis,
         caches: &mut Caches,
-    ) -> Result<(), String> {
+    ) -> Result<Vec<Item>, String> {
         let t = &self.config.tables;
         let deadline =
             Instant::now() + Duration::from_millis(self.config.pricer.settle_timeout.0 as u64);
@@ -565,7 +623,7 @@ impl Run<'_> {
                         caches.catalog.upsert(c);
                     }
                 }
-                return Ok(());
+                return Ok(audits);
             }
             std::thread::sleep(Duration::from_millis(25));
         }
@@ -677,6 +735,7 @@ fn spawn_pricer(
     config: Config,
     model: Model,
     stop: Arc<AtomicBool>,
+    kill_switch: Arc<AtomicBool>,
     metrics: Metrics,
 ) -> Result<JoinHandle<Result<(), String>>, String> {
     let aws = Aws::connect(&config)?;
@@ -715,6 +774,9 @@ fn spawn_pricer(
                     })
                     .collect();
                 for chunk in records.chunks(config.pricer.batch_size) {
+                    stage
+                        .pricer
+                        .set_kill_switch(kill_switch.load(Ordering::SeqCst));
                     price_until_done(&aws, &mut stage, chunk, &stop)?;
                 }
                 stream.checkpoint(&aws, &shard.shard_id, &last.sequence)?;
@@ -763,11 +825,20 @@ fn price_until_done(
 /// Structured logs on stderr: `text` or `json` (one object per line);
 /// `RUST_LOG` filters (default `info`).
 pub fn init_logs(format: &str) {
+    init_logs_to(format, std::io::stderr);
+}
+
+/// Like [`init_logs`], to another writer (a file while the terminal UI runs).
+pub fn init_logs_to<W>(format: &str, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(false)
+        .with_writer(writer);
     let _ = if format == "json" {
         builder.json().try_init()
     } else {

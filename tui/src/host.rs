@@ -2,7 +2,8 @@
 //! (× real time, or as fast as possible), the UI on this one. They share only
 //! a one-slot mailbox holding the latest snapshot (the loop overwrites it,
 //! never waits) and a command channel (the UI sends, never waits), so neither
-//! can block the other.
+//! can block the other. [`show`] is the UI half alone, for other producers
+//! (`serve --tui`, see `live`).
 
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,8 @@ use crate::ui;
 /// How often the loop publishes a snapshot and the UI redraws.
 const FRAME: Duration = Duration::from_millis(50);
 
-type Mailbox = Arc<Mutex<Option<Snapshot>>>;
+/// The latest snapshot, overwritten by the producer and taken by the UI.
+pub type Mailbox = Arc<Mutex<Option<Snapshot>>>;
 
 /// Runs `lp` under the UI until the user quits; returns the loop as it stood.
 pub fn run_live(lp: ClosedLoop, speed: Option<f64>) -> std::io::Result<ClosedLoop> {
@@ -28,16 +30,29 @@ pub fn run_live(lp: ClosedLoop, speed: Option<f64>) -> std::io::Result<ClosedLoo
         let mailbox = mailbox.clone();
         std::thread::spawn(move || drive(lp, speed, &mailbox, &inbox))
     };
-    let mut terminal = match ratatui::try_init() {
-        Ok(t) => t,
-        Err(e) => {
-            let _ = commands.send(Command::Quit);
-            let _ = worker.join();
-            return Err(std::io::Error::other(format!(
-                "cannot start the terminal UI (is this a terminal?): {e}"
-            )));
-        }
-    };
+    let outcome = show(&mailbox, speed, |cmd| {
+        let _ = commands.send(cmd);
+    });
+    let _ = commands.send(Command::Quit);
+    let lp = worker
+        .join()
+        .map_err(|_| std::io::Error::other("the simulation thread panicked"))?;
+    outcome.map(|()| lp)
+}
+
+/// The UI on this thread: draws the latest snapshot in `mailbox` and hands
+/// each command to `on_command` until the user quits (then the terminal is
+/// restored, also when drawing fails).
+pub fn show(
+    mailbox: &Mailbox,
+    speed: Option<f64>,
+    mut on_command: impl FnMut(Command),
+) -> std::io::Result<()> {
+    let mut terminal = ratatui::try_init().map_err(|e| {
+        std::io::Error::other(format!(
+            "cannot start the terminal UI (is this a terminal?): {e}"
+        ))
+    })?;
     let mut app = App::new(speed);
     let mut snap = Snapshot::default();
     let outcome = (|| -> std::io::Result<()> {
@@ -52,7 +67,7 @@ pub fn run_live(lp: ClosedLoop, speed: Option<f64>) -> std::io::Result<ClosedLoo
             {
                 let rows = app.rows(&snap).len();
                 if let Some(cmd) = app.on_key(key, rows) {
-                    let _ = commands.send(cmd);
+                    on_command(cmd);
                     if cmd == Command::Quit {
                         return Ok(());
                     }
@@ -61,11 +76,10 @@ pub fn run_live(lp: ClosedLoop, speed: Option<f64>) -> std::io::Result<ClosedLoo
         }
     })();
     ratatui::restore();
-    let _ = commands.send(Command::Quit);
-    let lp = worker
-        .join()
-        .map_err(|_| std::io::Error::other("the simulation thread panicked"))?;
-    outcome.map(|()| lp)
+    if outcome.is_err() {
+        on_command(Command::Quit);
+    }
+    outcome
 }
 
 /// The loop thread: steps to keep up with the wall clock × speed, applies

@@ -5,8 +5,10 @@
 
 pub mod app;
 pub mod host;
+pub mod live;
 pub mod snapshot;
 pub mod ui;
 
 pub use app::{App, Command, Sort};
-pub use snapshot::{Rates, Snapshot, Tracker};
+pub use live::{LiveView, Progress};
+pub use snapshot::{DecisionLine, Rates, Snapshot, Tracker};

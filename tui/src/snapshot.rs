@@ -98,10 +98,13 @@ pub struct Tracker {
 
 impl Tracker {
     pub fn new(lp: &ClosedLoop) -> Tracker {
-        let rows = lp
-            .shop()
-            .items()
-            .iter()
+        Tracker::from_items(lp.shop().items())
+    }
+
+    /// Rows for these catalog items, at their current prices.
+    pub fn from_items<'a>(items: impl IntoIterator<Item = &'a pipeline::CatalogItem>) -> Tracker {
+        let rows = items
+            .into_iter()
             .map(|i| {
                 let row = ProductRow {
                     product_id: i.product_id.clone(),
@@ -118,6 +121,19 @@ impl Tracker {
             })
             .collect();
         Tracker { rows }
+    }
+
+    /// Adds rows for items not tracked yet (products that appeared later).
+    pub fn add_missing(&mut self, items: &[pipeline::CatalogItem]) {
+        if items.iter().all(|i| self.rows.contains_key(&i.product_id)) {
+            return;
+        }
+        let fresh = Tracker::from_items(
+            items
+                .iter()
+                .filter(|i| !self.rows.contains_key(&i.product_id)),
+        );
+        self.rows.extend(fresh.rows);
     }
 
     /// Folds in the windows closed since the last call.
@@ -149,35 +165,20 @@ impl Tracker {
         speed: Option<f64>,
         paused: bool,
     ) -> Snapshot {
-        let shop = lp.shop();
-        for item in shop.items() {
-            if let Some(row) = self.rows.get_mut(&item.product_id) {
-                row.price = item.current_price();
-                row.inventory = item.inventory;
-            }
-        }
-        let mut decisions = Vec::new();
-        let mut seen_rule: BTreeMap<&str, &str> = BTreeMap::new();
-        for a in lp.recent.iter().rev() {
-            seen_rule
-                .entry(a.product_id.as_str())
-                .or_insert(a.rule.as_str());
-            if decisions.len() < 20 {
-                decisions.push(DecisionLine {
-                    window_end: a.window_end,
-                    product_id: a.product_id.clone(),
-                    rule: a.rule.as_str().to_string(),
-                    applied: a.applied,
-                    from: a.current_price,
-                    to: a.final_price,
-                });
-            }
-        }
-        for (id, rule) in seen_rule {
-            if let Some(row) = self.rows.get_mut(id) {
-                row.last_rule = Some(rule.to_string());
-            }
-        }
+        let decisions = lp
+            .recent
+            .iter()
+            .rev()
+            .map(|a| DecisionLine {
+                window_end: a.window_end,
+                product_id: a.product_id.clone(),
+                rule: a.rule.as_str().to_string(),
+                applied: a.applied,
+                from: a.current_price,
+                to: a.final_price,
+            })
+            .collect();
+        let base = self.snapshot_items(lp.shop().items(), decisions);
         let stats = lp.core_stats();
         let sim = lp.sim();
         let sc = sim.scenario();
@@ -204,8 +205,8 @@ impl Tracker {
             price_changes: lp.summary().price_changes,
             revenue: sim.stats().revenue,
             rates,
-            products: self.rows.values().cloned().collect(),
-            decisions,
+            products: base.products,
+            decisions: base.decisions,
             moments: sc
                 .trend
                 .iter()
@@ -216,6 +217,41 @@ impl Tracker {
                         .map(|s| (sim.start() + s.at.0, s.label.clone())),
                 )
                 .collect(),
+        }
+    }
+}
+
+/// Decisions a snapshot lists, newest first.
+const RECENT_SHOWN: usize = 20;
+
+impl Tracker {
+    /// Prices and stock from `items`, each row's latest rule from
+    /// `decisions` (newest first; the first few are listed); the rest of the
+    /// snapshot is left default.
+    pub fn snapshot_items(
+        &mut self,
+        items: &[pipeline::CatalogItem],
+        mut decisions: Vec<DecisionLine>,
+    ) -> Snapshot {
+        for item in items {
+            if let Some(row) = self.rows.get_mut(&item.product_id) {
+                row.price = item.current_price();
+                row.inventory = item.inventory;
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for d in &decisions {
+            if seen.insert(d.product_id.as_str())
+                && let Some(row) = self.rows.get_mut(&d.product_id)
+            {
+                row.last_rule = Some(d.rule.clone());
+            }
+        }
+        decisions.truncate(RECENT_SHOWN);
+        Snapshot {
+            products: self.rows.values().cloned().collect(),
+            decisions,
+            ..Snapshot::default()
         }
     }
 }

@@ -154,3 +154,58 @@ fn keys_drive_the_app() {
         Some(Command::Quit)
     );
 }
+
+#[test]
+fn a_live_service_shows_its_windows_prices_and_decisions() {
+    let items: Vec<pipeline::CatalogItem> = ["sku-a", "sku-b", "sku-c"]
+        .iter()
+        .map(|id| pipeline::fixtures::item(id))
+        .collect();
+    let mut view = tui::LiveView::new("pricestream-clicks", "onnx:pricing.onnx@3ca3", &items[..2]);
+    let t0: pipeline::Millis = 1_795_874_400_000;
+    for (i, end) in [t0, t0 + 100_000, t0 + 200_000].into_iter().enumerate() {
+        let records: Vec<_> = items
+            .iter()
+            .enumerate()
+            .map(|(j, item)| {
+                let v = (1 + i * (3 - j)) as f32;
+                pipeline::fixtures::record(&item.product_id, end, [v; pipeline::FEATURE_COUNT])
+            })
+            .collect();
+        let decisions = vec![tui::DecisionLine {
+            window_end: end,
+            product_id: "sku-a".into(),
+            rule: if i == 2 { "max_step" } else { "min_change" }.into(),
+            applied: i == 2,
+            from: 100.0,
+            to: if i == 2 { 110.0 } else { 100.0 },
+        }];
+        view.window(&records, decisions);
+    }
+    let mut live = items.clone();
+    live[0].current_price = Some(110.0);
+    let stats = pipeline::Stats {
+        received: 5_529,
+        accepted: 5_297,
+        windows_closed: 3,
+        watermark: Some(t0 + 250_000),
+        ..pipeline::Stats::default()
+    };
+    view.publish(&tui::Progress {
+        now: t0 + 310_000,
+        stats: &stats,
+        items: &live,
+        kill_switch: false,
+        paused: false,
+    });
+    let snap = view.mailbox().lock().unwrap().take().expect("published");
+    assert_eq!(
+        snap.products.len(),
+        3,
+        "a product that appeared later gets a row"
+    );
+    assert_eq!(snap.price_changes, 1);
+    let screen = render(&App::new(Some(1.0)), &snap, 120, 32);
+    assert!(screen.contains("pricestream-clicks"), "{screen}");
+    insta::assert_snapshot!("live_service_120x32", screen);
+}

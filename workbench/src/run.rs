@@ -135,6 +135,20 @@ pub struct WindowPoint {
     pub price: f64,
 }
 
+impl WindowPoint {
+    /// The displayed part of a feature record.
+    pub fn from_record(f: &FeatureRecord) -> WindowPoint {
+        WindowPoint {
+            product_id: f.product_id.clone(),
+            window_end: f.window.end,
+            views_per_minute: f.get("views_per_minute").unwrap_or(0.0),
+            view_growth: f.get("view_growth_ewma").unwrap_or(1.0),
+            days_of_cover: f.get("days_of_cover").unwrap_or(0.0),
+            price: f.current_price,
+        }
+    }
+}
+
 /// How many recent decisions a loop keeps for display.
 pub const RECENT: usize = 64;
 
@@ -282,14 +296,7 @@ impl ClosedLoop {
         }
         for f in self.out.features.drain(..) {
             if self.collect_windows {
-                self.windows.push(WindowPoint {
-                    product_id: f.product_id.clone(),
-                    window_end: f.window.end,
-                    views_per_minute: f.get("views_per_minute").unwrap_or(0.0),
-                    view_growth: f.get("view_growth_ewma").unwrap_or(1.0),
-                    days_of_cover: f.get("days_of_cover").unwrap_or(0.0),
-                    price: f.current_price,
-                });
+                self.windows.push(WindowPoint::from_record(&f));
             }
             if let Some(series) = self.result.series.get_mut(&f.product_id) {
                 series.window_end.push(f.window.end);
