@@ -175,17 +175,14 @@ fn get(address: &str, path: &str) -> String {
     out
 }
 
-#[test]
-fn serve_matches_replay_prices_and_survives_a_restart() {
-    let _one_at_a_time = EMULATOR.lock().unwrap_or_else(|e| e.into_inner());
+/// The emulator, a working directory with the service config, and the
+/// scenario simulated into `DIR/sim` (its catalog, orders and fault counts).
+fn setup() -> (Moto, tempfile::TempDir, PathBuf) {
     let moto = Moto::start();
     moto.test_environment();
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("pricestream.toml");
     std::fs::write(&cfg, config_text(&moto.url)).unwrap();
-    let config = service::Config::load(&cfg, Vec::new()).unwrap();
-    let aws = Aws::connect(&config).unwrap();
-    let cfg_s = cfg.to_str().unwrap();
     let sim = dir.path().join("sim");
     pricestream(&[
         "sim",
@@ -194,6 +191,17 @@ fn serve_matches_replay_prices_and_survives_a_restart() {
         sim.to_str().unwrap(),
         "--quiet",
     ]);
+    (moto, dir, cfg)
+}
+
+#[test]
+fn serve_matches_replay_prices_and_survives_a_restart() {
+    let _one_at_a_time = EMULATOR.lock().unwrap_or_else(|e| e.into_inner());
+    let (moto, dir, cfg) = setup();
+    let config = service::Config::load(&cfg, Vec::new()).unwrap();
+    let aws = Aws::connect(&config).unwrap();
+    let cfg_s = cfg.to_str().unwrap();
+    let sim = dir.path().join("sim");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(sim.join("summary.json")).unwrap()).unwrap();
     let records = summary["stats"]["records"].as_u64().unwrap();
@@ -368,19 +376,7 @@ fn serve_matches_replay_prices_and_survives_a_restart() {
 fn serve_tui_shows_live_prices_and_quits_cleanly() {
     use common::tmux::{Session, tmux, wait_for, wait_for_within};
     let _one_at_a_time = EMULATOR.lock().unwrap_or_else(|e| e.into_inner());
-    let moto = Moto::start();
-    moto.test_environment();
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("pricestream.toml");
-    std::fs::write(&cfg, config_text(&moto.url)).unwrap();
-    let sim = dir.path().join("sim");
-    pricestream(&[
-        "sim",
-        "tests/data/serve.toml",
-        "--out",
-        sim.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let (moto, dir, cfg) = setup();
     prepare(&moto, dir.path(), &cfg);
 
     let root = env!("CARGO_MANIFEST_DIR");

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::{AuditRecord, CatalogItem, Decision, FeatureRecord, PriceModel, Pricer};
 
-use crate::aws::{Aws, Item, batch_get, conditional};
+use crate::aws::{Aws, Item, batch_get};
 use crate::config::{Backend, Body, Config};
 use crate::metrics::Metrics;
-use crate::tables::{Write, apply_price_update, catalog_item};
+use crate::tables::{Write, apply_price_update, catalog_item, put_if_absent};
 
 /// A price model that can move to the pricer's thread.
 pub type Model = Box<dyn PriceModel + Send>;
@@ -188,17 +188,9 @@ pub fn audit_item(a: &AuditRecord) -> Item {
 /// Puts an audit record unless one exists for its (product, window): the
 /// first decision for a window is the one on record.
 pub fn put_audit_once(aws: &Aws, table: &str, a: &AuditRecord) -> Result<Write, String> {
-    let call = aws
-        .dynamodb
-        .put_item()
-        .table_name(table)
-        .set_item(Some(audit_item(a)))
-        .condition_expression("attribute_not_exists(product_id)")
-        .send();
-    conditional(aws.runtime.block_on(call), || {
+    put_if_absent(aws, table, audit_item(a), || {
         format!("writing the audit record of {} to {table}", a.product_id)
     })
-    .map(Write::from_applied)
 }
 
 /// Every audit record as its JSON line, ordered by product and window.

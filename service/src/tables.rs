@@ -183,17 +183,27 @@ pub fn feature_record(item: &Item) -> Result<FeatureRecord, String> {
 /// Puts a feature record unless its (product, window) is already there, so
 /// a replayed window rewrites nothing and the stream carries it once.
 pub fn put_feature(aws: &Aws, table: &str, r: &FeatureRecord) -> Result<Write, String> {
+    put_if_absent(aws, table, feature_item(r), || {
+        format!("writing features to {table}")
+    })
+}
+
+/// Puts an item keyed by `product_id` (and a sort key) unless one with its
+/// key exists: the first write for a key is the one kept.
+pub fn put_if_absent(
+    aws: &Aws,
+    table: &str,
+    item: Item,
+    what: impl FnOnce() -> String,
+) -> Result<Write, String> {
     let call = aws
         .dynamodb
         .put_item()
         .table_name(table)
-        .set_item(Some(feature_item(r)))
+        .set_item(Some(item))
         .condition_expression("attribute_not_exists(product_id)")
         .send();
-    conditional(aws.runtime.block_on(call), || {
-        format!("writing features to {table}")
-    })
-    .map(Write::from_applied)
+    conditional(aws.runtime.block_on(call), what).map(Write::from_applied)
 }
 
 /// An order from its item (as `produce` writes them).
