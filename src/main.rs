@@ -123,11 +123,11 @@ fn run_serve(args: ServeArgs) -> ExitCode {
         Err(code) => return code,
     };
     if args.tui {
-        match File::create("pricestream-serve.log") {
+        match File::create(&args.log) {
             Ok(f) => {
                 service::serve::init_logs_to(&config.metrics.log_format, std::sync::Mutex::new(f))
             }
-            Err(e) => return fail(1, &format!("cannot write pricestream-serve.log: {e}")),
+            Err(e) => return fail(1, &format!("cannot write {}: {e}", args.log.display())),
         }
     } else {
         service::serve::init_logs(&config.metrics.log_format);

@@ -417,4 +417,12 @@ fn serve_tui_shows_live_prices_and_quits_cleanly() {
         after.contains("\"windows\""),
         "the report follows the UI:\n{after}"
     );
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(log.contains("leased"), "logs went to --log:\n{log}");
+    assert!(
+        !Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("pricestream-serve.log")
+            .exists(),
+        "nothing written to the default log in the checkout"
+    );
 }
