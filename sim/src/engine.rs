@@ -12,10 +12,12 @@ use rand::{Rng, SeedableRng};
 use rand_distr::weighted::WeightedAliasIndex;
 use rand_distr::{Distribution, Exp1};
 
-use crate::demand::Demand;
+use crate::demand::{self, Demand};
 use crate::faults::{Fault, FaultCounts, Faults};
 use crate::hawkes::burst_times;
 use crate::oracle::{self, Decision, OracleRecord};
+use crate::outcome::ProductOutcome;
+use crate::plan::{Forecast, Shares};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::shop::{ProductIx, Shop};
 use crate::stats::SimStats;
@@ -86,7 +88,6 @@ struct Burst {
     next: usize,
     targets: Vec<ProductIx>,
     pick: WeightedAliasIndex<f64>,
-    elasticity: f64,
 }
 
 struct Bot {
@@ -121,7 +122,12 @@ const TREND_STAY: f64 = 0.7;
 
 pub struct Simulator {
     sc: Scenario,
+    /// Traffic and browsing: arrivals, products, funnel steps. Never drawn
+    /// from by anything a price changes, so every policy sees the same shoppers.
     rng: SmallRng,
+    /// Purchase decisions: two uniforms per decision, always drawn
+    /// (common random numbers: a policy changes outcomes, not the dice).
+    decide_rng: SmallRng,
     start: Millis,
     end: Millis,
     intensity: Intensity,
@@ -157,6 +163,7 @@ pub struct Simulator {
     pool: Vec<Vec<u8>>,
     delivered_until: Millis,
     daily_views: Vec<Vec<u64>>,
+    outcomes: Vec<ProductOutcome>,
 }
 
 fn alias(weights: &[f64]) -> WeightedAliasIndex<f64> {
@@ -170,6 +177,20 @@ fn err(sc_key: String, message: String) -> ScenarioError {
         key: sc_key,
         message,
     }
+}
+
+/// Seed of a named random stream derived from the scenario's seed.
+fn stream_seed(seed: u64, name: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64_with_seed(name, seed)
+}
+
+/// The random stream of one emitted event, keyed by what the event is.
+fn event_rng(seed: u64, session: u64, t: Millis, event_type: EventType) -> SmallRng {
+    let mut key = [0u8; 17];
+    key[..8].copy_from_slice(&session.to_le_bytes());
+    key[8..16].copy_from_slice(&t.to_le_bytes());
+    key[16] = event_type.index() as u8;
+    SmallRng::seed_from_u64(xxhash_rust::xxh3::xxh3_64_with_seed(&key, seed))
 }
 
 /// Expected units a day from baseline traffic, for sizing starting stock.
@@ -189,7 +210,7 @@ impl Simulator {
     /// Builds the simulator and its shop (generated, or `shop` when given, e.g. loaded from a file).
     pub fn new(sc: Scenario, shop: Option<Shop>) -> Result<(Simulator, Shop), ScenarioError> {
         let mut rng = SmallRng::seed_from_u64(sc.seed);
-        let shop = match shop {
+        let mut shop = match shop {
             Some(s) => s,
             None => Shop::generate(&sc.catalog, expected_units_per_day(&sc), &mut rng),
         };
@@ -224,6 +245,7 @@ impl Simulator {
             Ok(found)
         };
         let mut bursts = Vec::new();
+        let mut stocked = Vec::new();
         for (i, t) in sc.trend.iter().enumerate() {
             let ids = targets(format!("trend[{i}].product"), &t.product, &t.brand)?;
             let weights: Vec<f64> = ids.iter().map(|&p| shop.popularity()[p as usize]).collect();
@@ -231,17 +253,22 @@ impl Simulator {
                 .into_iter()
                 .map(|x| x as Millis)
                 .collect();
+            if let Some(stock) = t.stock {
+                stocked.extend(ids.iter().map(|&p| (p, stock)));
+            }
             bursts.push(Burst {
                 times,
                 next: 0,
                 pick: alias(&weights),
                 targets: ids,
-                elasticity: t.elasticity,
             });
         }
         let mut sale_targets = Vec::new();
         for (i, s) in sc.sale.iter().enumerate() {
             sale_targets.push(targets(format!("sale[{i}].product"), &s.product, &s.brand)?);
+        }
+        for (p, stock) in stocked {
+            shop.set_stock(p, stock);
         }
         let bots = sc
             .faults
@@ -279,8 +306,9 @@ impl Simulator {
         let n = shop.len();
         let mut sim = Simulator {
             intensity: Intensity::new(&sc.traffic),
-            demand: Demand::new(&sc.demand, &sc.funnel),
+            demand: Demand::new(&sc),
             rng,
+            decide_rng: SmallRng::seed_from_u64(stream_seed(sc.seed, b"decisions")),
             start,
             end,
             queue: BinaryHeap::new(),
@@ -315,6 +343,7 @@ impl Simulator {
             pool: Vec::new(),
             delivered_until: start,
             daily_views: vec![Vec::new(); n],
+            outcomes: vec![ProductOutcome::default(); n],
             sc,
         };
         sim.schedule_initial();
@@ -386,109 +415,94 @@ impl Simulator {
         self.faults.counts()
     }
 
+    /// What each product sold, missed and when it sold out (catalog order).
+    pub fn outcomes(&self) -> &[ProductOutcome] {
+        &self.outcomes
+    }
+
+    /// The products trend `i` sends its shoppers to.
+    pub fn trend_targets(&self, i: usize) -> &[ProductIx] {
+        self.bursts.get(i).map_or(&[], |b| &b.targets)
+    }
+
+    pub fn demand(&self) -> &Demand {
+        &self.demand
+    }
+
     /// Views of a product per UTC day since the start (day 0 = the start's day).
     pub fn daily_views(&self, p: ProductIx) -> &[u64] {
         &self.daily_views[p as usize]
     }
 
-    /// Expected shoppers reaching the purchase decision for `p` over
-    /// `[from, to)`, by segment: baseline traffic from its intensity (sampled
-    /// every 15 min over long spans) and trend sessions from each burst's
-    /// pre-drawn arrivals.
-    fn expected_decisions(
-        &self,
-        p: ProductIx,
-        from: Millis,
-        to: Millis,
-        shop: &Shop,
-    ) -> Vec<Decision> {
+    /// The clairvoyant's forecast: expected shoppers at the purchase
+    /// decision per hour, for baseline traffic (from its intensity) and for
+    /// each burst (from its pre-drawn arrivals), and each product's share.
+    pub fn forecast(&self, shop: &Shop) -> Forecast {
+        use pipeline::time::{HOUR, MINUTE};
         let f = &self.sc.funnel;
         let to_decision = f.click_rate * f.cart_rate;
         let per_session: f64 = (0..f.max_products)
             .map(|k| f.browse_rate.powi(k as i32))
             .sum();
-        let step = 15 * pipeline::time::MINUTE;
-        let mut sessions = 0.0;
-        let mut t = from;
-        while t < to {
-            let next = (t + step).min(to);
-            sessions += self.intensity.rate(t + (next - t) / 2) * (next - t) as f64;
-            t = next;
-        }
-        let reference = self.reference[p as usize].0 as f32;
-        let mut decisions = vec![Decision {
-            elasticity: self.sc.demand.elasticity as f32,
-            reference,
-            weight: (sessions * shop.popularity()[p as usize] * per_session * to_decision) as f32,
-        }];
+        let hours = ((self.end - self.start + HOUR - 1) / HOUR) as usize;
+        let baseline = (0..hours)
+            .map(|h| {
+                let t0 = self.start + h as Millis * HOUR;
+                (0..4)
+                    .map(|q| self.intensity.rate(t0 + q * 15 * MINUTE + 450_000) * 900_000.0)
+                    .sum::<f64>()
+                    * per_session
+                    * to_decision
+            })
+            .collect();
         // A session reaches its decision about three pauses after arriving.
         let lag = 3 * f.step_mean.0;
-        for b in &self.bursts {
-            if !b.targets.contains(&p) {
-                continue;
-            }
-            let arrivals = b.times.partition_point(|&t| t < to - lag)
-                - b.times.partition_point(|&t| t < from - lag);
-            let total: f64 = b
-                .targets
-                .iter()
-                .map(|&t| shop.popularity()[t as usize])
-                .sum();
-            let share = shop.popularity()[p as usize] / total.max(f64::MIN_POSITIVE);
-            let views = 1.0 + f.browse_rate * TREND_STAY;
-            decisions.push(Decision {
-                elasticity: b.elasticity as f32,
-                reference,
-                weight: (arrivals as f64 * share * views * to_decision) as f32,
-            });
-        }
-        decisions
-    }
-
-    /// The clairvoyant oracle's best price for `p` over `[from, to)`: it knows
-    /// the traffic intensity and every burst's pre-drawn arrivals. It rations
-    /// stock: the window may sell at most its share of the expected shoppers
-    /// until the next restock (or the end), so scarce stock is saved for the
-    /// spike rather than sold off early. `profit` picks the objective. This is
-    /// the `oracle` policy: a strong heuristic benchmark, not a proven optimum.
-    pub fn oracle_price(
-        &self,
-        p: ProductIx,
-        from: Millis,
-        to: Millis,
-        shop: &Shop,
-        profit: bool,
-    ) -> f64 {
-        let window = self.expected_decisions(p, from, to, shop);
-        let horizon = match self.sc.catalog.restock_every {
-            Some(every) => {
-                let k = (from - self.start) / every.0 + 1;
-                (self.start + k * every.0).min(self.end)
-            }
-            None => self.end,
-        }
-        .max(to);
-        let weight = |d: &[Decision]| d.iter().map(|x| f64::from(x.weight)).sum::<f64>();
-        let ahead = weight(&self.expected_decisions(p, from, horizon, shop));
-        let item = shop.get(p);
-        let share = if ahead > 0.0 {
-            (weight(&window) / ahead).min(1.0)
-        } else {
-            1.0
+        let views = 1.0 + f.browse_rate * TREND_STAY;
+        let bursts = self
+            .bursts
+            .iter()
+            .map(|b| {
+                let mut per_hour = vec![0.0; hours];
+                for &t in &b.times {
+                    let h = ((t + lag - self.start) / HOUR) as usize;
+                    if let Some(x) = per_hour.get_mut(h) {
+                        *x += views * to_decision;
+                    }
+                }
+                per_hour
+            })
+            .collect();
+        let pop = shop.popularity();
+        let shares = (0..shop.len())
+            .map(|p| Shares {
+                baseline: pop[p],
+                bursts: self
+                    .bursts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| b.targets.contains(&(p as ProductIx)))
+                    .map(|(i, b)| {
+                        let total: f64 = b.targets.iter().map(|&t| pop[t as usize]).sum();
+                        (i, pop[p] / total.max(f64::MIN_POSITIVE))
+                    })
+                    .collect(),
+            })
+            .collect();
+        let restocks = match self.sc.catalog.restock_every {
+            Some(every) => (1..)
+                .map(|k| self.start + k * every.0)
+                .take_while(|&t| t < self.end)
+                .collect(),
+            None => Vec::new(),
         };
-        let stock = (item.inventory as f64 * share).ceil() as i64;
-        let r = oracle::solve(
-            &self.demand,
-            item,
-            (from, to),
-            &window,
-            stock,
-            item.current_price(),
-        );
-        if profit {
-            r.profit_price
-        } else {
-            r.revenue_price
+        Forecast {
+            start: self.start,
+            end: self.end,
+            restocks,
+            baseline,
+            bursts,
+            shares,
+            reference_halflife_hours: self.sc.demand.reference_halflife.0 as f64 / HOUR as f64,
         }
     }
 
@@ -699,29 +713,39 @@ impl Simulator {
                 let p = s.product;
                 let price = shop.price(p);
                 let reference = self.reference_price(p, price, t);
-                let elasticity = match s.segment {
-                    Segment::Trend(i) => self.bursts[i as usize].elasticity,
-                    _ => self.sc.demand.elasticity,
+                let segment = match s.segment {
+                    Segment::Trend(i) => demand::trend_segment(i as usize),
+                    _ => demand::REGULAR,
                 };
-                self.oracle_note(p, t, elasticity, reference, shop);
+                self.oracle_note(p, t, segment, reference, shop);
                 self.stats.decisions += 1;
-                let q = self.demand.purchase_probability(
-                    elasticity,
-                    price,
-                    shop.get(p).base_price,
-                    reference,
-                );
-                if self.rng.random::<f64>() < q {
+                let q = self
+                    .demand
+                    .probability(segment, price, shop.get(p).base_price, reference);
+                // Both uniforms are drawn whatever happens (common random numbers).
+                let (u_buy, u_remove): (f64, f64) =
+                    (self.decide_rng.random(), self.decide_rng.random());
+                let outcome = &mut self.outcomes[p as usize];
+                outcome.decisions += 1;
+                if shop.inventory(p) > 0 {
+                    outcome.expected_profit += q * (price - shop.get(p).cost);
+                }
+                if u_buy < q {
                     self.next_order += 1;
                     match shop.buy(p, format!("o{}", self.next_order), t) {
                         Some(paid) => {
+                            let (cost, left) = (shop.get(p).cost, shop.inventory(p));
+                            self.outcomes[p as usize].sold(paid, cost, left, t);
                             self.emit(t, EventType::Purchase, &s, shop);
                             self.stats.orders += 1;
                             self.stats.revenue += paid;
                         }
-                        None => self.stats.missed_out_of_stock += 1,
+                        None => {
+                            self.outcomes[p as usize].missed += 1;
+                            self.stats.missed_out_of_stock += 1;
+                        }
                     }
-                } else if self.rng.random::<f64>() < remove {
+                } else if u_remove < remove {
                     self.emit(t, EventType::RemoveFromCart, &s, shop);
                 }
                 self.next_product(t, slot);
@@ -782,7 +806,7 @@ impl Simulator {
         &mut self,
         p: ProductIx,
         t: Millis,
-        elasticity: f64,
+        segment: usize,
         reference: f64,
         shop: &Shop,
     ) {
@@ -793,7 +817,7 @@ impl Simulator {
             self.oracle_open[p as usize] = (start, Vec::new(), shop.inventory(p), shop.price(p));
         }
         self.oracle_open[p as usize].1.push(Decision {
-            elasticity: elasticity as f32,
+            segment: segment as u16,
             reference: reference as f32,
             weight: 1.0,
         });
@@ -834,7 +858,11 @@ impl Simulator {
             campaign: s.campaign,
         };
         let partition = self.partition_of[p as usize] as usize;
-        let fault = self.faults.draw(&mut self.rng);
+        // Faults and delivery draw from the event's own stream: a purchase
+        // (which only some policies cause) shifts nothing else.
+        let mut rng = event_rng(self.sc.seed, s.id, t, event_type);
+        let rng = &mut rng;
+        let fault = self.faults.draw(rng);
         let mut bytes = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(256));
         bytes.clear();
         let unknown;
@@ -863,26 +891,26 @@ impl Simulator {
             }
             Some(Fault::MalformedJson) => {
                 self.encoder.encode(&ev, &mut bytes);
-                let cut = self.rng.random_range(1..bytes.len() - 1);
+                let cut = rng.random_range(1..bytes.len() - 1);
                 bytes.truncate(cut);
             }
             None => self.encoder.encode(&ev, &mut bytes),
         }
         let jitter = self.sc.out_of_orderness.0;
         let at = t + if jitter > 0 {
-            self.rng.random_range(0..=jitter)
+            rng.random_range(0..=jitter)
         } else {
             0
         };
         let mut extra: Option<(Millis, Vec<u8>)> = None;
         let mut again: Option<Millis> = None;
         if fault.is_none() {
-            if self.faults.duplicate(&mut self.rng) {
-                again = Some(at + self.rng.random_range(1_000..60_000));
+            if self.faults.duplicate(rng) {
+                again = Some(at + rng.random_range(1_000..60_000));
             }
             let late_by = self.sc.faults.late_by.0;
             let window = self.sc.oracle_window.0.max(100_000);
-            if t - late_by >= self.start + late_by + window && self.faults.late(&mut self.rng) {
+            if t - late_by >= self.start + late_by + window && self.faults.late(rng) {
                 self.next_event += 1;
                 let late = WireEvent {
                     event_id: self.next_event,

@@ -2,7 +2,8 @@
 //! cluster (branching) construction: an exogenous shock brings Poisson(shock)
 //! immigrant sessions; every session brings Poisson(branching) more, each
 //! delayed by a draw from the decay kernel. The expected cluster size per
-//! immigrant is 1 / (1 − branching).
+//! immigrant is 1 / (1 − branching). A share of offspring can take a slow
+//! exponential delay instead (a mixture kernel), so interest lingers for days.
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, Poisson};
@@ -44,7 +45,14 @@ pub fn burst_times<R: Rng>(spec: &TrendSpec, t0: f64, end: f64, rng: &mut R) -> 
         }
         times.push(t);
         for _ in 0..poisson(spec.branching, rng) {
-            pending.push(t + kernel_delay(spec.kernel, spec.decay.0 as f64, spec.tail, rng));
+            // The slow component: interest that lingers for days.
+            let delay = if spec.slow_share > 0.0 && rng.random::<f64>() < spec.slow_share {
+                let e: f64 = Exp1.sample(rng);
+                e * spec.slow_decay.0 as f64
+            } else {
+                kernel_delay(spec.kernel, spec.decay.0 as f64, spec.tail, rng)
+            };
+            pending.push(t + delay);
         }
     }
     times.sort_by(f64::total_cmp);

@@ -14,10 +14,11 @@ use serde::Serialize;
 use crate::demand::Demand;
 
 /// Shoppers at the purchase decision: `weight` of them (1 for a realized
-/// shopper, fractional for an expected count) with one elasticity and reference.
+/// shopper, fractional for an expected count) of one demand segment, with
+/// the shop's reference price at the time.
 #[derive(Clone, Copy, Debug)]
 pub struct Decision {
-    pub elasticity: f32,
+    pub segment: u16,
     pub reference: f32,
     pub weight: f32,
 }
@@ -68,8 +69,8 @@ pub fn solve(
             .iter()
             .map(|x| {
                 f64::from(x.weight)
-                    * demand.purchase_probability(
-                        f64::from(x.elasticity),
+                    * demand.probability(
+                        usize::from(x.segment),
                         p,
                         item.base_price,
                         f64::from(x.reference),
@@ -114,45 +115,58 @@ fn round_cents(v: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{DemandSpec, FunnelSpec};
+    use crate::demand::{REGULAR, trend_segment};
+    use crate::scenario::Scenario;
 
     fn item() -> CatalogItem {
         pipeline::fixtures::item("p")
     }
 
+    /// Regular shoppers at −2.62, fans at −0.6, no reference effect.
     fn demand() -> Demand {
-        let spec = DemandSpec {
-            reference_sensitivity: 0.0,
-            ..DemandSpec::default()
-        };
-        Demand::new(&spec, &FunnelSpec::default())
+        let sc = Scenario::parse(
+            "name = \"t\"\nstart = \"2026-11-23T00:00:00Z\"\nduration = \"1d\"\n\
+             [demand]\nreference_sensitivity = 0.0\n\
+             [[trend]]\nlabel = \"x\"\nproduct = \"sku-0001\"\nat = \"1h\"\nshock = 1\nbranching = 0.1\ndecay = \"1h\"\nelasticity = -0.6\n",
+        )
+        .unwrap();
+        Demand::new(&sc)
+    }
+
+    fn shoppers(segment: usize, n: usize) -> Vec<Decision> {
+        vec![
+            Decision {
+                segment: segment as u16,
+                reference: 100.0,
+                weight: 1.0,
+            };
+            n
+        ]
     }
 
     #[test]
     fn elastic_shoppers_want_the_floor_inelastic_fans_the_ceiling() {
         let d = demand();
-        let elastic = vec![
-            Decision {
-                elasticity: -2.62,
-                reference: 100.0,
-                weight: 1.0,
-            };
-            10
-        ];
-        let r = solve(&d, &item(), (0, 100_000), &elastic, 100, 100.0);
+        let r = solve(
+            &d,
+            &item(),
+            (0, 100_000),
+            &shoppers(REGULAR, 10),
+            100,
+            100.0,
+        );
         assert_eq!(
             r.revenue_price, 80.0,
             "|ε| > 1: lower is better, down to MAP"
         );
-        let fans = vec![
-            Decision {
-                elasticity: -0.6,
-                reference: 100.0,
-                weight: 1.0,
-            };
-            10
-        ];
-        let r = solve(&d, &item(), (0, 100_000), &fans, 100, 100.0);
+        let r = solve(
+            &d,
+            &item(),
+            (0, 100_000),
+            &shoppers(trend_segment(0), 10),
+            100,
+            100.0,
+        );
         assert_eq!(
             r.revenue_price, 160.0,
             "|ε| < 1: higher is better, up to the max"
@@ -162,14 +176,7 @@ mod tests {
     #[test]
     fn scarce_stock_raises_the_price() {
         let d = demand();
-        let many = vec![
-            Decision {
-                elasticity: -2.62,
-                reference: 100.0,
-                weight: 1.0,
-            };
-            100
-        ];
+        let many = shoppers(REGULAR, 100);
         let plenty = solve(&d, &item(), (0, 1), &many, 1_000, 100.0);
         let scarce = solve(&d, &item(), (0, 1), &many, 5, 100.0);
         assert!(scarce.revenue_price > plenty.revenue_price);
@@ -181,15 +188,10 @@ mod tests {
     #[test]
     fn weights_count_as_that_many_shoppers() {
         let d = demand();
-        let one = Decision {
-            elasticity: -2.62,
-            reference: 100.0,
-            weight: 1.0,
-        };
-        let ten_singles = vec![one; 10];
+        let ten_singles = shoppers(REGULAR, 10);
         let one_weighted = vec![Decision {
             weight: 10.0,
-            ..one
+            ..ten_singles[0]
         }];
         let a = solve(&d, &item(), (0, 1), &ten_singles, 3, 100.0);
         let b = solve(&d, &item(), (0, 1), &one_weighted, 3, 100.0);

@@ -167,6 +167,54 @@ pub struct DemandSpec {
     /// Extra elasticity against the reference price when above it (losses);
     /// gains (below it) count half. 0 turns the effect off.
     pub reference_sensitivity: f64,
+    /// What regular shoppers compare the price with (default: the shop's recent price).
+    pub reference: Reference,
+}
+
+/// The price a segment compares the live price with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Reference {
+    /// The shop's own recent price of the product (an EWMA): returning
+    /// shoppers who saw earlier prices. Written `"shop"`.
+    Shop,
+    /// The list (base) price: shoppers new to the shop. Written `"list"`.
+    List,
+    /// A multiple of the list price, e.g. a resale level. Written as the number.
+    Ratio(f64),
+}
+
+impl<'de> Deserialize<'de> for Reference {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Name(String),
+            Ratio(f64),
+        }
+        match Repr::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("write \"shop\", \"list\" or a multiple of list like 2.0")
+        })? {
+            Repr::Name(n) if n == "shop" => Ok(Reference::Shop),
+            Repr::Name(n) if n == "list" => Ok(Reference::List),
+            Repr::Ratio(r) if r.is_finite() && r > 0.0 && r <= 20.0 => Ok(Reference::Ratio(r)),
+            Repr::Name(n) => Err(serde::de::Error::custom(format!(
+                "unknown reference {n:?}: write \"shop\", \"list\" or a multiple of list like 2.0"
+            ))),
+            Repr::Ratio(r) => Err(serde::de::Error::custom(format!(
+                "reference ratio must be in (0, 20], got {r}"
+            ))),
+        }
+    }
+}
+
+/// A lognormal willingness to pay, in multiples of the list price.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wtp {
+    /// Median willingness to pay (× list).
+    pub median: f64,
+    /// Standard deviation of its logarithm.
+    pub sigma: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -203,9 +251,31 @@ pub struct TrendSpec {
     /// Power-law tail exponent (> 1).
     #[serde(default = "defaults::tail")]
     pub tail: f64,
-    /// Price elasticity of the shoppers the trend brings (fans care less about price).
+    /// Share of offspring delayed by the slow kernel instead (a long tail of
+    /// interest: day +2 and +3 keep part of the excess).
+    #[serde(default)]
+    pub slow_share: f64,
+    /// Mean delay of the slow kernel (exponential).
+    #[serde(default = "defaults::slow_decay")]
+    pub slow_decay: Dur,
+    /// Price elasticity of the shoppers the trend brings (fans care less
+    /// about price); used when `wtp` is not given.
     #[serde(default = "defaults::trend_elasticity")]
     pub elasticity: f64,
+    /// Fans' willingness to pay (× list), replacing `elasticity`.
+    #[serde(default)]
+    pub wtp: Option<Wtp>,
+    /// What fans compare the price with: `"list"` (default: they never saw
+    /// the shop's earlier prices), `"shop"`, or a multiple of list.
+    #[serde(default = "defaults::trend_reference")]
+    pub reference: Reference,
+    /// Loss aversion against that reference (0: none, the default).
+    #[serde(default)]
+    pub reference_sensitivity: f64,
+    /// Starting (and restock) stock of each target product: boutiques get
+    /// about a size run of a hyped shoe. Default: sized like any product.
+    #[serde(default)]
+    pub stock: Option<i64>,
 }
 
 /// A sale: the shop lowers prices of some products for a while.
@@ -276,6 +346,12 @@ mod defaults {
     pub fn trend_elasticity() -> f64 {
         -1.2
     }
+    pub fn trend_reference() -> Reference {
+        Reference::List
+    }
+    pub fn slow_decay() -> Dur {
+        Dur(DAY)
+    }
 }
 
 /// Web traffic by hour of day (UTC), calibrated to public page-view data:
@@ -345,6 +421,7 @@ impl Default for DemandSpec {
             max_purchase_prob: 0.95,
             reference_halflife: Dur(DAY),
             reference_sensitivity: 1.0,
+            reference: Reference::Shop,
         }
     }
 }
@@ -567,6 +644,25 @@ impl Scenario {
                 in_range(&k("tail"), tr.tail, 1.01, 10.0)?;
             }
             in_range(&k("elasticity"), tr.elasticity, -20.0, 0.0)?;
+            in_range(&k("slow_share"), tr.slow_share, 0.0, 1.0)?;
+            if tr.slow_decay.0 <= 0 {
+                return bad(&k("slow_decay"), "must be positive".into());
+            }
+            if let Some(w) = tr.wtp {
+                in_range(&k("wtp.median"), w.median, 0.05, 20.0)?;
+                in_range(&k("wtp.sigma"), w.sigma, 0.01, 3.0)?;
+            }
+            in_range(
+                &k("reference_sensitivity"),
+                tr.reference_sensitivity,
+                0.0,
+                20.0,
+            )?;
+            if let Some(stock) = tr.stock
+                && !(0..=1_000_000).contains(&stock)
+            {
+                return bad(&k("stock"), format!("must be 0 to 1000000, got {stock}"));
+            }
         }
         for (i, s) in self.sale.iter().enumerate() {
             let k = |f: &str| format!("sale[{i}].{f}");

@@ -145,6 +145,17 @@ impl Shop {
     }
 
     /// Refills every product to its starting stock.
+    /// Sets a product's stock, now and at every restock.
+    pub fn set_stock(&mut self, p: ProductIx, stock: i64) {
+        self.items[p as usize].inventory = stock;
+        self.initial_inventory[p as usize] = stock;
+    }
+
+    /// The stock a restock refills a product to.
+    pub fn restock_level(&self, p: ProductIx) -> i64 {
+        self.initial_inventory[p as usize]
+    }
+
     pub fn restock(&mut self) {
         for (item, &init) in self.items.iter_mut().zip(&self.initial_inventory) {
             item.inventory = item.inventory.max(init);
