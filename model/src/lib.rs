@@ -3,12 +3,14 @@
 //! (target / base price) per feature record; the pipeline's pricer applies
 //! the guardrails.
 
+pub mod baselines;
 pub mod contract;
 pub mod onnx;
 pub mod rules;
 #[cfg(feature = "sagemaker")]
 pub mod sagemaker;
 
+pub use baselines::{StaticOptModel, TrendRuleModel};
 pub use onnx::{OnnxError, OnnxModel};
 pub use rules::{FixedRatioModel, RulesModel, StaticModel};
 #[cfg(feature = "sagemaker")]
