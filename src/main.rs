@@ -438,13 +438,15 @@ fn run_aws(cmd: AwsCommand) -> ExitCode {
 struct RunArgs {
     /// Scenario file (TOML), e.g. scenarios/celebrity-spike.toml.
     scenario: PathBuf,
-    /// Pricing policy: model, rules, static or oracle.
+    /// Pricing policy: model, rules, static, static@RATIO, static-opt, trend-rule, oracle,
+    /// oracle-free; pin products with e.g. static-opt[sku-0040=1.5].
     #[arg(long, default_value = "model")]
     policy: String,
     /// ONNX model for the `model` policy.
     #[arg(long, value_name = "PATH", default_value = "model/pricing.onnx")]
     model: PathBuf,
-    /// Compare several policies on the same scenario and seeds, e.g. model,rules,static,oracle.
+    /// Compare several policies on the same scenario and seeds, e.g. model,static-opt,oracle;
+    /// `statics` adds the uniform sweep static@0.8 … static@1.5.
     #[arg(long, value_name = "POLICIES")]
     compare: Option<String>,
     /// Override the scenario's seed.
@@ -530,15 +532,8 @@ fn run_tui(args: &RunArgs, policy: workbench::Policy, base: workbench::RunOption
 }
 
 fn run_workbench(args: RunArgs) -> ExitCode {
-    let names: Vec<&str> = match &args.compare {
-        Some(list) => list.split(',').collect(),
-        None => vec![args.policy.as_str()],
-    };
-    let policies: Vec<workbench::Policy> = match names
-        .iter()
-        .map(|n| workbench::Policy::parse(n, &args.model))
-        .collect()
-    {
+    let list = args.compare.as_deref().unwrap_or(args.policy.as_str());
+    let policies: Vec<workbench::Policy> = match workbench::Policy::parse_list(list, &args.model) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: --policy/--compare: {e}");
@@ -613,7 +608,11 @@ fn run_workbench(args: RunArgs) -> ExitCode {
     } else {
         print!(
             "{}",
-            workbench::compare::render(&workbench::compare::table(&finished))
+            workbench::compare::render(
+                &workbench::compare::table(&finished),
+                &workbench::compare::best_statics(&finished),
+                &workbench::compare::headroom(&finished)
+            )
         );
     }
     if args.bench {

@@ -108,25 +108,105 @@ impl Spread {
     }
 }
 
-/// One policy's results over the seeds.
+/// One policy's results over the seeds. Profit is the objective; paired
+/// figures compare runs of the same seed (common random numbers: the same
+/// shoppers, different prices).
 #[derive(Clone, Debug, Serialize)]
 pub struct PolicyRow {
     pub policy: String,
     pub seeds: usize,
-    pub revenue: Spread,
     pub profit: Spread,
+    pub revenue: Spread,
     pub margin: Spread,
     pub orders: Spread,
     pub missed_out_of_stock: Spread,
     pub price_changes: Spread,
     pub mean_abs_change: Spread,
-    /// Revenue vs static on the same seed, as a fraction (when static ran).
-    pub revenue_uplift_vs_static: Option<Spread>,
-    pub profit_uplift_vs_static: Option<Spread>,
-    /// (oracle − this) / oracle revenue on the same seed (when the oracle ran).
-    pub revenue_regret_vs_oracle: Option<Spread>,
+    /// Profit vs the list price (`static`) on the same seed, as a fraction.
+    pub profit_vs_list: Option<Spread>,
+    /// Profit vs `static-opt` on the same seed, as a fraction.
+    pub profit_vs_static_opt: Option<Spread>,
+    /// Profit with the purchase dice integrated out (see `Summary::expected_profit`).
+    pub expected_profit: Spread,
+    /// The same paired comparison on expected profit: far less noise.
+    pub expected_vs_static_opt: Option<Spread>,
+    /// (oracle − this) / oracle profit on the same seed.
+    pub profit_regret_vs_oracle: Option<Spread>,
+    /// (this − static-opt) / (oracle − static-opt), shop-wide, per seed.
+    pub headroom_captured: Option<Spread>,
+    /// The trends' target products: profit, units, shoppers who found no stock.
+    pub trending_profit: Spread,
+    pub trending_units: Spread,
+    pub trending_missed: Spread,
+    /// The share of the oracle's headroom over static-opt captured on the trending products.
+    pub trending_headroom_captured: Option<Spread>,
     /// Applied prices outside their guardrails, over all runs (must be 0).
     pub guardrail_breaches: u64,
+}
+
+/// The most profitable fixed-price policy of one seed.
+#[derive(Clone, Debug, Serialize)]
+pub struct BestStatic {
+    pub seed: u64,
+    pub policy: String,
+    pub profit: f64,
+}
+
+/// The oracle's profit headroom over static-opt, shop-wide and on the
+/// trending products, per seed (when both ran).
+#[derive(Clone, Debug, Serialize)]
+pub struct Headroom {
+    pub seed: u64,
+    pub shop: f64,
+    pub shop_fraction: f64,
+    pub trending: f64,
+}
+
+fn summary_of<'a>(finished: &'a [Finished], name: &str, seed: u64) -> Option<&'a crate::Summary> {
+    finished
+        .iter()
+        .find(|f| f.policy.name() == name && f.seed == seed)
+        .map(|f| &f.result.summary)
+}
+
+/// Per seed, the fixed-price policy with the highest profit.
+pub fn best_statics(finished: &[Finished]) -> Vec<BestStatic> {
+    let mut best: BTreeMap<u64, BestStatic> = BTreeMap::new();
+    for f in finished.iter().filter(|f| f.policy.is_static()) {
+        let profit = f.result.summary.profit;
+        let b = best.entry(f.seed).or_insert_with(|| BestStatic {
+            seed: f.seed,
+            policy: f.policy.name(),
+            profit,
+        });
+        if profit > b.profit {
+            b.policy = f.policy.name();
+            b.profit = profit;
+        }
+    }
+    best.into_values().collect()
+}
+
+/// The oracle's headroom over static-opt per seed.
+pub fn headroom(finished: &[Finished]) -> Vec<Headroom> {
+    let mut seeds: Vec<u64> = finished.iter().map(|f| f.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    seeds
+        .into_iter()
+        .filter_map(|seed| {
+            let (o, s) = (
+                summary_of(finished, "oracle", seed)?,
+                summary_of(finished, "static-opt", seed)?,
+            );
+            Some(Headroom {
+                seed,
+                shop: o.profit - s.profit,
+                shop_fraction: (o.profit - s.profit) / s.profit.abs().max(1e-9),
+                trending: o.trending_totals().0 - s.trending_totals().0,
+            })
+        })
+        .collect()
 }
 
 /// The comparison table from finished runs.
@@ -141,7 +221,8 @@ pub fn table(finished: &[Finished]) -> Vec<PolicyRow> {
         });
         by_policy.entry(i).or_default().push(f);
     }
-    let metric = |runs: &[&Finished], get: &dyn Fn(&crate::Summary) -> f64| {
+    type Get = dyn Fn(&crate::Summary) -> f64;
+    let metric = |runs: &[&Finished], get: &Get| {
         Spread::of(
             &runs
                 .iter()
@@ -149,52 +230,81 @@ pub fn table(finished: &[Finished]) -> Vec<PolicyRow> {
                 .collect::<Vec<_>>(),
         )
     };
-    let baseline = |name: &str, seed: u64| {
-        finished
+    let paired = |runs: &[&Finished], value: &dyn Fn(&crate::Summary, u64) -> Option<f64>| {
+        let values: Vec<f64> = runs
             .iter()
-            .find(|f| f.policy.name() == name && f.seed == seed)
-            .map(|f| &f.result.summary)
+            .filter_map(|f| value(&f.result.summary, f.seed))
+            .filter(|v| v.is_finite())
+            .collect();
+        (!values.is_empty()).then(|| Spread::of(&values))
     };
-    let relative =
-        |runs: &[&Finished], name: &str, get: &dyn Fn(&crate::Summary) -> f64, regret: bool| {
-            let values: Vec<f64> = runs
-                .iter()
-                .filter_map(|f| {
-                    let b = baseline(name, f.seed)?;
-                    let (x, y) = (get(&f.result.summary), get(b));
-                    (y.abs() > 0.0).then(|| if regret { (y - x) / y } else { (x - y) / y })
-                })
-                .collect();
-            (!values.is_empty()).then(|| Spread::of(&values))
-        };
+    let vs = |name: &'static str, regret: bool| {
+        move |s: &crate::Summary, seed: u64| {
+            let b = summary_of(finished, name, seed)?;
+            let (x, y) = (s.profit, b.profit);
+            (y.abs() > 0.0).then(|| if regret { (y - x) / y } else { (x - y) / y })
+        }
+    };
+    let expected_vs = |s: &crate::Summary, seed: u64| {
+        let b = summary_of(finished, "static-opt", seed)?;
+        (b.expected_profit.abs() > 0.0)
+            .then(|| (s.expected_profit - b.expected_profit) / b.expected_profit)
+    };
+    // Headroom smaller than this share of profit is noise, not headroom.
+    fn captured<'a>(
+        finished: &'a [Finished],
+        get: &'a Get,
+    ) -> impl Fn(&crate::Summary, u64) -> Option<f64> + 'a {
+        move |s: &crate::Summary, seed: u64| {
+            let (o, b) = (
+                summary_of(finished, "oracle", seed)?,
+                summary_of(finished, "static-opt", seed)?,
+            );
+            let room = get(o) - get(b);
+            (room > 1e-3 * b.profit.abs()).then(|| (get(s) - get(b)) / room)
+        }
+    }
+    let shop: &Get = &|s| s.profit;
+    let trending: &Get = &|s| s.trending_totals().0;
     by_policy
         .into_values()
-        .map(|runs| {
-            let policy = runs[0].policy.name();
-            PolicyRow {
-                seeds: runs.len(),
-                revenue: metric(&runs, &|s| s.revenue),
-                profit: metric(&runs, &|s| s.profit),
-                margin: metric(&runs, &|s| s.margin),
-                orders: metric(&runs, &|s| s.orders as f64),
-                missed_out_of_stock: metric(&runs, &|s| s.missed_out_of_stock as f64),
-                price_changes: metric(&runs, &|s| s.price_changes as f64),
-                mean_abs_change: metric(&runs, &|s| s.mean_abs_change),
-                revenue_uplift_vs_static: relative(&runs, "static", &|s| s.revenue, false),
-                profit_uplift_vs_static: relative(&runs, "static", &|s| s.profit, false),
-                revenue_regret_vs_oracle: relative(&runs, "oracle", &|s| s.revenue, true),
-                guardrail_breaches: runs
-                    .iter()
-                    .map(|f| f.result.summary.guardrail_breaches)
-                    .sum(),
-                policy,
-            }
+        .map(|runs| PolicyRow {
+            policy: runs[0].policy.name(),
+            seeds: runs.len(),
+            profit: metric(&runs, &|s| s.profit),
+            revenue: metric(&runs, &|s| s.revenue),
+            margin: metric(&runs, &|s| s.margin),
+            orders: metric(&runs, &|s| s.orders as f64),
+            missed_out_of_stock: metric(&runs, &|s| s.missed_out_of_stock as f64),
+            price_changes: metric(&runs, &|s| s.price_changes as f64),
+            mean_abs_change: metric(&runs, &|s| s.mean_abs_change),
+            profit_vs_list: paired(&runs, &vs("static", false)),
+            profit_vs_static_opt: paired(&runs, &vs("static-opt", false)),
+            expected_profit: metric(&runs, &|s| s.expected_profit),
+            expected_vs_static_opt: paired(&runs, &expected_vs),
+            profit_regret_vs_oracle: paired(&runs, &vs("oracle", true)),
+            headroom_captured: paired(&runs, &captured(finished, shop)),
+            trending_profit: metric(&runs, trending),
+            trending_units: metric(&runs, &|s| s.trending_totals().1 as f64),
+            trending_missed: metric(&runs, &|s| s.trending_totals().2 as f64),
+            trending_headroom_captured: paired(&runs, &captured(finished, trending)),
+            guardrail_breaches: runs
+                .iter()
+                .map(|f| f.result.summary.guardrail_breaches)
+                .sum(),
         })
         .collect()
 }
 
+/// "+1.2 % ± 0.3" for a fraction, "—" when not measured.
+pub fn pct(s: &Option<Spread>) -> String {
+    s.as_ref().map_or("—".to_string(), |s| {
+        format!("{:+.1} % ± {:.1}", s.mean * 100.0, s.sd * 100.0)
+    })
+}
+
 /// The table as text for a terminal.
-pub fn render(rows: &[PolicyRow]) -> String {
+pub fn render(rows: &[PolicyRow], best: &[BestStatic], headroom: &[Headroom]) -> String {
     let pm = |s: &Spread, scale: f64, digits: usize| {
         format!(
             "{:.*} ± {:.*}",
@@ -204,37 +314,63 @@ pub fn render(rows: &[PolicyRow]) -> String {
             s.sd * scale
         )
     };
-    let pct = |s: &Option<Spread>| {
+    let share = |s: &Option<Spread>| {
         s.as_ref().map_or("—".to_string(), |s| {
-            format!("{:+.1} % ± {:.1}", s.mean * 100.0, s.sd * 100.0)
+            format!("{:.0} % ± {:.0}", s.mean * 100.0, s.sd * 100.0)
         })
     };
     let mut out = format!(
-        "{:<12} {:>5} {:>22} {:>22} {:>15} {:>14} {:>18} {:>18} {:>16} {:>12}\n",
+        "{:<26} {:>5} {:>18} {:>16} {:>16} {:>16} {:>16} {:>14} {:>16} {:>14} {:>14} {:>16} {:>10} {:>8}\n",
         "policy",
         "seeds",
-        "revenue",
         "profit",
-        "margin %",
-        "orders",
-        "revenue vs static",
-        "profit vs static",
+        "vs list",
+        "vs static-opt",
+        "E vs static-opt",
         "regret vs oracle",
+        "headroom",
+        "trending profit",
+        "trending head.",
+        "trending missed",
+        "revenue",
+        "margin %",
         "changes"
     );
     for r in rows {
         out += &format!(
-            "{:<12} {:>5} {:>22} {:>22} {:>15} {:>14} {:>18} {:>18} {:>16} {:>12}\n",
+            "{:<26} {:>5} {:>18} {:>16} {:>16} {:>16} {:>16} {:>14} {:>16} {:>14} {:>14} {:>16} {:>10} {:>8}\n",
             r.policy,
             r.seeds,
-            pm(&r.revenue, 1.0, 0),
             pm(&r.profit, 1.0, 0),
-            pm(&r.margin, 100.0, 1),
-            pm(&r.orders, 1.0, 0),
-            pct(&r.revenue_uplift_vs_static),
-            pct(&r.profit_uplift_vs_static),
-            pct(&r.revenue_regret_vs_oracle),
+            pct(&r.profit_vs_list),
+            pct(&r.profit_vs_static_opt),
+            pct(&r.expected_vs_static_opt),
+            pct(&r.profit_regret_vs_oracle),
+            share(&r.headroom_captured),
+            pm(&r.trending_profit, 1.0, 0),
+            share(&r.trending_headroom_captured),
+            pm(&r.trending_missed, 1.0, 0),
+            pm(&r.revenue, 1.0, 0),
+            format!("{:.1}", r.margin.mean * 100.0),
             format!("{:.0}", r.price_changes.mean),
+        );
+    }
+    if !best.is_empty() {
+        let list: Vec<String> = best
+            .iter()
+            .map(|b| format!("{} {}", b.seed, b.policy))
+            .collect();
+        out += &format!("best static per seed: {}\n", list.join(", "));
+    }
+    if !headroom.is_empty() {
+        let shop = Spread::of(&headroom.iter().map(|h| h.shop_fraction).collect::<Vec<_>>());
+        let trend = Spread::of(&headroom.iter().map(|h| h.trending).collect::<Vec<_>>());
+        out += &format!(
+            "oracle headroom over static-opt: shop-wide {:+.2} % ± {:.2} of profit; trending products {:+.0} ± {:.0}\n",
+            shop.mean * 100.0,
+            shop.sd * 100.0,
+            trend.mean,
+            trend.sd
         );
     }
     out

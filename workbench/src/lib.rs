@@ -4,8 +4,10 @@
 
 pub mod charts;
 pub mod compare;
+pub mod oracle;
 pub mod policy;
 pub mod report;
+mod report_trend;
 pub mod run;
 pub mod summary;
 

@@ -1,26 +1,45 @@
-//! Pricing policies the workbench can run.
+//! Pricing policies the workbench can run, and how they are named on the
+//! command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Who sets the price.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Policy {
-    /// Never changes a price (the control).
+    /// Never changes a price: the list price (the control).
     Static,
     /// Every price held at this fraction of its base price (`static@0.9`).
     StaticAt(f32),
-    /// The transparent rule baseline.
+    /// Each product at its profit-optimal static price for the regular
+    /// shoppers' elasticity: max(floor, c·ε/(1+ε)) (`static-opt`).
+    StaticOpt,
+    /// static-opt plus a transparent trend rule (`trend-rule`).
+    TrendRule,
+    /// The transparent rule baseline (`rules`).
     Rules,
-    /// An ONNX model file.
+    /// An ONNX model file (`model`).
     Model(PathBuf),
-    /// The clairvoyant oracle: knows each window's expected shoppers.
+    /// The clairvoyant, stock-aware oracle through the usual guardrails (`oracle`).
     Oracle,
+    /// The oracle without the step and cooldown guardrails (`oracle-free`):
+    /// what those guardrails cost it.
+    OracleFree,
+    /// A policy with some products held at fixed ratios of their base
+    /// price, e.g. `static-opt[sku-0040=1.5]`.
+    Pinned(Box<Policy>, Vec<(String, f32)>),
 }
+
+/// The uniform static prices `statics` expands to (fractions of list).
+pub const STATIC_SWEEP: [f32; 8] = [0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5];
 
 impl Policy {
     pub fn name(&self) -> String {
         match self {
             Policy::StaticAt(r) => format!("static@{r}"),
+            Policy::Pinned(base, pins) => {
+                let pins: Vec<String> = pins.iter().map(|(p, r)| format!("{p}={r}")).collect();
+                format!("{}[{}]", base.name(), pins.join(";"))
+            }
             other => other.kind().to_string(),
         }
     }
@@ -28,25 +47,124 @@ impl Policy {
     fn kind(&self) -> &'static str {
         match self {
             Policy::Static | Policy::StaticAt(_) => "static",
+            Policy::StaticOpt => "static-opt",
+            Policy::TrendRule => "trend-rule",
             Policy::Rules => "rules",
             Policy::Model(_) => "model",
             Policy::Oracle => "oracle",
+            Policy::OracleFree => "oracle-free",
+            Policy::Pinned(base, _) => base.kind(),
         }
     }
 
-    /// Parses `static`, `rules`, `model` (with `model_path`) or `oracle`.
-    pub fn parse(name: &str, model_path: &std::path::Path) -> Result<Policy, String> {
-        match name.trim() {
+    /// A fixed price per product for the whole run (a candidate for "best static").
+    pub fn is_static(&self) -> bool {
+        matches!(
+            self,
+            Policy::Static | Policy::StaticAt(_) | Policy::StaticOpt
+        )
+    }
+
+    /// Parses one policy name: `static`, `static@R`, `static-opt`,
+    /// `trend-rule`, `rules`, `model` (with `model_path`), `oracle`,
+    /// `oracle-free`, optionally followed by pins `[PRODUCT=RATIO;…]`.
+    pub fn parse(name: &str, model_path: &Path) -> Result<Policy, String> {
+        let name = name.trim();
+        if let Some((base, pins)) = name.split_once('[') {
+            let pins = pins
+                .strip_suffix(']')
+                .ok_or_else(|| format!("{name:?}: pins end with `]`"))?;
+            let pins = pins
+                .split(';')
+                .map(|pin| match pin.split_once('=') {
+                    Some((p, r)) => match r.trim().parse::<f32>() {
+                        Ok(r) if r > 0.0 && r < 20.0 && !p.trim().is_empty() => {
+                            Ok((p.trim().to_string(), r))
+                        }
+                        _ => Err(format!("{pin:?}: write PRODUCT=RATIO, e.g. sku-0040=1.5")),
+                    },
+                    None => Err(format!("{pin:?}: write PRODUCT=RATIO, e.g. sku-0040=1.5")),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(Policy::Pinned(
+                Box::new(Policy::parse(base, model_path)?),
+                pins,
+            ));
+        }
+        match name {
             "static" => Ok(Policy::Static),
+            "static-opt" => Ok(Policy::StaticOpt),
+            "trend-rule" => Ok(Policy::TrendRule),
             "rules" => Ok(Policy::Rules),
             "model" => Ok(Policy::Model(model_path.to_path_buf())),
             "oracle" => Ok(Policy::Oracle),
+            "oracle-free" => Ok(Policy::OracleFree),
             other => match other.strip_prefix("static@").map(str::parse::<f32>) {
                 Some(Ok(r)) if r > 0.0 && r < 20.0 => Ok(Policy::StaticAt(r)),
                 _ => Err(format!(
-                    "unknown policy {other:?}: use model, rules, static, static@RATIO (e.g. static@0.9) or oracle"
+                    "unknown policy {other:?}: use model, rules, static, static@RATIO (e.g. static@0.9), \
+                     statics (static@0.8 … static@1.5), static-opt, trend-rule, oracle or oracle-free, \
+                     optionally with pinned products like static-opt[sku-0040=1.5]"
                 )),
             },
         }
+    }
+
+    /// Parses a comma-separated list; `statics` expands to the uniform sweep.
+    pub fn parse_list(list: &str, model_path: &Path) -> Result<Vec<Policy>, String> {
+        let mut out = Vec::new();
+        for name in list.split(',') {
+            if name.trim() == "statics" {
+                out.extend(STATIC_SWEEP.iter().map(|&r| Policy::StaticAt(r)));
+            } else {
+                out.push(Policy::parse(name, model_path)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Policy, String> {
+        Policy::parse(s, Path::new("m.onnx"))
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for name in [
+            "static",
+            "static@0.9",
+            "static-opt",
+            "trend-rule",
+            "rules",
+            "model",
+            "oracle",
+            "oracle-free",
+            "static-opt[sku-0040=1.5]",
+            "static@0.8[sku-0040=1.2;sku-0001=0.9]",
+        ] {
+            assert_eq!(parse(name).unwrap().name(), name);
+        }
+    }
+
+    #[test]
+    fn bad_names_say_what_is_allowed() {
+        assert!(parse("statik").unwrap_err().contains("static-opt"));
+        assert!(
+            parse("static-opt[sku-0040]")
+                .unwrap_err()
+                .contains("PRODUCT=RATIO")
+        );
+        assert!(parse("static-opt[sku-0040=1.5").unwrap_err().contains("]"));
+    }
+
+    #[test]
+    fn statics_expands_to_the_sweep() {
+        let list = Policy::parse_list("statics,oracle", Path::new("m")).unwrap();
+        assert_eq!(list.len(), STATIC_SWEEP.len() + 1);
+        assert!(list[..8].iter().all(Policy::is_static));
     }
 }

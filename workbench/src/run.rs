@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use model::{FixedRatioModel, OnnxModel, RulesModel, StaticModel};
+use model::{FixedRatioModel, OnnxModel, RulesModel, StaticModel, StaticOptModel, TrendRuleModel};
 use pipeline::{
     AuditRecord, DeadLetter, FeatureRecord, FeaturesTable, Guardrails, Millis, Output, Pipeline,
     PipelineConfig, Position, PriceModel, Pricer, RawRecord, Rule,
@@ -15,6 +15,7 @@ use serde::Serialize;
 use sim::Simulator;
 use sim::shop::Shop;
 
+use crate::oracle::{OracleModel, PinnedModel};
 use crate::policy::Policy;
 use crate::summary::Summary;
 
@@ -53,6 +54,8 @@ pub struct Series {
     pub window_end: Vec<Millis>,
     pub views_per_minute: Vec<f32>,
     pub price: Vec<f64>,
+    /// Stock when the window closed.
+    pub inventory: Vec<f32>,
 }
 
 /// What a run produced.
@@ -63,8 +66,8 @@ pub struct RunResult {
     pub changes: Vec<PriceChange>,
     pub dead_letters: Vec<DeadLetter>,
     pub series: BTreeMap<String, Series>,
-    /// (time, cumulative revenue), one point per simulated minute.
-    pub revenue: Vec<(Millis, f64)>,
+    /// (time, cumulative profit), one point per simulated minute.
+    pub profit: Vec<(Millis, f64)>,
     /// Simulated time covered (ms).
     pub sim_time: Millis,
 }
@@ -88,9 +91,43 @@ impl RunError {
     }
 }
 
-enum Pricing {
-    Model(Box<dyn PriceModel + Send>),
-    Oracle,
+/// The price model a policy runs with.
+fn price_model(
+    policy: &Policy,
+    sim: &Simulator,
+    shop: &Shop,
+    guardrails: &Guardrails,
+) -> Result<Box<dyn PriceModel + Send>, RunError> {
+    let elasticity = sim.scenario().demand.elasticity;
+    Ok(match policy {
+        Policy::Static => Box::new(StaticModel),
+        Policy::StaticAt(r) => Box::new(FixedRatioModel::new(*r)),
+        Policy::StaticOpt => Box::new(StaticOptModel::new(elasticity)),
+        Policy::TrendRule => Box::new(TrendRuleModel::new(elasticity)),
+        Policy::Rules => Box::new(RulesModel::default()),
+        Policy::Model(path) => {
+            Box::new(OnnxModel::load(path, 1).map_err(|e| RunError::Model(e.to_string()))?)
+        }
+        Policy::Oracle | Policy::OracleFree => Box::new(OracleModel::new(sim, shop, guardrails)),
+        Policy::Pinned(base, pins) => Box::new(PinnedModel::new(
+            price_model(base, sim, shop, guardrails)?,
+            pins,
+        )),
+    })
+}
+
+/// The guardrails a policy runs under: `oracle-free` drops the step limit
+/// and the cooldown (floor, ceiling and everything else stay).
+pub fn guardrails_for(policy: &Policy, base: &Guardrails) -> Guardrails {
+    match policy {
+        Policy::OracleFree => Guardrails {
+            max_step: 1e6,
+            cooldown: 0,
+            ..base.clone()
+        },
+        Policy::Pinned(inner, _) => guardrails_for(inner, base),
+        _ => base.clone(),
+    }
 }
 
 /// A closed loop that advances one poll at a time, so hosts can pace it
@@ -102,7 +139,7 @@ pub struct ClosedLoop {
     ids: Vec<pipeline::PartitionId>,
     table: FeaturesTable,
     pricer: Pricer,
-    pricing: Pricing,
+    pricing: Box<dyn PriceModel + Send>,
     version: Arc<str>,
     opts: RunOptions,
     inbox: Vec<Vec<Vec<u8>>>,
@@ -154,19 +191,9 @@ pub const RECENT: usize = 64;
 
 impl ClosedLoop {
     pub fn new(sim: Simulator, shop: Shop, opts: &RunOptions) -> Result<ClosedLoop, RunError> {
-        let pricing = match &opts.policy {
-            Policy::Static => Pricing::Model(Box::new(StaticModel)),
-            Policy::StaticAt(r) => Pricing::Model(Box::new(FixedRatioModel::new(*r))),
-            Policy::Rules => Pricing::Model(Box::new(RulesModel::default())),
-            Policy::Model(path) => Pricing::Model(Box::new(
-                OnnxModel::load(path, 1).map_err(|e| RunError::Model(e.to_string()))?,
-            )),
-            Policy::Oracle => Pricing::Oracle,
-        };
-        let version: Arc<str> = match &pricing {
-            Pricing::Model(m) => Arc::from(m.version()),
-            Pricing::Oracle => Arc::from("oracle"),
-        };
+        let guardrails = guardrails_for(&opts.policy, &opts.guardrails);
+        let pricing = price_model(&opts.policy, &sim, &shop, &guardrails)?;
+        let version: Arc<str> = Arc::from(pricing.version());
         let mut core = Pipeline::new(opts.config.clone())?;
         let partitions = sim.scenario().partitions as usize;
         let ids = (0..partitions)
@@ -183,7 +210,7 @@ impl ClosedLoop {
                 .iter()
                 .map(|p| (p.clone(), Series::default()))
                 .collect(),
-            revenue: Vec::new(),
+            profit: Vec::new(),
             sim_time: sim.end() - sim.start(),
         };
         Ok(ClosedLoop {
@@ -194,7 +221,7 @@ impl ClosedLoop {
             core,
             ids,
             table: FeaturesTable::new(pipeline::time::HOUR),
-            pricer: Pricer::new(opts.guardrails.clone()),
+            pricer: Pricer::new(guardrails),
             pricing,
             version,
             opts: opts.clone(),
@@ -304,6 +331,7 @@ impl ClosedLoop {
                     .views_per_minute
                     .push(f.get("views_per_minute").unwrap_or(0.0));
                 series.price.push(f.current_price);
+                series.inventory.push(f.get("inventory").unwrap_or(0.0));
             }
             self.table.put(f);
         }
@@ -314,7 +342,8 @@ impl ClosedLoop {
         }
         self.price(now);
         if self.opts.record && now >= self.next_minute {
-            self.result.revenue.push((now, self.sim.stats().revenue));
+            let profit = self.sim.outcomes().iter().map(|o| o.profit).sum();
+            self.result.profit.push((now, profit));
             self.next_minute = now + pipeline::time::MINUTE;
         }
         if done {
@@ -334,7 +363,6 @@ impl ClosedLoop {
     /// The pricer consumes the change feed in model-sized batches.
     fn price(&mut self, now: Millis) {
         let s = &mut self.summary;
-        let window = self.opts.config.window;
         let mut again: Vec<FeatureRecord> = Vec::new();
         while self.table.feed_len() > 0 || !again.is_empty() {
             let redelivery = self.table.feed_len() == 0;
@@ -347,16 +375,13 @@ impl ClosedLoop {
                 again.extend(batch.iter().cloned());
             }
             let started = std::time::Instant::now();
-            let outputs = match &mut self.pricing {
-                Pricing::Model(m) => match m.predict(&batch) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        s.model_errors += 1;
-                        s.last_model_error = Some(e.message);
-                        continue;
-                    }
-                },
-                Pricing::Oracle => oracle_outputs(&self.sim, &self.shop, &batch, window),
+            let outputs = match self.pricing.predict(&batch) {
+                Ok(o) => o,
+                Err(e) => {
+                    s.model_errors += 1;
+                    s.last_model_error = Some(e.message);
+                    continue;
+                }
             };
             self.model_nanos += started.elapsed().as_nanos();
             self.model_calls += 1;
@@ -429,23 +454,4 @@ pub fn run(
     }
     progress(lp.sim.clock(), lp.emitted);
     Ok(lp.into_result())
-}
-
-/// The oracle policy's proposals: the clairvoyant best price for the next window, as a ratio.
-fn oracle_outputs(
-    sim: &Simulator,
-    shop: &Shop,
-    batch: &[FeatureRecord],
-    window: Millis,
-) -> Vec<f32> {
-    batch
-        .iter()
-        .map(|r| match shop.ix(&r.product_id) {
-            Some(p) => {
-                let price = sim.oracle_price(p, r.window.end, r.window.end + window, shop, false);
-                (price / shop.get(p).base_price) as f32
-            }
-            None => f32::NAN,
-        })
-        .collect()
 }

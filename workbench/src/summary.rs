@@ -40,6 +40,9 @@ pub struct Summary {
     pub revenue: f64,
     pub cost_of_goods: f64,
     pub profit: f64,
+    /// Profit with every purchase decision's dice integrated out (Σ P(buy) ×
+    /// margin over decisions with stock): the low-noise yardstick.
+    pub expected_profit: f64,
     /// profit / revenue.
     pub margin: f64,
     /// Shoppers who would have bought, but the product was out of stock.
@@ -49,11 +52,28 @@ pub struct Summary {
     pub mean_abs_change: f64,
     /// Applied changes per product per simulated day.
     pub changes_per_product_day: f64,
+    /// The products each trend sent its shoppers to, and how they did.
+    pub trending: Vec<TrendOutcome>,
     #[serde(skip)]
     pub relative_change_sum: f64,
 }
 
 impl Summary {
+    /// Profit, units and missed shoppers over the trends' target products
+    /// (each product once, whichever trends it is in).
+    pub fn trending_totals(&self) -> (f64, u64, u64) {
+        let mut seen = std::collections::BTreeSet::new();
+        let (mut profit, mut units, mut missed) = (0.0, 0, 0);
+        for p in self.trending.iter().flat_map(|t| &t.products) {
+            if seen.insert(&p.product_id) {
+                profit += p.profit;
+                units += p.units;
+                missed += p.missed;
+            }
+        }
+        (round2(profit), units, missed)
+    }
+
     pub fn new(sc: &Scenario, policy: &str, version: &str) -> Summary {
         Summary {
             scenario: sc.name.clone(),
@@ -97,6 +117,7 @@ impl Summary {
             .sum();
         self.cost_of_goods = round2(cogs);
         self.profit = round2(st.revenue - cogs);
+        self.expected_profit = round2(sim.outcomes().iter().map(|o| o.expected_profit).sum());
         self.margin = if st.revenue > 0.0 {
             (st.revenue - cogs) / st.revenue
         } else {
@@ -109,10 +130,87 @@ impl Summary {
         } else {
             0.0
         };
+        self.trending = trend_outcomes(sim, shop);
         let days = (sim.end() - sim.start()) as f64 / pipeline::time::DAY as f64;
         self.changes_per_product_day =
             self.price_changes as f64 / (shop.len() as f64 * days.max(1e-9));
     }
+}
+
+/// One trend's target products: what they sold and missed.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TrendOutcome {
+    pub label: String,
+    /// When the trend started (RFC 3339).
+    pub at: String,
+    pub units: u64,
+    pub revenue: f64,
+    pub profit: f64,
+    /// Shoppers who would have bought but found no stock.
+    pub missed: u64,
+    /// Target products that sold out.
+    pub sold_out: u64,
+    pub products: Vec<ProductSummary>,
+}
+
+/// One product over the run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ProductSummary {
+    pub product_id: String,
+    pub starting_stock: i64,
+    pub decisions: u64,
+    pub units: u64,
+    pub revenue: f64,
+    pub profit: f64,
+    pub expected_profit: f64,
+    pub missed: u64,
+    /// When it sold out (RFC 3339), if it did.
+    pub sold_out_at: Option<String>,
+    /// Hours from the trend's start to the sell-out.
+    pub sold_out_after_hours: Option<f64>,
+}
+
+fn trend_outcomes(sim: &Simulator, shop: &Shop) -> Vec<TrendOutcome> {
+    let outcomes = sim.outcomes();
+    sim.scenario()
+        .trend
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let at = sim.start() + t.at.0;
+            let products: Vec<ProductSummary> = sim
+                .trend_targets(i)
+                .iter()
+                .map(|&p| {
+                    let o = &outcomes[p as usize];
+                    ProductSummary {
+                        product_id: shop.get(p).product_id.clone(),
+                        starting_stock: shop.restock_level(p),
+                        decisions: o.decisions,
+                        units: o.units,
+                        revenue: round2(o.revenue),
+                        profit: round2(o.profit),
+                        expected_profit: round2(o.expected_profit),
+                        missed: o.missed,
+                        sold_out_at: o.sold_out_at.map(pipeline::time::format_rfc3339),
+                        sold_out_after_hours: o
+                            .sold_out_at
+                            .map(|s| ((s - at) as f64 / 3_600_000.0 * 100.0).round() / 100.0),
+                    }
+                })
+                .collect();
+            TrendOutcome {
+                label: t.label.clone(),
+                at: pipeline::time::format_rfc3339(at),
+                units: products.iter().map(|p| p.units).sum(),
+                revenue: round2(products.iter().map(|p| p.revenue).sum()),
+                profit: round2(products.iter().map(|p| p.profit).sum()),
+                missed: products.iter().map(|p| p.missed).sum(),
+                sold_out: products.iter().filter(|p| p.sold_out_at.is_some()).count() as u64,
+                products,
+            }
+        })
+        .collect()
 }
 
 fn round2(v: f64) -> f64 {

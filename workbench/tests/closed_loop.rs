@@ -127,14 +127,22 @@ fn a_redelivered_change_feed_applies_nothing_twice() {
 }
 
 #[test]
-fn a_run_reports_the_trending_products_series_and_cumulative_revenue() {
+fn a_run_reports_the_trending_products_series_and_cumulative_profit() {
     let r = go(sighting_day(), &options(model()));
     let s = &r.series["sku-0040"];
     assert!(!s.window_end.is_empty());
     let peak = s.views_per_minute.iter().cloned().fold(0.0f32, f32::max);
     assert!(peak > 3.0, "the sighting shows in demand: {peak}");
     assert!(
-        r.revenue.windows(2).all(|w| w[0].1 <= w[1].1),
-        "cumulative revenue never falls"
+        r.profit.windows(2).all(|w| w[0].1 <= w[1].1),
+        "cumulative profit never falls: every price is above cost"
     );
+    assert!(
+        s.inventory.windows(2).all(|w| w[1] <= w[0]),
+        "no restock on the sighting day: stock only falls"
+    );
+    let t = &r.summary.trending[0];
+    assert_eq!(t.products[0].product_id, "sku-0040");
+    assert_eq!(t.products[0].starting_stock, 18, "a size run");
+    assert_eq!(t.units, t.products[0].units);
 }
