@@ -30,6 +30,29 @@ fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
+/// How a chart frames its data.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    pub x_label: &'a str,
+    /// Only this x range (a zoom); all the data when `None`.
+    pub x_range: Option<(f64, f64)>,
+    /// The y axis starts at zero (counts, totals) or hugs the data (prices).
+    pub y_from_zero: bool,
+    pub size: (u32, u32),
+}
+
+impl Frame<'_> {
+    /// Hours since the start, y from zero: the whole run.
+    pub fn whole_run(size: (u32, u32)) -> Frame<'static> {
+        Frame {
+            x_label: "hours since start",
+            x_range: None,
+            y_from_zero: true,
+            size,
+        }
+    }
+}
+
 /// A line chart as an SVG document (x in hours since the start).
 pub fn line_chart(
     title: &str,
@@ -38,12 +61,36 @@ pub fn line_chart(
     markers: &[Marker<'_>],
     size: (u32, u32),
 ) -> String {
+    framed_chart(title, y_label, lines, markers, Frame::whole_run(size))
+}
+
+/// A line chart within a frame (a zoomed x range, a y axis that need not start at zero).
+pub fn framed_chart(
+    title: &str,
+    y_label: &str,
+    lines: &[Line],
+    markers: &[Marker<'_>],
+    frame: Frame<'_>,
+) -> String {
     let mut svg = String::new();
-    let result = draw(&mut svg, title, y_label, lines, markers, size);
+    let result = draw(&mut svg, title, y_label, lines, markers, frame);
     if let Err(e) = result {
         return format!("<p>chart {title:?} could not be drawn: {e}</p>");
     }
     svg
+}
+
+/// A line's points inside the x range, with the step held at the range's
+/// start, so a zoomed price line does not begin empty.
+fn clip(points: &[(f64, f64)], range: Option<(f64, f64)>) -> Vec<(f64, f64)> {
+    let Some((a, b)) = range else {
+        return points.to_vec();
+    };
+    let before = points.iter().rev().find(|p| p.0 < a).map(|p| (a, p.1));
+    before
+        .into_iter()
+        .chain(points.iter().copied().filter(|p| p.0 >= a && p.0 <= b))
+        .collect()
 }
 
 fn draw(
@@ -52,31 +99,47 @@ fn draw(
     y_label: &str,
     lines: &[Line],
     markers: &[Marker<'_>],
-    size: (u32, u32),
+    frame: Frame<'_>,
 ) -> Result<(), String> {
-    let root = SVGBackend::with_string(svg, size).into_drawing_area();
+    let root = SVGBackend::with_string(svg, frame.size).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
-    let all = lines.iter().flat_map(|l| l.points.iter());
-    let (mut x0, mut x1, mut y1) = (f64::MAX, f64::MIN, 0.0f64);
-    for &(x, y) in all {
+    let clipped: Vec<Vec<(f64, f64)>> = lines
+        .iter()
+        .map(|l| clip(&l.points, frame.x_range))
+        .collect();
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in clipped.iter().flatten() {
         x0 = x0.min(x);
         x1 = x1.max(x);
+        y0 = y0.min(y);
         y1 = y1.max(y);
+    }
+    if let Some((a, b)) = frame.x_range {
+        (x0, x1) = (a, b);
     }
     if x0 >= x1 {
         (x0, x1) = (0.0, 1.0);
     }
-    let y1 = if y1 > 0.0 { y1 * 1.08 } else { 1.0 };
+    if y0 > y1 {
+        (y0, y1) = (0.0, 1.0);
+    }
+    let (y0, y1) = if frame.y_from_zero {
+        (0.0, if y1 > 0.0 { y1 * 1.08 } else { 1.0 })
+    } else {
+        let pad = ((y1 - y0) * 0.08).max(y1.abs() * 0.02).max(0.5);
+        (y0 - pad, y1 + pad)
+    };
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(36)
         .y_label_area_size(64)
-        .build_cartesian_2d(x0..x1, 0.0..y1)
+        .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("hours since start")
+        .x_desc(frame.x_label)
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_desc(y_label)
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
@@ -84,33 +147,36 @@ fn draw(
     for m in markers.iter().filter(|m| m.x >= x0 && m.x <= x1) {
         chart
             .draw_series(LineSeries::new(
-                [(m.x, 0.0), (m.x, y1)],
+                [(m.x, y0), (m.x, y1)],
                 ShapeStyle::from(&RGBColor(120, 120, 120)).stroke_width(1),
             ))
             .map_err(err)?;
         chart
             .draw_series(std::iter::once(Text::new(
                 m.label.to_string(),
-                (m.x, y1 * 0.97),
+                (m.x, y1 - (y1 - y0) * 0.03),
                 ("sans-serif", 12).into_font().color(&RGBColor(90, 90, 90)),
             )))
             .map_err(err)?;
     }
-    for l in lines {
+    let n = lines.len() as u32;
+    for (i, (l, points)) in lines.iter().zip(&clipped).enumerate() {
         let pts: Vec<(f64, f64)> = if l.steps {
-            l.points
+            points
                 .windows(2)
                 .flat_map(|w| [w[0], (w[1].0, w[0].1)])
-                .chain(l.points.last().copied())
+                .chain(points.last().copied())
                 .collect()
         } else {
-            l.points.clone()
+            points.clone()
         };
         let color = l.color;
+        // Earlier lines are drawn wider, so one hidden under a later line still shows.
+        let width = 1 + (n - 1 - i as u32).min(4);
         chart
             .draw_series(LineSeries::new(
                 pts,
-                ShapeStyle::from(&color).stroke_width(2),
+                ShapeStyle::from(&color).stroke_width(width),
             ))
             .map_err(err)?
             .label(l.label.as_str())

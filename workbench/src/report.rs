@@ -79,7 +79,7 @@ pub fn write(dir: &Path, scenario: &Path, finished: &[Finished]) -> std::io::Res
     )?;
     let recorded: Vec<&Finished> = finished
         .iter()
-        .filter(|f| !f.result.audit.is_empty() || !f.result.revenue.is_empty())
+        .filter(|f| !f.result.audit.is_empty() || !f.result.profit.is_empty())
         .collect();
     let mut prices = csv::Writer::from_path(dir.join("prices.csv"))?;
     prices.write_record([
@@ -119,17 +119,25 @@ pub fn write(dir: &Path, scenario: &Path, finished: &[Finished]) -> std::io::Res
     audit.flush()?;
     dead.flush()?;
     let sc = sim::Scenario::load(scenario).map_err(|e| std::io::Error::other(e.to_string()))?;
-    std::fs::write(dir.join("report.html"), html(&sc, &rows, &recorded))
+    std::fs::write(
+        dir.join("report.html"),
+        html(&sc, finished, &rows, &recorded),
+    )
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-fn html(sc: &sim::Scenario, rows: &[crate::compare::PolicyRow], recorded: &[&Finished]) -> String {
+fn html(
+    sc: &sim::Scenario,
+    finished: &[Finished],
+    rows: &[crate::compare::PolicyRow],
+    recorded: &[&Finished],
+) -> String {
     use crate::charts::{Line, Marker, PALETTE, line_chart};
     let start = sc.start.0;
     let hours = |t: pipeline::Millis| (t - start) as f64 / 3_600_000.0;
@@ -145,85 +153,40 @@ fn html(sc: &sim::Scenario, rows: &[crate::compare::PolicyRow], recorded: &[&Fin
             label: &s.label,
         }))
         .collect();
-    let mut body = String::new();
-    let pct = |s: &Option<crate::compare::Spread>| {
+    let mut body = header(finished);
+    let pct = crate::compare::pct;
+    let share = |s: &Option<crate::compare::Spread>| {
         s.as_ref().map_or("—".into(), |s| {
-            format!("{:+.1} % ± {:.1}", s.mean * 100.0, s.sd * 100.0)
+            format!("{:.0} % ± {:.0}", s.mean * 100.0, s.sd * 100.0)
         })
     };
-    body += "<h2>Policies compared</h2><table><tr><th>policy</th><th>seeds</th><th>revenue</th><th>profit</th><th>margin</th><th>orders</th><th>revenue vs static</th><th>profit vs static</th><th>regret vs oracle</th><th>price changes</th><th>guardrail breaches</th></tr>";
+    body += "<h2>Policies compared</h2><table><tr><th>policy</th><th>seeds</th><th>profit</th><th>vs list</th><th>vs static-opt</th><th>regret vs oracle</th><th>headroom captured</th><th>trending profit</th><th>trending headroom captured</th><th>trending missed</th><th>revenue</th><th>margin</th><th>price changes</th><th>guardrail breaches</th></tr>";
     for r in rows {
         body += &format!(
-            "<tr><td>{}</td><td>{}</td><td>{:.0} ± {:.0}</td><td>{:.0} ± {:.0}</td><td>{:.1} %</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{:.0} ± {:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0} ± {:.0}</td><td>{}</td><td>{:.0}</td><td>{:.0} ± {:.0}</td><td>{:.1} %</td><td>{:.0}</td><td>{}</td></tr>",
             esc(&r.policy),
             r.seeds,
-            r.revenue.mean,
-            r.revenue.sd,
             r.profit.mean,
             r.profit.sd,
+            pct(&r.profit_vs_list),
+            pct(&r.profit_vs_static_opt),
+            pct(&r.profit_regret_vs_oracle),
+            share(&r.headroom_captured),
+            r.trending_profit.mean,
+            r.trending_profit.sd,
+            share(&r.trending_headroom_captured),
+            r.trending_missed.mean,
+            r.revenue.mean,
+            r.revenue.sd,
             r.margin.mean * 100.0,
-            r.orders.mean,
-            pct(&r.revenue_uplift_vs_static),
-            pct(&r.profit_uplift_vs_static),
-            pct(&r.revenue_regret_vs_oracle),
             r.price_changes.mean,
             r.guardrail_breaches
         );
     }
     body += "</table>";
-    let watched: Vec<&String> = recorded
-        .first()
-        .map(|f| f.result.series.keys().collect())
-        .unwrap_or_default();
-    for product in watched {
-        body += &format!("<h2>{}</h2>", esc(product));
-        let price_lines: Vec<Line> = recorded
-            .iter()
-            .enumerate()
-            .filter_map(|(i, f)| {
-                let s = f.result.series.get(product)?;
-                Some(Line {
-                    label: f.policy.name(),
-                    color: PALETTE[i % PALETTE.len()],
-                    points: s
-                        .window_end
-                        .iter()
-                        .zip(&s.price)
-                        .map(|(t, p)| (hours(*t), *p))
-                        .collect(),
-                    steps: true,
-                })
-            })
-            .collect();
-        body += &line_chart(
-            &format!("{product}: price by policy"),
-            "price",
-            &price_lines,
-            &markers,
-            (1000, 320),
-        );
-        if let Some(s) = recorded.first().and_then(|f| f.result.series.get(product)) {
-            let demand = [Line {
-                label: "views per minute".into(),
-                color: RGBColor(31, 119, 180),
-                points: s
-                    .window_end
-                    .iter()
-                    .zip(&s.views_per_minute)
-                    .map(|(t, v)| (hours(*t), f64::from(*v)))
-                    .collect(),
-                steps: false,
-            }];
-            body += &line_chart(
-                &format!("{product}: demand ({})", recorded[0].policy.name()),
-                "views / min",
-                &demand,
-                &markers,
-                (1000, 280),
-            );
-        }
-    }
-    let revenue: Vec<Line> = recorded
+    body += &best_and_headroom(finished);
+    body += &crate::report_trend::sections(sc, finished, recorded);
+    let profit: Vec<Line> = recorded
         .iter()
         .enumerate()
         .map(|(i, f)| Line {
@@ -231,18 +194,18 @@ fn html(sc: &sim::Scenario, rows: &[crate::compare::PolicyRow], recorded: &[&Fin
             color: PALETTE[i % PALETTE.len()],
             points: f
                 .result
-                .revenue
+                .profit
                 .iter()
                 .map(|(t, r)| (hours(*t), *r))
                 .collect(),
             steps: false,
         })
         .collect();
-    body += "<h2>Cumulative revenue</h2>";
+    body += "<h2>Cumulative profit</h2>";
     body += &line_chart(
-        "cumulative revenue by policy (first seed)",
-        "revenue",
-        &revenue,
+        "cumulative profit by policy (first seed)",
+        "profit",
+        &profit,
         &markers,
         (1000, 360),
     );
@@ -250,12 +213,75 @@ fn html(sc: &sim::Scenario, rows: &[crate::compare::PolicyRow], recorded: &[&Fin
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>pricestream · {name}</title><style>\
          body{{font-family:sans-serif;max-width:1040px;margin:24px auto;color:#222}}\
          table{{border-collapse:collapse;font-size:14px}}td,th{{border:1px solid #ddd;padding:4px 8px;text-align:right}}\
-         th{{background:#f4f4f4}}td:first-child{{text-align:left}}svg{{display:block;margin:8px 0}}\
+         th{{background:#f4f4f4}}td:first-child{{text-align:left}}svg{{display:block;margin:8px 0}}.meta{{color:#555}}\
          </style></head><body><h1>{name}</h1><p>{desc}</p>{body}\
-         <p style=\"color:#777;font-size:12px\">pricestream workbench report · data in summary.json, prices.csv, audit.ndjson, dead_letters.ndjson</p></body></html>\n",
+         <p style=\"color:#777;font-size:12px\">pricestream workbench report · data in summary.json (every run), prices.csv (first seed, every policy), audit.ndjson and dead_letters.ndjson (first seed, first policy)</p></body></html>\n",
         name = esc(&sc.name),
         desc = esc(&sc.description),
     )
 }
 
-use plotters::style::RGBColor;
+/// Who ran what: scenario, seeds, policies with their model versions, and when.
+fn header(finished: &[Finished]) -> String {
+    let mut seeds: Vec<u64> = finished.iter().map(|f| f.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let mut versions: Vec<String> = Vec::new();
+    for f in finished {
+        let v = format!("{} ({})", f.policy.name(), f.result.summary.model_version);
+        if !versions.contains(&v) {
+            versions.push(v);
+        }
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as pipeline::Millis);
+    format!(
+        "<p class=\"meta\">seeds {} · policies {} · generated {}</p>\
+         <p>Profit (revenue − cost of goods) is the objective. Paired figures compare runs of the same seed: \
+         every policy meets the same shoppers with the same dice (common random numbers), so a difference is the policy's. \
+         The headroom is what the clairvoyant, stock-aware oracle earns over <code>static-opt</code> \
+         (each product at its profit-optimal static price); \"captured\" is (policy − static-opt) / (oracle − static-opt), per seed.</p>",
+        esc(&seeds
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")),
+        esc(&versions.join(", ")),
+        pipeline::time::format_rfc3339(now)
+    )
+}
+
+/// The best fixed price per seed and the oracle's headroom.
+fn best_and_headroom(finished: &[Finished]) -> String {
+    let best = crate::compare::best_statics(finished);
+    let room = crate::compare::headroom(finished);
+    let mut out = String::new();
+    if !best.is_empty() {
+        out += "<p>Best fixed-price policy per seed: ";
+        out += &best
+            .iter()
+            .map(|b| format!("seed {} {} ({:.0})", b.seed, esc(&b.policy), b.profit))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out += "</p>";
+    }
+    if !room.is_empty() {
+        out += "<p>Oracle headroom over static-opt, per seed: ";
+        out += &room
+            .iter()
+            .map(|h| {
+                format!(
+                    "seed {} {:+.0} ({:+.2} %; trending {:+.0})",
+                    h.seed,
+                    h.shop,
+                    h.shop_fraction * 100.0,
+                    h.trending
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        out += "</p>";
+    }
+    out
+}
