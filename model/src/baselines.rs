@@ -8,7 +8,8 @@
 //!   rule. While a product is *hot* — its views jumped (≥ `growth` × their
 //!   EWMA in a window with ≥ `min_views` views) or its stock covers less
 //!   than `cover_days` days of recent sales — it asks for `step` more per
-//!   decision; otherwise it returns to the static-opt level.
+//!   decision; while its stock stays thin (under `hold_days` of cover) it
+//!   holds a raised price; otherwise it returns to the static-opt level.
 
 use pipeline::features::feature_index;
 use pipeline::{FeatureRecord, ModelError, PriceModel};
@@ -59,6 +60,8 @@ pub struct TrendRuleModel {
     pub min_views: f32,
     /// Days of cover under which stock is scarce.
     pub cover_days: f32,
+    /// Days of cover under which a raised price is held.
+    pub hold_days: f32,
     /// Relative rise asked per decision while hot.
     pub step: f32,
     ix: [usize; 4],
@@ -70,9 +73,10 @@ impl TrendRuleModel {
         let ix = |n| feature_index(n).unwrap_or(0);
         TrendRuleModel {
             elasticity,
-            growth: 2.0,
-            min_views: 5.0,
-            cover_days: 3.0,
+            growth: 3.0,
+            min_views: 10.0,
+            cover_days: 2.0,
+            hold_days: 7.0,
             step: 0.10,
             ix: [
                 ix("view_growth_ewma"),
@@ -88,11 +92,14 @@ impl TrendRuleModel {
         let [growth, views, cover, ratio] = self.ix.map(|i| r.features[i]);
         let jump = views >= self.min_views && growth >= self.growth;
         // Out of stock (cover 0) is not hot: there is nothing left to price.
-        let scarce = r.features[self.ix[2]] > 0.0 && cover < self.cover_days;
+        let scarce = cover > 0.0 && cover < self.cover_days;
+        let level = static_opt_ratio(r.cost, r.base_price, self.elasticity);
         if jump || scarce {
             ratio * (1.0 + self.step)
+        } else if cover > 0.0 && cover < self.hold_days && ratio > level {
+            ratio
         } else {
-            static_opt_ratio(r.cost, r.base_price, self.elasticity)
+            level
         }
     }
 }
@@ -149,6 +156,14 @@ mod tests {
         assert!(
             (m.ratio(&record(1.0, 1.0, 1.5, 1.2)) - 1.32).abs() < 1e-6,
             "scarce"
+        );
+        assert!(
+            (m.ratio(&record(6.0, 3.0, 30.0, 1.2)) - calm).abs() < 1e-6,
+            "few views"
+        );
+        assert!(
+            (m.ratio(&record(1.0, 1.0, 5.0, 1.2)) - 1.2).abs() < 1e-6,
+            "thin: held"
         );
         assert!(
             (m.ratio(&record(1.0, 1.0, 0.0, 1.2)) - calm).abs() < 1e-6,
