@@ -94,6 +94,29 @@ impl Demand {
             .clamp(0.0, self.max_prob)
     }
 
+    /// Σ weight × P(buy) at `price` over several shop-reference states
+    /// (`(weight, shop_reference)` pairs): the curve is evaluated once, the
+    /// reference factor once per state (or once, for a segment that does not
+    /// look at the shop's price).
+    pub fn expected_buyers(
+        &self,
+        segment: usize,
+        price: f64,
+        base: f64,
+        states: &[(f64, f64)],
+    ) -> f64 {
+        let s = &self.segments[segment];
+        let curve = self.curve(s.curve, price / base);
+        let total: f64 = states.iter().map(|st| st.0).sum();
+        let at = |reference: f64| {
+            (curve * reference_factor(s.sensitivity, price, reference)).clamp(0.0, self.max_prob)
+        };
+        if s.reference != Reference::Shop || s.sensitivity == 0.0 {
+            return total * at(self.reference(segment, base, base));
+        }
+        states.iter().map(|&(w, r)| w * at(r)).sum()
+    }
+
     fn curve(&self, curve: Curve, x: f64) -> f64 {
         match curve {
             Curve::Elasticity(e) => self.base_rate * x.powf(e),
@@ -123,7 +146,15 @@ fn reference_factor(sensitivity: f64, price: f64, reference: f64) -> f64 {
     } else {
         sensitivity / 2.0
     };
-    r.powf(-s)
+    // The default exponents (1 for losses, ½ for gains) without a pow: the
+    // oracle evaluates this millions of times.
+    if s == 1.0 {
+        1.0 / r
+    } else if s == 0.5 {
+        1.0 / r.sqrt()
+    } else {
+        r.powf(-s)
+    }
 }
 
 #[cfg(test)]

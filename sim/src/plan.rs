@@ -55,6 +55,9 @@ pub struct Plan {
     pub expected_units: f64,
     /// End of the planning horizon (next restock or the run's end).
     pub horizon: Millis,
+    /// An upper bound on the units that could sell until the horizon: with
+    /// at least this much stock, stock does not bind.
+    pub could_sell: f64,
 }
 
 /// The economics of one product the plan needs.
@@ -139,28 +142,39 @@ fn held_price(
     let segments = demand.segments().len();
     // Decisions per segment and reference bin.
     let mut weights = vec![[0.0f64; BINS]; segments];
-    for (h, w) in ahead.iter().enumerate() {
-        let d = 0.5f64.powf((h as f64 + 0.5) / r.halflife_hours.max(1e-9));
+    // The share of today's reference left in hour h: ½^((h + ½) / half-life).
+    let step = 0.5f64.powf(1.0 / r.halflife_hours.max(1e-9));
+    let mut d = step.sqrt();
+    for w in ahead {
         let b = ((d * (BINS - 1) as f64).round() as usize).min(BINS - 1);
         for s in 0..segments {
             weights[s][b] += w[s];
         }
+        d *= step;
     }
-    let value = |p: f64| {
+    let mut states: Vec<(f64, f64)> = Vec::with_capacity(BINS);
+    let mut value = |p: f64| {
         let units: f64 = (0..segments)
-            .flat_map(|s| (0..BINS).map(move |b| (s, b)))
-            .filter(|&(s, b)| weights[s][b] > 0.0)
-            .map(|(s, b)| {
-                let d = b as f64 / (BINS - 1) as f64;
-                weights[s][b] * demand.probability(s, p, product.base, p + (r.price - p) * d)
+            .map(|s| {
+                states.clear();
+                states.extend((0..BINS).filter(|&b| weights[s][b] > 0.0).map(|b| {
+                    let d = b as f64 / (BINS - 1) as f64;
+                    (weights[s][b], p + (r.price - p) * d)
+                }));
+                demand.expected_buyers(s, p, product.base, &states)
             })
             .sum();
         (p - product.cost) * (units + 1e-9)
     };
-    let j = (0..grid.len())
-        .max_by(|&a, &b| value(grid[a]).total_cmp(&value(grid[b])))
+    // A coarse scan (every 6th grid price) brackets the optimum; golden
+    // section finds it between the bracket's neighbours.
+    let coarse: Vec<f64> = grid.iter().step_by(6).chain(grid.last()).copied().collect();
+    let values: Vec<f64> = coarse.iter().map(|&p| value(p)).collect();
+    let j = (0..coarse.len())
+        .max_by(|&a, &b| values[a].total_cmp(&values[b]))
         .unwrap_or(0);
-    refine(&value, grid, j)
+    let cell = std::cell::RefCell::new(value);
+    refine(&|p| (cell.borrow_mut())(p), &coarse, j)
 }
 
 /// Plans one product from `now` with `stock` left, given its expected
@@ -200,13 +214,23 @@ pub fn solve(
         .map(|s| grid.iter().map(|&p| prob(s, p)).collect())
         .collect();
     let binding = could_sell > stock;
-    let hours = if binding {
-        ahead.len()
-    } else {
-        ahead.len().min(1)
-    };
-    // Expected units per hour at each grid price.
-    let units: Vec<Vec<f64>> = ahead[..hours]
+    // The current hour, then the hours to plan: an hour's best price depends
+    // only on its mix of segments, so hours with regular shoppers alone are
+    // planned together as one (exact, and most hours of most products).
+    let mut rows: Vec<Vec<f64>> = ahead.iter().take(1).cloned().collect();
+    if binding {
+        let mut regular_only = vec![0.0; segments];
+        for w in ahead.iter().skip(1) {
+            if (0..segments).any(|s| s != demand::REGULAR && w[s] > 0.0) {
+                rows.push(w.clone());
+            } else {
+                regular_only[demand::REGULAR] += w[demand::REGULAR];
+            }
+        }
+        rows.push(regular_only);
+    }
+    // Expected units per row at each grid price.
+    let units: Vec<Vec<f64>> = rows
         .iter()
         .map(|w| {
             (0..GRID)
@@ -257,6 +281,7 @@ pub fn solve(
         shadow_price: lambda,
         expected_units,
         horizon,
+        could_sell,
     }
 }
 

@@ -17,8 +17,8 @@ pub struct OracleModel {
     forecast: Forecast,
     demand: Demand,
     products: FxHashMap<String, (usize, Product)>,
-    /// Per product: the (stock, hour) the last plan was made for, and its price.
-    cache: Vec<Option<(i64, Millis, f64)>>,
+    /// Per product: the last plan and the (stock, hour) it was made for.
+    cache: Vec<Option<(i64, Millis, plan::Plan)>>,
     /// Per product: the shop reference price as the oracle follows it from
     /// the live prices (the EWMA shoppers compare with), and when.
     reference: Vec<Option<(f64, Millis)>>,
@@ -69,11 +69,12 @@ impl OracleModel {
         let &(ix, product) = self.products.get(product_id)?;
         let reference = self.observe(ix, now, price);
         let hour = (now - self.forecast.start).div_euclid(HOUR);
-        if let Some((s, h, price)) = self.cache[ix]
-            && s == stock
+        // Re-plan when the hour changes, or the stock changes where it may bind.
+        if let Some((s, h, plan)) = self.cache[ix]
             && h == hour
+            && (s == stock || (plan.shadow_price == 0.0 && stock as f64 >= plan.could_sell))
         {
-            return Some(price);
+            return Some(plan.price);
         }
         let segments = self.demand.segments().len();
         let ahead = self.forecast.ahead(ix, now, segments);
@@ -86,7 +87,7 @@ impl OracleModel {
             horizon,
             Some(reference),
         );
-        self.cache[ix] = Some((stock, hour, plan.price));
+        self.cache[ix] = Some((stock, hour, plan));
         Some(plan.price)
     }
 }
