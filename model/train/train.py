@@ -26,7 +26,9 @@ from skl2onnx import to_onnx
 from sklearn.ensemble import GradientBoostingRegressor
 
 ID_COLUMNS = ["scenario", "seed", "product_id", "window_end"]
-LABELS = {"profit": "label_profit_ratio", "revenue": "label_revenue_ratio"}
+# plan: the stock-aware oracle's price at the close (rations stock over the horizon);
+# profit/revenue: the myopic per-window optimum of the next window.
+LABELS = {"profit": "label_profit_ratio", "revenue": "label_revenue_ratio", "plan": "label_plan_ratio"}
 FEATURES_VERSION = "1"
 
 

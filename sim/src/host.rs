@@ -1,13 +1,15 @@
 //! Hosts the streaming core over the simulator in simulated time, with
 //! static prices: what `export-training` uses to pair every feature record
 //! with the oracle's best price for the window that follows it (the window
-//! a decision made at its close would price).
+//! a decision made at its close would price), and with the price the
+//! stock-aware oracle would set at that close (`planner`).
 
 use pipeline::{FeatureRecord, Millis, Output, Pipeline, PipelineConfig, Position, RawRecord};
 use rustc_hash::FxHashMap;
 
 use crate::engine::Simulator;
 use crate::oracle::OracleRecord;
+use crate::planner::Planner;
 use crate::shop::Shop;
 
 /// How often the host polls the simulator's partitions, in simulated time.
@@ -18,6 +20,9 @@ pub const POLL: Millis = 1_000;
 pub struct Labeled {
     pub features: FeatureRecord,
     pub next: Option<OracleRecord>,
+    /// The stock-aware oracle's price ratio (to base) for the next window,
+    /// given the stock at the close; within the default guardrails' bounds.
+    pub plan_ratio: Option<f64>,
 }
 
 /// Runs the scenario to its end through a fresh core and labels every record.
@@ -27,6 +32,19 @@ pub fn run_static(
     config: PipelineConfig,
 ) -> Result<(Vec<Labeled>, pipeline::Stats), pipeline::ConfigError> {
     let mut core = Pipeline::new(config)?;
+    let guardrails = pipeline::Guardrails::default();
+    let mut planner = Planner::new(&sim, &shop, |item| guardrails.bounds(item));
+    let inventory = pipeline::features::feature_index("inventory").unwrap_or(0);
+    let mut plan_ratios: FxHashMap<(String, Millis), f64> = FxHashMap::default();
+    let mut label = |features: &[FeatureRecord], shop: &Shop| {
+        for f in features {
+            if let Some(p) = shop.ix(&f.product_id) {
+                let stock = f.features[inventory].round() as i64;
+                let price = planner.price(p, f.window.end, stock, f.current_price);
+                plan_ratios.insert((f.product_id.clone(), f.window.end), price / f.base_price);
+            }
+        }
+    };
     let partitions = sim.scenario().partitions as usize;
     let ids: Vec<_> = (0..partitions)
         .map(|k| core.register_partition(&format!("shard-{k}")))
@@ -58,6 +76,7 @@ pub fn run_static(
             inbox[p as usize].push(b.to_vec())
         });
         feed(&mut core, &mut inbox, now, &shop, &mut out);
+        label(&out.features, &shop);
         features.append(&mut out.features);
         out.dead_letters.clear();
     }
@@ -67,6 +86,7 @@ pub fn run_static(
     let end = sim.end();
     feed(&mut core, &mut inbox, end, &shop, &mut out);
     core.finish(&shop, &shop, &mut out);
+    label(&out.features, &shop);
     features.append(&mut out.features);
     let mut oracle: FxHashMap<(String, Millis), OracleRecord> = sim
         .take_oracle(&shop)
@@ -76,8 +96,14 @@ pub fn run_static(
     let labeled = features
         .into_iter()
         .map(|f| {
-            let next = oracle.remove(&(f.product_id.clone(), f.window.end));
-            Labeled { features: f, next }
+            let key = (f.product_id.clone(), f.window.end);
+            let next = oracle.remove(&key);
+            let plan_ratio = plan_ratios.get(&key).copied();
+            Labeled {
+                features: f,
+                next,
+                plan_ratio,
+            }
         })
         .collect();
     Ok((labeled, core.stats()))

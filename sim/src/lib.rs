@@ -17,6 +17,7 @@ pub mod oracle;
 pub mod outcome;
 pub mod output;
 pub mod plan;
+pub mod planner;
 pub mod scenario;
 pub mod shop;
 pub mod stats;

@@ -212,6 +212,7 @@ pub fn training_header() -> Vec<String> {
             "next_decisions",
             "label_revenue_ratio",
             "label_profit_ratio",
+            "label_plan_ratio",
         ]
         .map(String::from),
     );
@@ -257,6 +258,7 @@ pub fn export_training<W: Write>(
                 }
                 None => row.extend(["0".into(), String::new(), String::new()]),
             }
+            row.push(r.plan_ratio.map(|v| v.to_string()).unwrap_or_default());
             out.write_record(&row).map_err(|e| SimError::Write {
                 path: PathBuf::from("training output"),
                 source: e.into(),
