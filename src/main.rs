@@ -461,6 +461,10 @@ struct RunArgs {
     /// Window size of the streaming core [default: 100s].
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     window: Option<Millis>,
+    /// The fairness cap: no price above RATIO × list, for any policy (the
+    /// guardrails' max_ratio) [default: 1.5].
+    #[arg(long, value_name = "RATIO", value_parser = cap_ratio)]
+    max_ratio: Option<f64>,
     /// Write summary.json, prices.csv, audit.ndjson, dead_letters.ndjson and report.html into DIR.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
@@ -479,6 +483,15 @@ struct RunArgs {
     /// With --tui: simulated time per real second, e.g. 600, or `max`.
     #[arg(long, default_value = "600", value_parser = speed)]
     speed: Speed,
+}
+
+fn cap_ratio(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (1.0..=10.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?}: write a multiple of list between 1 and 10, e.g. 1.5"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -562,10 +575,14 @@ fn run_workbench(args: RunArgs) -> ExitCode {
     let watch = sim::Scenario::load(&args.scenario)
         .map(|sc| sc.trend.iter().filter_map(|t| t.product.clone()).collect())
         .unwrap_or_default();
+    let mut guardrails = pipeline::Guardrails::default();
+    if let Some(r) = args.max_ratio {
+        guardrails.max_ratio = r;
+    }
     let base = workbench::RunOptions {
         policy: policies[0].clone(),
         config,
-        guardrails: pipeline::Guardrails::default(),
+        guardrails,
         record: args.report.is_some(),
         watch,
         redeliver_feed: false,

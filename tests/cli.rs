@@ -406,4 +406,45 @@ fn run_reports_a_single_policy_and_refuses_bad_arguments() {
         &["nope.onnx"],
     );
     expect_usage_error(&["run", s, "--window", "2h"], p, &["window"]);
+    expect_usage_error(&["run", s, "--max-ratio", "0.5"], p, &["max-ratio"]);
+}
+
+/// The fairness cap holds for the oracle too: during the sighting it prices
+/// the trending shoe at the cap, never above it.
+#[test]
+fn run_max_ratio_caps_every_price_at_that_multiple_of_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let scenario = repo().join("scenarios/celebrity-spike.toml");
+    let o = pricestream(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--policy",
+            "oracle",
+            "--max-ratio",
+            "1.2",
+            "--duration",
+            "3d",
+            "--report",
+            "rep",
+            "-q",
+        ],
+        p,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let audit = std::fs::read_to_string(p.join("rep/audit.ndjson")).unwrap();
+    let mut at_cap = 0;
+    for line in audit.lines() {
+        let a: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (floor, ceiling) = (a["floor"].as_f64().unwrap(), a["ceiling"].as_f64().unwrap());
+        let price = a["final_price"].as_f64().unwrap();
+        // Floor = MAP = 0.8 × list for every generated shoe, so the cap shows as ceiling / floor.
+        assert!((ceiling / floor - 1.2 / 0.8).abs() < 0.01, "{line}");
+        assert!(price <= ceiling + 1e-9, "{line}");
+        if a["product_id"] == "sku-0040" && a["applied"] == true && price >= ceiling - 0.01 {
+            at_cap += 1;
+        }
+    }
+    assert!(at_cap > 0, "the oracle takes the trending shoe to the cap");
 }
