@@ -30,6 +30,15 @@ ID_COLUMNS = ["scenario", "seed", "product_id", "window_end"]
 # profit/revenue: the myopic per-window optimum of the next window.
 LABELS = {"profit": "label_profit_ratio", "revenue": "label_revenue_ratio", "plan": "label_plan_ratio"}
 FEATURES_VERSION = "1"
+LABEL_TEXT = {
+    "plan": "the price ratio the clairvoyant, stock-aware oracle sets at the window's close "
+            "(expected profit until the next restock, subject to expected sales within the stock "
+            "left; within the default guardrails, so at most 1.5x list).",
+    "profit": "the myopic profit-optimal price ratio for the following window alone, "
+              "given the shoppers who reached the purchase decision in it and the stock on hand.",
+    "revenue": "the myopic revenue-optimal price ratio for the following window alone "
+               "(with elastic demand, always the floor).",
+}
 
 
 def load(path):
@@ -41,7 +50,8 @@ def load(path):
 
 
 def matrix(rows, features, label):
-    kept = [r for r in rows if r[label] != ""]
+    # Windows followed by shoppers at the purchase decision: where a price matters.
+    kept = [r for r in rows if r[label] != "" and float(r["next_decisions"] or 0) > 0]
     x = np.array([[float(r[c]) for c in features] for r in kept], dtype=np.float32)
     y = np.array([float(r[label]) for r in kept], dtype=np.float32)
     return kept, x, y
@@ -58,7 +68,8 @@ def metrics(y, p):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data", help="CSV from pricestream export-training")
-    ap.add_argument("--target", choices=LABELS, default="profit")
+    ap.add_argument("--target", choices=LABELS, default="plan",
+                    help="plan: the stock-aware oracle's price (default); profit/revenue: the myopic per-window optimum")
     ap.add_argument("--validation-seed", type=int, default=None,
                     help="rows of this seed are held out (default: the largest seed)")
     ap.add_argument("--out-dir", default=str(Path(__file__).resolve().parent.parent))
@@ -130,10 +141,8 @@ max step, cooldown, holdout, kill switch); the model never sets a price alone.
 ## Data
 Simulated by `pricestream export-training` (scenarios: {", ".join(scen)}; seeds
 {", ".join(str(s) for s in sorted(set(seeds.tolist())))}), static prices. Each
-row pairs a feature record with the oracle's `{label}` for the following
-window: the price that maximizes expected {args.target} given the shoppers who
-reached the purchase decision in that window and the stock on hand. Only
-windows followed by at least one purchase decision have a label:
+row pairs a feature record with `{label}`: {LABEL_TEXT[args.target]}
+Only windows followed by at least one purchase decision are used:
 {len(kept)} of {len(rows)} rows ({train.sum()} train, {val.sum()} validation =
 seed {val_seed}, held out whole).
 
@@ -153,29 +162,34 @@ Label distribution (validation): mean {float(y[val].mean()):.3f}, 10th/50th/90th
 percentile {np.percentile(y[val], 10):.3f} / {np.percentile(y[val], 50):.3f} / {np.percentile(y[val], 90):.3f};
 {float((np.abs(y[val] - np.median(y[train])) > 0.02).mean()) * 100:.1f} % of labels are more than 0.02 from the median.
 
-**Reading these numbers.** In the simulated economy most labels sit at one
-value: with elasticity −2.62 (and −1.2 for fans, plus the reference-price
-penalty for raising prices) the {args.target}-optimal price is the floor of
-the oracle's range (usually MAP, 0.8 × base). The information is in the few
-windows where stock binds and the optimum rises. A constant predictor is hard
-to beat in MAE; R² and RMSE show whether the model learned the exceptions.
-The loss is `{args.loss}`.
+**Reading these numbers.** In the simulated economy most labels sit near
+one level: for regular shoppers (elasticity −2.62, loss aversion against the
+shop's recent price) the profit-optimal price is c·ε/(1+ε) or the floor
+(MAP, 0.8 × base), whichever is higher. The information is in the few
+windows where a trend's fans (willingness to pay around 1.5× list) arrive or
+stock binds and the price rises toward the 1.5× cap. A constant predictor is
+hard to beat in MAE; R² and RMSE show whether the model learned the
+exceptions. The loss is `{args.loss}`.
 
 ## Intended use
 The workbench's `model` policy and the production pricer, on shops whose
 traffic resembles the simulated scenarios. Its value is judged by the
-workbench's revenue and margin against static prices, the rule baseline and
-the oracle — not by these regression metrics.
+workbench's profit against static prices (list, static-opt, the uniform
+sweep) and the stock-aware oracle, paired on the same seeds — not by these
+regression metrics.
 
 ## Limits
-- Trained on simulated shoppers only: constant-elasticity demand (−2.62,
-  fans −0.9 to −1.5), the simulator's funnel and trend shapes. Real shops differ.
-- Labels exist only for windows followed by a purchase decision; quiet windows
-  are extrapolated.
+- Trained on simulated shoppers only: constant-elasticity regular shoppers
+  (−2.62), fans with a lognormal willingness to pay (median 1.5× list) or a
+  plain elasticity (−1.0 to −1.5), the simulator's funnel and trend shapes.
+  Real shops differ.
+- Only windows followed by a purchase decision are used; quiet windows are
+  extrapolated.
 - Prices were static during data generation, so the model has not seen the
-  feedback of its own price changes (reference-price effects).
-- The oracle's bounds ([max(min, MAP, cost), max price]) are wider than the
-  pricer's guardrails; proposals outside them are clamped.
+  states its own price changes lead to (stock left after a raise, the
+  reference price after a cut): closed-loop (DAgger-style) data is the next step.
+- The features carry no stock horizon (hours to the next restock) or trend
+  age, which the stock-aware label depends on.
 """
     (out_dir / "MODEL_CARD.md").write_text(card)
     print(f"model: {model_path} ({version}); validation MAE {m_model['mae']:.4f} "

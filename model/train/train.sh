@@ -2,7 +2,7 @@
 # Trains model/pricing.onnx end to end: builds pricestream, exports labeled
 # training data from the simulator, creates the pinned Python environment
 # (model/train/.venv, idempotent) and runs train.py.
-#   model/train/train.sh [--target profit|revenue]
+#   model/train/train.sh [--target plan|profit|revenue]   (default: plan)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=model/train/.venv
