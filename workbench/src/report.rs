@@ -160,16 +160,17 @@ fn html(
             format!("{:.0} % ± {:.0}", s.mean * 100.0, s.sd * 100.0)
         })
     };
-    body += "<h2>Policies compared</h2><table><tr><th>policy</th><th>seeds</th><th>profit</th><th>vs list</th><th>vs static-opt</th><th>regret vs oracle</th><th>headroom captured</th><th>trending profit</th><th>trending headroom captured</th><th>trending missed</th><th>revenue</th><th>margin</th><th>price changes</th><th>guardrail breaches</th></tr>";
+    body += "<h2>Policies compared</h2><table><tr><th>policy</th><th>seeds</th><th>profit</th><th>vs list</th><th>vs static-opt</th><th>vs static-opt, expected profit</th><th>regret vs oracle</th><th>headroom captured</th><th>trending profit</th><th>trending headroom captured</th><th>trending missed</th><th>revenue</th><th>margin</th><th>price changes</th><th>guardrail breaches</th></tr>";
     for r in rows {
         body += &format!(
-            "<tr><td>{}</td><td>{}</td><td>{:.0} ± {:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0} ± {:.0}</td><td>{}</td><td>{:.0}</td><td>{:.0} ± {:.0}</td><td>{:.1} %</td><td>{:.0}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{:.0} ± {:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0} ± {:.0}</td><td>{}</td><td>{:.0}</td><td>{:.0} ± {:.0}</td><td>{:.1} %</td><td>{:.0}</td><td>{}</td></tr>",
             esc(&r.policy),
             r.seeds,
             r.profit.mean,
             r.profit.sd,
             pct(&r.profit_vs_list),
             pct(&r.profit_vs_static_opt),
+            pct(&r.expected_vs_static_opt),
             pct(&r.profit_regret_vs_oracle),
             share(&r.headroom_captured),
             r.trending_profit.mean,
@@ -240,6 +241,7 @@ fn header(finished: &[Finished]) -> String {
         "<p class=\"meta\">seeds {} · policies {} · generated {}</p>\
          <p>Profit (revenue − cost of goods) is the objective. Paired figures compare runs of the same seed: \
          every policy meets the same shoppers with the same dice (common random numbers), so a difference is the policy's. \
+         Expected profit integrates each purchase decision's dice out (on the same shoppers): the same expectation, far less noise. \
          The headroom is what the clairvoyant, stock-aware oracle earns over <code>static-opt</code> \
          (each product at its profit-optimal static price); \"captured\" is (policy − static-opt) / (oracle − static-opt), per seed.</p>",
         esc(&seeds
