@@ -32,7 +32,7 @@ pub fn describe(s: &Summary) -> String {
         "windows  {} closed · {} feature records\n\
          pricer   {} decisions: {}\n\
          prices   {} changes · mean |change| {:.1} % · {:.2} changes per product-day · {} guardrail breaches\n\
-         sales    {} orders · revenue {:.2} · profit {:.2} · margin {:.1} %\n\
+         sales    {} orders · revenue {:.2} · profit {:.2} (expected {:.2}) · margin {:.1} %\n\
          stock    {} shoppers missed out of stock · {} products sold out\n",
         s.windows_closed,
         s.feature_records,
@@ -49,6 +49,7 @@ pub fn describe(s: &Summary) -> String {
         s.orders,
         s.revenue,
         s.profit,
+        s.expected_profit,
         s.margin * 100.0,
         s.missed_out_of_stock,
         s.products_sold_out,
