@@ -6,23 +6,26 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use pipeline::{EventType, Millis};
+use pipeline::Millis;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use rand_distr::Distribution;
 use rand_distr::weighted::WeightedAliasIndex;
-use rand_distr::{Distribution, Exp1};
 
-use crate::demand::{self, Demand};
-use crate::faults::{Fault, FaultCounts, Faults};
+use crate::demand::Demand;
+use crate::faults::{FaultCounts, Faults};
 use crate::hawkes::burst_times;
-use crate::oracle::{self, Decision, OracleRecord};
+use crate::oracle::Decision;
 use crate::outcome::ProductOutcome;
-use crate::plan::{Forecast, Shares};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::shop::{ProductIx, Shop};
 use crate::stats::SimStats;
 use crate::traffic::Intensity;
-use crate::wire::{Encoder, Variant, WireEvent};
+use crate::wire::Encoder;
+
+mod emit;
+mod forecast;
+mod shoppers;
 
 /// Where delivered records go: one call per record, in delivery order per partition.
 pub trait RecordSink {
@@ -182,15 +185,6 @@ fn err(sc_key: String, message: String) -> ScenarioError {
 /// Seed of a named random stream derived from the scenario's seed.
 fn stream_seed(seed: u64, name: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64_with_seed(name, seed)
-}
-
-/// The random stream of one emitted event, keyed by what the event is.
-fn event_rng(seed: u64, session: u64, t: Millis, event_type: EventType) -> SmallRng {
-    let mut key = [0u8; 17];
-    key[..8].copy_from_slice(&session.to_le_bytes());
-    key[8..16].copy_from_slice(&t.to_le_bytes());
-    key[16] = event_type.index() as u8;
-    SmallRng::seed_from_u64(xxhash_rust::xxh3::xxh3_64_with_seed(&key, seed))
 }
 
 /// Expected units a day from baseline traffic, for sizing starting stock.
@@ -434,96 +428,6 @@ impl Simulator {
         &self.daily_views[p as usize]
     }
 
-    /// The clairvoyant's forecast: expected shoppers at the purchase
-    /// decision per hour, for baseline traffic (from its intensity) and for
-    /// each burst (from its pre-drawn arrivals), and each product's share.
-    pub fn forecast(&self, shop: &Shop) -> Forecast {
-        use pipeline::time::{HOUR, MINUTE};
-        let f = &self.sc.funnel;
-        let to_decision = f.click_rate * f.cart_rate;
-        let per_session: f64 = (0..f.max_products)
-            .map(|k| f.browse_rate.powi(k as i32))
-            .sum();
-        let hours = ((self.end - self.start + HOUR - 1) / HOUR) as usize;
-        let baseline = (0..hours)
-            .map(|h| {
-                let t0 = self.start + h as Millis * HOUR;
-                (0..4)
-                    .map(|q| self.intensity.rate(t0 + q * 15 * MINUTE + 450_000) * 900_000.0)
-                    .sum::<f64>()
-                    * per_session
-                    * to_decision
-            })
-            .collect();
-        // A session reaches its decision about three pauses after arriving.
-        let lag = 3 * f.step_mean.0;
-        let views = 1.0 + f.browse_rate * TREND_STAY;
-        let bursts = self
-            .bursts
-            .iter()
-            .map(|b| {
-                let mut per_hour = vec![0.0; hours];
-                for &t in &b.times {
-                    let h = ((t + lag - self.start) / HOUR) as usize;
-                    if let Some(x) = per_hour.get_mut(h) {
-                        *x += views * to_decision;
-                    }
-                }
-                per_hour
-            })
-            .collect();
-        let pop = shop.popularity();
-        let shares = (0..shop.len())
-            .map(|p| Shares {
-                baseline: pop[p],
-                bursts: self
-                    .bursts
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, b)| b.targets.contains(&(p as ProductIx)))
-                    .map(|(i, b)| {
-                        let total: f64 = b.targets.iter().map(|&t| pop[t as usize]).sum();
-                        (i, pop[p] / total.max(f64::MIN_POSITIVE))
-                    })
-                    .collect(),
-            })
-            .collect();
-        let restocks = match self.sc.catalog.restock_every {
-            Some(every) => (1..)
-                .map(|k| self.start + k * every.0)
-                .take_while(|&t| t < self.end)
-                .collect(),
-            None => Vec::new(),
-        };
-        Forecast {
-            start: self.start,
-            end: self.end,
-            restocks,
-            baseline,
-            bursts,
-            shares,
-            reference_halflife_hours: self.sc.demand.reference_halflife.0 as f64 / HOUR as f64,
-        }
-    }
-
-    /// Oracle records of the windows closed so far, drained.
-    pub fn take_oracle(&mut self, shop: &Shop) -> Vec<OracleRecord> {
-        let window = self.sc.oracle_window.0;
-        std::mem::take(&mut self.oracle_done)
-            .into_iter()
-            .map(|(p, start, decisions, stock, price)| {
-                oracle::solve(
-                    &self.demand,
-                    shop.get(p),
-                    (start, start + window),
-                    &decisions,
-                    stock,
-                    price,
-                )
-            })
-            .collect()
-    }
-
     /// Runs every action before `until` (capped at the scenario's end) and
     /// delivers the records due before it.
     pub fn run_until<S: RecordSink + ?Sized>(
@@ -628,315 +532,5 @@ impl Simulator {
                 }
             }
         }
-    }
-
-    fn spawn(
-        &mut self,
-        t: Millis,
-        product: ProductIx,
-        segment: Segment,
-        stage: Stage,
-        shop: &mut Shop,
-    ) {
-        self.next_session += 1;
-        let (referrer, campaign) = match segment {
-            Segment::Regular => {
-                self.stats.sessions_regular += 1;
-                let r = REGULAR_REFERRERS[self.regular_referrer.sample(&mut self.rng)].0;
-                (r, (r == "email").then_some("newsletter"))
-            }
-            Segment::Trend(_) => (
-                TREND_REFERRERS[self.trend_referrer.sample(&mut self.rng)].0,
-                None,
-            ),
-            Segment::Bot => {
-                self.stats.sessions_bot += 1;
-                ("direct", None)
-            }
-        };
-        let user = (self.rng.random::<f64>() < self.sc.funnel.logged_in)
-            .then(|| self.rng.random_range(0..50_000));
-        let session = Session {
-            id: self.next_session,
-            product,
-            segment,
-            stage,
-            products_left: self.sc.funnel.max_products,
-            referrer,
-            campaign,
-            user,
-        };
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.sessions[s as usize] = session;
-                s
-            }
-            None => {
-                self.sessions.push(session);
-                self.sessions.len() as u32 - 1
-            }
-        };
-        self.step(t, slot, shop);
-    }
-
-    fn gap(&mut self) -> Millis {
-        let e: f64 = Exp1.sample(&mut self.rng);
-        (e * self.sc.funnel.step_mean.0 as f64) as Millis + 1
-    }
-
-    fn step(&mut self, t: Millis, slot: u32, shop: &mut Shop) {
-        let s = self.sessions[slot as usize];
-        let f = &self.sc.funnel;
-        let (click, cart, remove) = (f.click_rate, f.cart_rate, f.remove_rate);
-        match s.stage {
-            Stage::View => {
-                self.emit(t, EventType::View, &s, shop);
-                if self.rng.random::<f64>() < click {
-                    self.advance(slot, Stage::Click, t);
-                } else {
-                    self.next_product(t, slot);
-                }
-            }
-            Stage::Click => {
-                self.emit(t, EventType::Click, &s, shop);
-                if self.rng.random::<f64>() < cart {
-                    self.advance(slot, Stage::Cart, t);
-                } else {
-                    self.next_product(t, slot);
-                }
-            }
-            Stage::Cart => {
-                self.emit(t, EventType::AddToCart, &s, shop);
-                self.advance(slot, Stage::Decide, t);
-            }
-            Stage::Decide => {
-                let p = s.product;
-                let price = shop.price(p);
-                let reference = self.reference_price(p, price, t);
-                let segment = match s.segment {
-                    Segment::Trend(i) => demand::trend_segment(i as usize),
-                    _ => demand::REGULAR,
-                };
-                self.oracle_note(p, t, segment, reference, shop);
-                self.stats.decisions += 1;
-                let q = self
-                    .demand
-                    .probability(segment, price, shop.get(p).base_price, reference);
-                // Both uniforms are drawn whatever happens (common random numbers).
-                let (u_buy, u_remove): (f64, f64) =
-                    (self.decide_rng.random(), self.decide_rng.random());
-                let outcome = &mut self.outcomes[p as usize];
-                outcome.decisions += 1;
-                if shop.inventory(p) > 0 {
-                    outcome.expected_profit += q * (price - shop.get(p).cost);
-                }
-                if u_buy < q {
-                    self.next_order += 1;
-                    match shop.buy(p, format!("o{}", self.next_order), t) {
-                        Some(paid) => {
-                            let (cost, left) = (shop.get(p).cost, shop.inventory(p));
-                            self.outcomes[p as usize].sold(paid, cost, left, t);
-                            self.emit(t, EventType::Purchase, &s, shop);
-                            self.stats.orders += 1;
-                            self.stats.revenue += paid;
-                        }
-                        None => {
-                            self.outcomes[p as usize].missed += 1;
-                            self.stats.missed_out_of_stock += 1;
-                        }
-                    }
-                } else if u_remove < remove {
-                    self.emit(t, EventType::RemoveFromCart, &s, shop);
-                }
-                self.next_product(t, slot);
-            }
-            Stage::BotView(left) => {
-                let product = self.rng.random_range(0..shop.len() as u32);
-                let s = Session { product, ..s };
-                self.emit(t, EventType::View, &s, shop);
-                if left > 1 {
-                    self.sessions[slot as usize].stage = Stage::BotView(left - 1);
-                    let next = t + self.rng.random_range(500..3_000);
-                    self.schedule(next, Action::Step(slot));
-                } else {
-                    self.free.push(slot);
-                }
-            }
-        }
-    }
-
-    fn advance(&mut self, slot: u32, stage: Stage, t: Millis) {
-        self.sessions[slot as usize].stage = stage;
-        let next = t + self.gap();
-        self.schedule(next, Action::Step(slot));
-    }
-
-    /// Browse on to another product, or end the session.
-    fn next_product(&mut self, t: Millis, slot: u32) {
-        let s = self.sessions[slot as usize];
-        if s.products_left <= 1 || self.rng.random::<f64>() >= self.sc.funnel.browse_rate {
-            self.free.push(slot);
-            return;
-        }
-        let product = match s.segment {
-            Segment::Trend(i) if self.rng.random::<f64>() < TREND_STAY => {
-                let b = &self.bursts[i as usize];
-                b.targets[b.pick.sample(&mut self.rng)]
-            }
-            _ => self.popular.sample(&mut self.rng) as ProductIx,
-        };
-        let s = &mut self.sessions[slot as usize];
-        s.product = product;
-        s.products_left -= 1;
-        self.advance(slot, Stage::View, t);
-    }
-
-    /// The product's reference price: an EWMA of the live price seen at decisions.
-    fn reference_price(&mut self, p: ProductIx, price: f64, t: Millis) -> f64 {
-        let half = self.sc.demand.reference_halflife.0 as f64;
-        let (r, last) = &mut self.reference[p as usize];
-        let w = 1.0 - 0.5f64.powf((t - *last).max(0) as f64 / half);
-        let before = *r;
-        *r += w * (price - *r);
-        *last = t;
-        before
-    }
-
-    fn oracle_note(
-        &mut self,
-        p: ProductIx,
-        t: Millis,
-        segment: usize,
-        reference: f64,
-        shop: &Shop,
-    ) {
-        let size = self.sc.oracle_window.0;
-        let start = t.div_euclid(size) * size;
-        if self.oracle_open[p as usize].0 != start {
-            self.close_oracle(p);
-            self.oracle_open[p as usize] = (start, Vec::new(), shop.inventory(p), shop.price(p));
-        }
-        self.oracle_open[p as usize].1.push(Decision {
-            segment: segment as u16,
-            reference: reference as f32,
-            weight: 1.0,
-        });
-    }
-
-    fn close_oracle(&mut self, p: ProductIx) {
-        let (start, decisions, stock, price) = std::mem::replace(
-            &mut self.oracle_open[p as usize],
-            (Millis::MIN, Vec::new(), 0, 0.0),
-        );
-        if decisions.is_empty() {
-            return;
-        }
-        self.oracle_done.push((p, start, decisions, stock, price));
-    }
-
-    fn emit(&mut self, t: Millis, event_type: EventType, s: &Session, shop: &Shop) {
-        let p = s.product;
-        self.next_event += 1;
-        self.stats.events[event_type.index()] += 1;
-        if event_type == EventType::View {
-            let day = ((t - self.start) / pipeline::time::DAY) as usize;
-            let days = &mut self.daily_views[p as usize];
-            if days.len() <= day {
-                days.resize(day + 1, 0);
-            }
-            days[day] += 1;
-        }
-        let ev = WireEvent {
-            event_id: self.next_event,
-            event_type,
-            event_time: t,
-            session_id: s.id,
-            product_id: &self.json_ids[p as usize],
-            user_id: s.user,
-            price_cents: (shop.price(p) * 100.0).round() as u64,
-            referrer: s.referrer,
-            campaign: s.campaign,
-        };
-        let partition = self.partition_of[p as usize] as usize;
-        // Faults and delivery draw from the event's own stream: a purchase
-        // (which only some policies cause) shifts nothing else.
-        let mut rng = event_rng(self.sc.seed, s.id, t, event_type);
-        let rng = &mut rng;
-        let fault = self.faults.draw(rng);
-        let mut bytes = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(256));
-        bytes.clear();
-        let unknown;
-        match fault {
-            Some(Fault::MissingField) => {
-                self.encoder
-                    .encode_variant(&ev, Variant::NoSession, &mut bytes)
-            }
-            Some(Fault::BadValue) => {
-                self.encoder
-                    .encode_variant(&ev, Variant::PriceAsString, &mut bytes)
-            }
-            Some(Fault::Oversize) => {
-                self.encoder
-                    .encode_variant(&ev, Variant::Oversize, &mut bytes)
-            }
-            Some(Fault::UnknownProduct) => {
-                unknown = format!("sku-unknown-{}", self.next_event);
-                self.encoder.encode(
-                    &WireEvent {
-                        product_id: &unknown,
-                        ..ev
-                    },
-                    &mut bytes,
-                );
-            }
-            Some(Fault::MalformedJson) => {
-                self.encoder.encode(&ev, &mut bytes);
-                let cut = rng.random_range(1..bytes.len() - 1);
-                bytes.truncate(cut);
-            }
-            None => self.encoder.encode(&ev, &mut bytes),
-        }
-        let jitter = self.sc.out_of_orderness.0;
-        let at = t + if jitter > 0 {
-            rng.random_range(0..=jitter)
-        } else {
-            0
-        };
-        let mut extra: Option<(Millis, Vec<u8>)> = None;
-        let mut again: Option<Millis> = None;
-        if fault.is_none() {
-            if self.faults.duplicate(rng) {
-                again = Some(at + rng.random_range(1_000..60_000));
-            }
-            let late_by = self.sc.faults.late_by.0;
-            let window = self.sc.oracle_window.0.max(100_000);
-            if t - late_by >= self.start + late_by + window && self.faults.late(rng) {
-                self.next_event += 1;
-                let late = WireEvent {
-                    event_id: self.next_event,
-                    event_type: EventType::View,
-                    event_time: t - late_by,
-                    ..ev
-                };
-                let mut out = Vec::with_capacity(256);
-                self.encoder.encode(&late, &mut out);
-                extra = Some((at, out));
-            }
-        }
-        if let Some(again) = again {
-            self.push(partition, again, bytes.clone());
-        }
-        if let Some((at, out)) = extra {
-            self.push(partition, at, out);
-        }
-        self.push(partition, at, bytes);
-    }
-
-    fn push(&mut self, partition: usize, at: Millis, bytes: Vec<u8>) {
-        self.stats.records += 1;
-        // Delivery times are nearly sorted already: search from the back.
-        let queue = &mut self.pending[partition];
-        let pos = queue.len() - queue.iter().rev().take_while(|r| r.at > at).count();
-        queue.insert(pos, Pending { at, bytes });
     }
 }

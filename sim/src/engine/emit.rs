@@ -1,0 +1,128 @@
+//! Events to wire bytes: encoding, injected faults, delivery jitter,
+//! re-sends and back-dated extras, queued per partition by delivery time.
+
+use pipeline::{EventType, Millis};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use super::{Pending, Session, Simulator};
+use crate::faults::Fault;
+use crate::shop::Shop;
+use crate::wire::{Variant, WireEvent};
+
+/// The random stream of one emitted event, keyed by what the event is.
+fn event_rng(seed: u64, session: u64, t: Millis, event_type: EventType) -> SmallRng {
+    let mut key = [0u8; 17];
+    key[..8].copy_from_slice(&session.to_le_bytes());
+    key[8..16].copy_from_slice(&t.to_le_bytes());
+    key[16] = event_type.index() as u8;
+    SmallRng::seed_from_u64(xxhash_rust::xxh3::xxh3_64_with_seed(&key, seed))
+}
+
+impl Simulator {
+    pub(super) fn emit(&mut self, t: Millis, event_type: EventType, s: &Session, shop: &Shop) {
+        let p = s.product;
+        self.next_event += 1;
+        self.stats.events[event_type.index()] += 1;
+        if event_type == EventType::View {
+            let day = ((t - self.start) / pipeline::time::DAY) as usize;
+            let days = &mut self.daily_views[p as usize];
+            if days.len() <= day {
+                days.resize(day + 1, 0);
+            }
+            days[day] += 1;
+        }
+        let ev = WireEvent {
+            event_id: self.next_event,
+            event_type,
+            event_time: t,
+            session_id: s.id,
+            product_id: &self.json_ids[p as usize],
+            user_id: s.user,
+            price_cents: (shop.price(p) * 100.0).round() as u64,
+            referrer: s.referrer,
+            campaign: s.campaign,
+        };
+        let partition = self.partition_of[p as usize] as usize;
+        // Faults and delivery draw from the event's own stream: a purchase
+        // (which only some policies cause) shifts nothing else.
+        let mut rng = event_rng(self.sc.seed, s.id, t, event_type);
+        let rng = &mut rng;
+        let fault = self.faults.draw(rng);
+        let mut bytes = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(256));
+        bytes.clear();
+        let unknown;
+        match fault {
+            Some(Fault::MissingField) => {
+                self.encoder
+                    .encode_variant(&ev, Variant::NoSession, &mut bytes)
+            }
+            Some(Fault::BadValue) => {
+                self.encoder
+                    .encode_variant(&ev, Variant::PriceAsString, &mut bytes)
+            }
+            Some(Fault::Oversize) => {
+                self.encoder
+                    .encode_variant(&ev, Variant::Oversize, &mut bytes)
+            }
+            Some(Fault::UnknownProduct) => {
+                unknown = format!("sku-unknown-{}", self.next_event);
+                self.encoder.encode(
+                    &WireEvent {
+                        product_id: &unknown,
+                        ..ev
+                    },
+                    &mut bytes,
+                );
+            }
+            Some(Fault::MalformedJson) => {
+                self.encoder.encode(&ev, &mut bytes);
+                let cut = rng.random_range(1..bytes.len() - 1);
+                bytes.truncate(cut);
+            }
+            None => self.encoder.encode(&ev, &mut bytes),
+        }
+        let jitter = self.sc.out_of_orderness.0;
+        let at = t + if jitter > 0 {
+            rng.random_range(0..=jitter)
+        } else {
+            0
+        };
+        let mut extra: Option<(Millis, Vec<u8>)> = None;
+        let mut again: Option<Millis> = None;
+        if fault.is_none() {
+            if self.faults.duplicate(rng) {
+                again = Some(at + rng.random_range(1_000..60_000));
+            }
+            let late_by = self.sc.faults.late_by.0;
+            let window = self.sc.oracle_window.0.max(100_000);
+            if t - late_by >= self.start + late_by + window && self.faults.late(rng) {
+                self.next_event += 1;
+                let late = WireEvent {
+                    event_id: self.next_event,
+                    event_type: EventType::View,
+                    event_time: t - late_by,
+                    ..ev
+                };
+                let mut out = Vec::with_capacity(256);
+                self.encoder.encode(&late, &mut out);
+                extra = Some((at, out));
+            }
+        }
+        if let Some(again) = again {
+            self.push(partition, again, bytes.clone());
+        }
+        if let Some((at, out)) = extra {
+            self.push(partition, at, out);
+        }
+        self.push(partition, at, bytes);
+    }
+
+    pub(super) fn push(&mut self, partition: usize, at: Millis, bytes: Vec<u8>) {
+        self.stats.records += 1;
+        // Delivery times are nearly sorted already: search from the back.
+        let queue = &mut self.pending[partition];
+        let pos = queue.len() - queue.iter().rev().take_while(|r| r.at > at).count();
+        queue.insert(pos, Pending { at, bytes });
+    }
+}
