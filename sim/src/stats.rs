@@ -16,6 +16,8 @@ pub struct SimStats {
     pub decisions: u64,
     pub orders: u64,
     pub revenue: f64,
+    /// Revenue minus the cost of the units sold.
+    pub profit: f64,
     /// Shoppers who would have bought but the product was out of stock.
     pub missed_out_of_stock: u64,
     pub restocks: u64,

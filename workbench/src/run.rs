@@ -342,8 +342,7 @@ impl ClosedLoop {
         }
         self.price(now);
         if self.opts.record && now >= self.next_minute {
-            let profit = self.sim.outcomes().iter().map(|o| o.profit).sum();
-            self.result.profit.push((now, profit));
+            self.result.profit.push((now, self.sim.stats().profit));
             self.next_minute = now + pipeline::time::MINUTE;
         }
         if done {

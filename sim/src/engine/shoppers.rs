@@ -122,6 +122,7 @@ impl Simulator {
                             self.emit(t, EventType::Purchase, &s, shop);
                             self.stats.orders += 1;
                             self.stats.revenue += paid;
+                            self.stats.profit += paid - cost;
                         }
                         None => {
                             self.outcomes[p as usize].missed += 1;
