@@ -61,6 +61,7 @@ fn workload() -> Workload {
             inventory: 500,
             price_version: 0,
             last_window: 0,
+            next_restock: 0,
         })
         .collect();
     let mut orders = OrdersTable::new();

@@ -54,15 +54,16 @@ mod tests {
 
     #[test]
     fn names_the_first_difference() {
-        assert!(check(&FEATURE_NAMES, "1").is_ok());
+        let v = FEATURES_VERSION.to_string();
+        assert!(check(&FEATURE_NAMES, &v).is_ok());
         let mut renamed = FEATURE_NAMES.to_vec();
         renamed[5] = "sessions";
         assert_eq!(
-            check(&renamed, "1").unwrap_err(),
+            check(&renamed, &v).unwrap_err(),
             "feature #5 differs: the model has `sessions`, the pipeline has `unique_sessions`"
         );
         assert!(
-            check(&FEATURE_NAMES[..27], "1")
+            check(&FEATURE_NAMES[..27], &v)
                 .unwrap_err()
                 .contains("first missing is `weekday_cos`")
         );
@@ -70,6 +71,12 @@ mod tests {
             check(&FEATURE_NAMES, "0")
                 .unwrap_err()
                 .contains("version 0")
+        );
+        // A model trained before the trend and restock features is refused.
+        assert!(
+            check(&FEATURE_NAMES[..28], "1")
+                .unwrap_err()
+                .contains("trained on features version 1, the pipeline has version 2")
         );
     }
 }

@@ -68,7 +68,7 @@ fn a_model_with_another_feature_list_is_refused_naming_the_difference() {
 
     let versioned = replace(
         &bytes,
-        b"pricestream.features_version\x12\x011",
+        b"pricestream.features_version\x12\x012",
         b"pricestream.features_version\x12\x019",
     );
     let path = dir.path().join("v9.onnx");

@@ -30,6 +30,9 @@ pub struct CatalogItem {
     /// End (epoch ms) of the last window whose decision was applied.
     #[serde(default)]
     pub last_window: Millis,
+    /// When stock is next replenished (epoch ms); 0 when none is scheduled.
+    #[serde(default)]
+    pub next_restock: Millis,
 }
 
 impl CatalogItem {
@@ -65,6 +68,12 @@ impl CatalogItem {
             return Err(format!(
                 "`min_price` ({}) is above `max_price` ({})",
                 self.min_price, self.max_price
+            ));
+        }
+        if self.next_restock < 0 {
+            return Err(format!(
+                "`next_restock` must be epoch ms >= 0, got {}",
+                self.next_restock
             ));
         }
         if self.inventory < 0 {

@@ -12,10 +12,10 @@ use crate::window::Window;
 
 /// Version of [`FEATURE_NAMES`]. Bump it whenever the list, its order or a
 /// definition changes; models record the version they were trained on.
-pub const FEATURES_VERSION: u32 = 1;
+pub const FEATURES_VERSION: u32 = 2;
 
 /// The model's input, in order. Definitions are in docs/features.md.
-pub const FEATURE_NAMES: [&str; 28] = [
+pub const FEATURE_NAMES: [&str; 34] = [
     "views",
     "clicks",
     "add_to_carts",
@@ -44,12 +44,33 @@ pub const FEATURE_NAMES: [&str; 28] = [
     "hour_cos",
     "weekday_sin",
     "weekday_cos",
+    "views_per_hour_recent",
+    "views_per_hour_baseline",
+    "trend_intensity",
+    "trend_age_hours",
+    "hours_to_restock",
+    "views_ahead_per_unit",
 ];
 
 pub const FEATURE_COUNT: usize = FEATURE_NAMES.len();
 
 /// `days_of_cover` when nothing sells (and the cap for slow sellers).
 pub const DAYS_OF_COVER_CAP: f64 = 365.0;
+
+/// Half-life of `views_per_hour_recent`: a trend is visible within minutes.
+pub const RECENT_HALF_LIFE: Millis = HOUR;
+/// Half-life of `views_per_hour_baseline`: the product's normal over days.
+pub const BASELINE_HALF_LIFE: Millis = 72 * HOUR;
+/// A trend starts when `trend_intensity` reaches this and ends when it falls
+/// below [`TREND_END`] (hysteresis, so the daily rhythm does not flicker it).
+pub const TREND_START: f64 = 3.0;
+pub const TREND_END: f64 = 1.5;
+/// `hours_to_restock` when no restock is scheduled (and its cap).
+pub const RESTOCK_HOURS_CAP: f64 = 720.0;
+/// How far ahead `views_ahead_per_unit` looks, at most.
+pub const AHEAD_HOURS_CAP: f64 = 72.0;
+/// Assumed half-life of a trend's excess views, for `views_ahead_per_unit`.
+pub const EXCESS_HALF_LIFE_HOURS: f64 = 12.0;
 
 /// Position of a feature in [`FEATURE_NAMES`].
 pub fn feature_index(name: &str) -> Option<usize> {
@@ -107,13 +128,19 @@ impl Serialize for FeatureRecord {
     }
 }
 
-/// Per-product view history for the growth features, carried across windows.
+/// Per-product view history for the growth and trend features, carried across windows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Trend {
     last_end: Option<Millis>,
     last_views: f64,
     /// EWMA of views over windows up to and including `last_end`.
     ewma: f64,
+    /// Time-based EWMAs of views per hour, including `last_end`'s window.
+    recent_rate: f64,
+    baseline_rate: f64,
+    /// End of the window in which the current trend started.
+    trend_since: Option<Millis>,
 }
 
 /// What the history says before the current window.
@@ -121,6 +148,21 @@ pub struct Trend {
 pub struct History {
     pub prev_views: f64,
     pub ewma_views: f64,
+}
+
+/// The trend state after the current window.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TrendNow {
+    pub recent_rate: f64,
+    pub baseline_rate: f64,
+    pub intensity: f64,
+    /// Hours since the current trend started; 0 when there is none.
+    pub age_hours: f64,
+}
+
+/// Weight of one step of `slide` in an EWMA with the given half-life.
+fn ewma_weight(slide: Millis, half_life: Millis) -> f64 {
+    1.0 - 0.5f64.powf(slide as f64 / half_life as f64)
 }
 
 impl Trend {
@@ -138,8 +180,9 @@ impl Trend {
         observed_since: Millis,
     ) -> History {
         let end = window.end;
+        let partial_start = self.last_end.is_none() && window.start - slide < observed_since;
         let history = match self.last_end {
-            None if window.start - slide < observed_since => History {
+            None if partial_start => History {
                 prev_views: views,
                 ewma_views: views,
             },
@@ -155,11 +198,65 @@ impl Trend {
                 }
             }
         };
+        let rate = views / ((window.end - window.start) as f64 / HOUR as f64);
+        let (recent_before, baseline_before) = match self.last_end {
+            None if partial_start => (rate, rate),
+            None => (0.0, 0.0),
+            Some(last) => {
+                // Each missing window was a step with no views.
+                let decay = |half_life: Millis| {
+                    0.5f64.powf((end - last - slide).max(0) as f64 / half_life as f64)
+                };
+                (
+                    self.recent_rate * decay(RECENT_HALF_LIFE),
+                    self.baseline_rate * decay(BASELINE_HALF_LIFE),
+                )
+            }
+        };
+        let step = |before: f64, half_life| {
+            let w = ewma_weight(slide, half_life);
+            w * rate + (1.0 - w) * before
+        };
+        self.recent_rate = step(recent_before, RECENT_HALF_LIFE);
+        self.baseline_rate = step(baseline_before, BASELINE_HALF_LIFE);
+        let intensity = self.intensity();
+        if intensity >= TREND_START && self.trend_since.is_none() {
+            self.trend_since = Some(end);
+        } else if intensity < TREND_END {
+            self.trend_since = None;
+        }
         self.last_end = Some(end);
         self.last_views = views;
         self.ewma = alpha * views + (1.0 - alpha) * history.ewma_views;
         history
     }
+
+    /// Recent views per hour over the baseline's, each plus one view per hour
+    /// so that a product going from nothing to a handful is not a trend.
+    fn intensity(&self) -> f64 {
+        (self.recent_rate + 1.0) / (self.baseline_rate + 1.0)
+    }
+
+    /// The state after the last [`Trend::advance`].
+    pub fn now(&self) -> TrendNow {
+        TrendNow {
+            recent_rate: self.recent_rate,
+            baseline_rate: self.baseline_rate,
+            intensity: self.intensity(),
+            age_hours: match (self.trend_since, self.last_end) {
+                (Some(since), Some(end)) => (end - since) as f64 / HOUR as f64,
+                _ => 0.0,
+            },
+        }
+    }
+}
+
+/// Views expected over the next `hours`: the baseline rate, plus the recent
+/// excess over it decaying with [`EXCESS_HALF_LIFE_HOURS`].
+pub fn views_ahead(trend: &TrendNow, hours: f64) -> f64 {
+    let excess = (trend.recent_rate - trend.baseline_rate).max(0.0);
+    let tau = EXCESS_HALF_LIFE_HOURS / std::f64::consts::LN_2;
+    trend.baseline_rate * hours + excess * tau * (1.0 - (-hours / tau).exp())
 }
 
 /// Everything a feature record is computed from.
@@ -167,6 +264,7 @@ pub struct FeatureInputs<'a> {
     pub window: Window,
     pub aggregate: &'a Aggregate,
     pub history: History,
+    pub trend: TrendNow,
     pub item: &'a CatalogItem,
     pub window_orders: OrderTotals,
     /// Units ordered over the velocity horizon ending at the window end.
@@ -206,6 +304,12 @@ impl FeatureInputs<'_> {
         // 1970-01-01 was a Thursday: Monday = 0.
         let weekday = (end.div_euclid(DAY) + 3).rem_euclid(7) as f64 + hour / 24.0;
         let minutes = (self.window.end - self.window.start) as f64 / 60_000.0;
+        let hours_to_restock = if item.next_restock > 0 {
+            ((item.next_restock - end) as f64 / HOUR as f64).clamp(0.0, RESTOCK_HOURS_CAP)
+        } else {
+            RESTOCK_HOURS_CAP
+        };
+        let ahead = views_ahead(&self.trend, hours_to_restock.min(AHEAD_HOURS_CAP));
         let values: [f64; FEATURE_COUNT] = [
             views,
             clicks,
@@ -235,6 +339,12 @@ impl FeatureInputs<'_> {
             (TAU * hour / 24.0).cos(),
             (TAU * weekday / 7.0).sin(),
             (TAU * weekday / 7.0).cos(),
+            self.trend.recent_rate,
+            self.trend.baseline_rate,
+            self.trend.intensity,
+            self.trend.age_hours,
+            hours_to_restock,
+            ahead / inventory.max(1.0),
         ];
         FeatureRecord {
             product_id: item.product_id.clone(),
@@ -321,5 +431,63 @@ mod tests {
                 ewma_views: 50.0
             }
         );
+    }
+
+    #[test]
+    fn a_spike_is_a_trend_with_an_age_and_it_ends() {
+        const MIN: Millis = 60_000;
+        let slide = 10 * MIN;
+        let w = |k: i64| Window {
+            start: k * slide,
+            end: (k + 1) * slide,
+        };
+        let mut t = Trend::default();
+        // Two days at 6 views per hour (1 per 10-minute window).
+        for k in 0..288 {
+            t.advance(w(k), slide, 1.0, 0.3, 0);
+        }
+        let quiet = t.now();
+        assert!((quiet.baseline_rate - 6.0).abs() < 0.1 * 6.0, "{quiet:?}");
+        assert!((quiet.recent_rate - 6.0).abs() < 1e-6, "{quiet:?}");
+        assert_eq!(quiet.age_hours, 0.0);
+        // A spike: 200 views per window (1 200 per hour) for three hours.
+        let mut started = None;
+        for k in 288..306 {
+            t.advance(w(k), slide, 200.0, 0.3, 0);
+            if started.is_none() && t.now().age_hours == 0.0 && t.now().intensity >= TREND_START {
+                started = Some(k);
+            }
+        }
+        let hot = t.now();
+        // It started in the first spike window and is 17 windows old.
+        assert_eq!(started, Some(288));
+        assert!((hot.age_hours - 17.0 / 6.0).abs() < 1e-9, "{hot:?}");
+        assert!(hot.intensity > 20.0, "{hot:?}");
+        assert!(views_ahead(&hot, 24.0) > 24.0 * hot.baseline_rate);
+        // Silence for a day: the gap decays the recent rate; the trend ends.
+        t.advance(w(450), slide, 1.0, 0.3, 0);
+        let after = t.now();
+        assert!(after.intensity < TREND_END, "{after:?}");
+        assert_eq!(after.age_hours, 0.0);
+    }
+
+    #[test]
+    fn views_ahead_is_the_baseline_plus_a_decaying_excess() {
+        let flat = TrendNow {
+            recent_rate: 10.0,
+            baseline_rate: 10.0,
+            intensity: 1.0,
+            age_hours: 0.0,
+        };
+        assert!((views_ahead(&flat, 5.0) - 50.0).abs() < 1e-9);
+        let hot = TrendNow {
+            recent_rate: 110.0,
+            ..flat
+        };
+        // The excess of 100/h halves every 12 h: 100 × 12/ln 2 in all.
+        let all = 100.0 * EXCESS_HALF_LIFE_HOURS / std::f64::consts::LN_2;
+        assert!((views_ahead(&hot, 1e6) - 1e7 - all).abs() < 1e-3);
+        let half = views_ahead(&hot, 12.0) - 120.0;
+        assert!((half - all / 2.0).abs() < 1e-6);
     }
 }

@@ -22,6 +22,7 @@ pub fn item(product_id: &str) -> CatalogItem {
         inventory: 10,
         price_version: 0,
         last_window: 0,
+        next_restock: 0,
     }
 }
 

@@ -510,13 +510,15 @@ impl Pipeline {
         for (product, aggregate) in &aggregates {
             let i = *product as usize;
             let views = f64::from(aggregate.counts[EventType::View.index()]);
-            let history = self.products.trends[i].advance(
+            let trend = &mut self.products.trends[i];
+            let history = trend.advance(
                 window,
                 self.spec.slide,
                 views,
                 self.config.ewma_alpha,
                 self.observed_since,
             );
+            let trend = trend.now();
             let id = &*self.products.names[i];
             let Some(item) = catalog.item(id) else {
                 self.counters.unenriched += 1;
@@ -527,6 +529,7 @@ impl Pipeline {
                 window,
                 aggregate,
                 history,
+                trend,
                 item,
                 window_orders: orders.totals(id, window.start, window.end),
                 recent_units: orders.totals(id, end - horizon, end).units,

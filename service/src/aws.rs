@@ -271,6 +271,7 @@ pub fn catalog_item(i: &CatalogItem) -> HashMap<String, AttributeValue> {
         ("inventory".to_string(), n(i.inventory.to_string())),
         ("price_version".to_string(), n(i.price_version.to_string())),
         ("last_window".to_string(), n(i.last_window.to_string())),
+        ("next_restock".to_string(), n(i.next_restock.to_string())),
     ])
 }
 

@@ -39,6 +39,7 @@ pub fn catalog_item(item: &Item) -> Result<CatalogItem, String> {
         inventory: number(item, "inventory")?,
         price_version: number(item, "price_version").unwrap_or(0),
         last_window: number(item, "last_window").unwrap_or(0),
+        next_restock: number(item, "next_restock").unwrap_or(0),
     };
     parsed.validate().map(|()| parsed)
 }

@@ -74,6 +74,7 @@ impl Shop {
                     inventory: stock.clamp(spec.inventory_range[0], spec.inventory_range[1]),
                     price_version: 0,
                     last_window: 0,
+                    next_restock: 0,
                 }
             })
             .collect();
@@ -154,6 +155,13 @@ impl Shop {
     /// The stock a restock refills a product to.
     pub fn restock_level(&self, p: ProductIx) -> i64 {
         self.initial_inventory[p as usize]
+    }
+
+    /// Announces the next restock (epoch ms, 0 = none) on every item.
+    pub fn set_next_restock(&mut self, at: Millis) {
+        for item in &mut self.items {
+            item.next_restock = at;
+        }
     }
 
     pub fn restock(&mut self) {

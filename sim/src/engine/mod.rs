@@ -213,6 +213,7 @@ impl Simulator {
         }
         let start = sc.start.0;
         let end = start + sc.duration.0;
+        shop.set_next_restock(sc.catalog.restock_every.map_or(0, |every| start + every.0));
         let targets = |key: String,
                        product: &Option<String>,
                        brand: &Option<String>|
@@ -513,6 +514,7 @@ impl Simulator {
                 self.stats.restocks += 1;
                 if let Some(every) = self.sc.catalog.restock_every {
                     self.schedule(t + every.0, Action::Restock);
+                    shop.set_next_restock(t + every.0);
                 }
             }
             Action::SaleStart(i) => {
