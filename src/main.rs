@@ -27,7 +27,7 @@ enum Command {
     Replay(Box<ReplayArgs>),
     /// Simulate a scenario with static prices: event files, orders, catalog and oracle out.
     Sim(SimArgs),
-    /// Training data: feature records from simulated scenarios, labeled with the oracle's best price ratio.
+    /// Training data: feature records from closed-loop runs, labeled with the oracles' prices.
     ExportTraining(ExportArgs),
     /// The workbench: run a scenario in a closed loop with a pricing policy (or compare several).
     Run(Box<RunArgs>),
@@ -688,6 +688,13 @@ struct ExportArgs {
     /// CSV file to write.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// The policy that prices while the data is generated: `static` (list
+    /// prices) or e.g. `model`, so labels cover the states a model leads to.
+    #[arg(long, default_value = "static")]
+    policy: String,
+    /// ONNX model for `--policy model`.
+    #[arg(long, default_value = "model/pricing.onnx")]
+    model: PathBuf,
 }
 
 #[derive(Clone, Debug)]
@@ -708,6 +715,21 @@ fn seeds(s: &str) -> Result<Seeds, String> {
 }
 
 fn run_export(args: ExportArgs) -> ExitCode {
+    let policy = match workbench::Policy::parse(&args.policy, &args.model) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: --policy: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = workbench::RunOptions {
+        policy,
+        config: pipeline::PipelineConfig::default(),
+        guardrails: pipeline::Guardrails::default(),
+        record: false,
+        watch: Vec::new(),
+        redeliver_feed: false,
+    };
     let file = match std::fs::File::create(&args.out) {
         Ok(f) => f,
         Err(e) => {
@@ -716,12 +738,18 @@ fn run_export(args: ExportArgs) -> ExitCode {
         }
     };
     let mut out = csv::Writer::from_writer(BufWriter::new(file));
-    if let Err(e) = out.write_record(sim::output::training_header()) {
+    if let Err(e) = out.write_record(workbench::training::training_header()) {
         eprintln!("error: writing {}: {e}", args.out.display());
         return ExitCode::FAILURE;
     }
     for path in &args.scenarios {
-        match sim::output::export_training(path, &args.seeds.0, args.duration, &mut out) {
+        match workbench::training::export_training(
+            path,
+            &args.seeds.0,
+            args.duration,
+            &opts,
+            &mut out,
+        ) {
             Ok((rows, labeled)) => eprintln!(
                 "{}: {rows} feature records, {labeled} labeled (seeds {:?})",
                 path.display(),

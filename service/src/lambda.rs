@@ -105,7 +105,12 @@ impl Handler {
                 }
             }
             Err(e) => {
-                warn!("model: {e}; the whole batch is retried");
+                // Even a fatal error is reported per record: the event source
+                // keeps the records until a fixed deployment prices them.
+                warn!(
+                    retryable = e.retryable(),
+                    "{e}; the whole batch is reported as failed"
+                );
                 failures.extend(sequences.iter().map(|s| failure(s)));
             }
         }

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use pipeline::{AuditRecord, CatalogItem, Decision, FeatureRecord, PriceModel, Pricer};
+use pipeline::{
+    AuditRecord, CatalogItem, Decision, FeatureRecord, ModelError, PriceModel, PriceStage, Pricer,
+};
 
 use crate::aws::{Aws, Item, batch_get};
 use crate::config::{Backend, Body, Config};
@@ -87,57 +89,106 @@ impl Stage {
 
     /// Decides for `records` (in order; a product's later window sees its
     /// earlier decision) against the live catalog, and writes the results.
-    /// `Err` when the model fails: nothing was written, retry the batch.
-    pub fn price(&mut self, aws: &Aws, records: &[FeatureRecord]) -> Result<Vec<Outcome>, String> {
+    /// `Err` when the catalog cannot be read or the model fails: nothing was
+    /// written; whether to retry the batch is [`PriceError::retryable`].
+    pub fn price(
+        &mut self,
+        aws: &Aws,
+        records: &[FeatureRecord],
+    ) -> Result<Vec<Outcome>, PriceError> {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let mut items = load_items(aws, &self.catalog, records)?;
+        let items = load_items(aws, &self.catalog, records).map_err(PriceError::Catalog)?;
+        let mut writes = Writes {
+            aws,
+            items,
+            catalog: &self.catalog,
+            audit: &self.audit,
+            metrics: &self.metrics,
+            outcomes: Vec::with_capacity(records.len()),
+        };
         let started = Instant::now();
-        let outputs = self.model.predict(records).map_err(|e| e.to_string());
+        let priced =
+            self.pricer
+                .price_batch(self.model.as_mut(), &self.version, records, &mut writes);
+        // The model's time dominates: the writes wait on DynamoDB.
         self.metrics
             .model_latency_seconds
             .observe(started.elapsed().as_secs_f64());
-        let outputs = outputs?;
-        if outputs.len() != records.len() {
-            return Err(format!(
-                "the model returned {} outputs for {} records",
-                outputs.len(),
-                records.len()
-            ));
+        priced.map_err(PriceError::Model)?;
+        Ok(writes.outcomes)
+    }
+}
+
+/// Why a batch was not priced.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum PriceError {
+    #[error("reading the catalog: {0}")]
+    Catalog(String),
+    #[error("model: {0}")]
+    Model(ModelError),
+}
+
+impl PriceError {
+    /// A catalog read may succeed later; a model error says itself.
+    pub fn retryable(&self) -> bool {
+        match self {
+            PriceError::Catalog(_) => true,
+            PriceError::Model(e) => e.retryable,
         }
-        let mut outcomes = Vec::with_capacity(records.len());
-        for (record, output) in records.iter().zip(outputs) {
-            let Some(item) = items.get_mut(&record.product_id) else {
-                outcomes.push(Outcome::Skipped(format!(
-                    "{} is not in {}",
-                    record.product_id, self.catalog
-                )));
-                continue;
-            };
-            let decision = self.pricer.decide(record, output, item, &self.version);
-            outcomes.push(match self.write(aws, &decision, item) {
-                Ok(()) => {
-                    self.metrics.decision(decision.audit.rule.as_str());
-                    Outcome::Decided(Box::new(decision.audit))
-                }
-                Err(e) => {
-                    self.metrics.aws_error("pricer write");
-                    Outcome::Failed(e)
-                }
-            });
-        }
-        Ok(outcomes)
+    }
+}
+
+/// The service's side of a priced batch: each decision's audit record and
+/// conditional price update, written as it is decided.
+struct Writes<'a> {
+    aws: &'a Aws,
+    items: HashMap<String, CatalogItem>,
+    catalog: &'a str,
+    audit: &'a str,
+    metrics: &'a Metrics,
+    outcomes: Vec<Outcome>,
+}
+
+impl PriceStage for Writes<'_> {
+    fn item(&mut self, product_id: &str) -> Option<&CatalogItem> {
+        self.items.get(product_id)
     }
 
-    fn write(&self, aws: &Aws, d: &Decision, item: &mut CatalogItem) -> Result<(), String> {
-        put_audit_once(aws, &self.audit, &d.audit)?;
+    fn decided(&mut self, _: &FeatureRecord, decision: Decision) {
+        let outcome = match self.write(&decision) {
+            Ok(()) => {
+                self.metrics.decision(decision.audit.rule.as_str());
+                Outcome::Decided(Box::new(decision.audit))
+            }
+            Err(e) => {
+                self.metrics.aws_error("pricer write");
+                Outcome::Failed(e)
+            }
+        };
+        self.outcomes.push(outcome);
+    }
+
+    fn skipped(&mut self, record: &FeatureRecord) {
+        self.outcomes.push(Outcome::Skipped(format!(
+            "{} is not in {}",
+            record.product_id, self.catalog
+        )));
+    }
+}
+
+impl Writes<'_> {
+    fn write(&mut self, d: &Decision) -> Result<(), String> {
+        put_audit_once(self.aws, self.audit, &d.audit)?;
         if let Some(update) = &d.update
-            && apply_price_update(aws, &self.catalog, update)? == Write::Applied
+            && apply_price_update(self.aws, self.catalog, update)? == Write::Applied
         {
             self.metrics.price_changes.inc();
             // The next window of this product in the batch sees the new price.
-            let _ = update.apply_to(item);
+            if let Some(item) = self.items.get_mut(&update.product_id) {
+                let _ = update.apply_to(item);
+            }
         }
         Ok(())
     }

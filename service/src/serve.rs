@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::{
-    CatalogTable, DeadLetter, FeatureRecord, Millis, OrdersTable, Output, PartitionId,
-    PartitionState, Pipeline, Position, RawRecord,
+    CatalogTable, ClosedWindow, DeadLetter, Driver, FeatureRecord, Millis, OrdersTable,
+    PartitionId, PartitionState, Pipeline, Position, RawRecord,
 };
 use tracing::{error, info, warn};
 
@@ -156,7 +156,8 @@ pub fn serve(
     };
     refresh_catalog(&aws, config, &mut caches)?;
     refresh_orders(&aws, config, &mut caches)?;
-    let mut core = Pipeline::new(config.pipeline_config()).map_err(|e| e.to_string())?;
+    let mut driver =
+        Driver::new(Pipeline::new(config.pipeline_config()).map_err(|e| e.to_string())?);
     let mut consumer = Consumer::new(
         &config.stream.name,
         Start::from_config(
@@ -174,11 +175,11 @@ pub fn serve(
     let mut shards: BTreeMap<String, Shard> = BTreeMap::new();
     let mut positions = Positions::new();
     for lease in leases {
-        let part = core.register_partition(&lease.shard_id);
+        let part = driver.core_mut().register_partition(&lease.shard_id);
         if let Some(state) = &lease.state {
             let state: PartitionState = serde_json::from_str(state)
                 .map_err(|e| format!("checkpoint of {}: {e}", lease.shard_id))?;
-            core.resume(part, state);
+            driver.core_mut().resume(part, state);
         }
         if let Some(r) = lease.replay_at.clone().map(Resume::At) {
             positions.insert(lease.shard_id.clone(), r);
@@ -227,7 +228,7 @@ pub fn serve(
     let result = run.main_loop(
         &options,
         &stop,
-        &mut core,
+        &mut driver,
         &mut consumer,
         &mut shards,
         &mut positions,
@@ -236,7 +237,7 @@ pub fn serve(
     // Whatever happened, store what was processed (best effort after an error).
     let flushed = run
         .flush_dead_letters()
-        .and_then(|()| run.checkpoint_all(&core, &mut shards));
+        .and_then(|()| run.checkpoint_all(driver.core(), &mut shards));
     for shard in shards.values() {
         if let Err(e) = leases::release(&aws, &config.tables.checkpoints, &shard.lease, &worker) {
             warn!(shard = %shard.lease.shard_id, "{e}");
@@ -348,7 +349,7 @@ impl Run<'_> {
         &mut self,
         options: &Options,
         stop: &AtomicBool,
-        core: &mut Pipeline,
+        driver: &mut Driver,
         consumer: &mut Consumer,
         shards: &mut BTreeMap<String, Shard>,
         positions: &mut Positions,
@@ -360,9 +361,8 @@ impl Run<'_> {
             Duration::from_millis(self.config.stream.checkpoint_interval.0 as u64);
         let (mut renewed, mut checkpointed) = (Instant::now(), Instant::now());
         let mut shown = Instant::now();
-        let mut out = Output::default();
         let mut received = 0;
-        let mut stats = core.stats();
+        let mut stats = driver.core().stats();
         while !stop.load(Ordering::SeqCst) {
             if renewed.elapsed() >= renew_every {
                 self.renew(shards, consumer)?;
@@ -386,7 +386,7 @@ impl Run<'_> {
             }
             let allow = aligned(
                 &stats,
-                core.watermark(),
+                driver.core().watermark(),
                 shards,
                 self.config.stream.max_ahead.0,
             );
@@ -407,7 +407,7 @@ impl Run<'_> {
                 if let Some(ms) = batch.millis_behind_latest {
                     self.metrics.behind(&batch.shard_id, ms);
                 }
-                let first = core.ordinal(shard.part);
+                let first = driver.core().ordinal(shard.part);
                 let records: Vec<RawRecord> = batch
                     .records
                     .iter()
@@ -416,7 +416,7 @@ impl Run<'_> {
                         position: Position::Sequence(&r.sequence),
                     })
                     .collect();
-                core.ingest(shard.part, now, &records, &caches.catalog, &mut out);
+                driver.ingest(shard.part, now, &records, &caches.catalog);
                 for (i, r) in batch.records.iter().enumerate() {
                     shard.seqs.push_back((first + i as u64, r.sequence.clone()));
                 }
@@ -424,23 +424,19 @@ impl Run<'_> {
                     shard.processed = Some(last.sequence.clone());
                 }
                 if batch.shard_ended {
-                    core.close_partition(shard.part);
+                    driver.core_mut().close_partition(shard.part);
                     shard.ended = true;
                 }
                 let caught_up = batch.records.is_empty()
                     && (batch.shard_ended || batch.millis_behind_latest.unwrap_or(0) == 0);
                 shard.idle_polls = if caught_up { shard.idle_polls + 1 } else { 0 };
             }
-            self.take_dead_letters(&mut out, shards);
-            while core
-                .advance_one(now, &caches.catalog, &caches.orders, &mut out)
-                .is_some()
-            {
-                self.take_dead_letters(&mut out, shards);
-                self.emit_window(&mut out, core, shards, caches)?;
+            self.take_dead_letters(driver, shards);
+            while let Some(window) = driver.next_window(now, &caches.catalog, &caches.orders) {
+                self.emit_window(window, driver, shards, caches)?;
                 checkpointed = Instant::now();
             }
-            stats = core.stats();
+            stats = driver.core().stats();
             self.metrics.events_in.inc_by(stats.received - received);
             received = stats.received;
             if let Some(wm) = stats.watermark {
@@ -451,25 +447,22 @@ impl Run<'_> {
             let drained = !shards.is_empty() && shards.values().all(|s| s.idle_polls >= 2);
             if options.drain && drained {
                 info!("every shard is read to its end: closing the remaining windows");
-                while core
-                    .finish_one(&caches.catalog, &caches.orders, &mut out)
-                    .is_some()
-                {
-                    self.take_dead_letters(&mut out, shards);
-                    self.emit_window(&mut out, core, shards, caches)?;
+                driver.end_of_input();
+                while let Some(window) = driver.next_window(now, &caches.catalog, &caches.orders) {
+                    self.emit_window(window, driver, shards, caches)?;
                 }
                 break;
             }
             if checkpointed.elapsed() >= checkpoint_every {
                 self.flush_dead_letters()?;
-                self.checkpoint_all(core, shards)?;
+                self.checkpoint_all(driver.core(), shards)?;
                 checkpointed = Instant::now();
             }
             if batches.iter().all(|b| b.records.is_empty()) {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        self.report.records = core.stats().received;
+        self.report.records = driver.core().stats().received;
         Ok(())
     }
 
@@ -496,8 +489,8 @@ impl Run<'_> {
     }
 
     /// Keeps the dead letters of records not processed before this run.
-    fn take_dead_letters(&mut self, out: &mut Output, shards: &BTreeMap<String, Shard>) {
-        for d in out.dead_letters.drain(..) {
+    fn take_dead_letters(&mut self, driver: &mut Driver, shards: &BTreeMap<String, Shard>) {
+        for d in driver.take_dead_letters() {
             let stored = shards
                 .get(&*d.partition)
                 .and_then(|s| s.stored_through.as_deref())
@@ -519,15 +512,17 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Writes a closed window's features, waits for their decisions, then checkpoints.
+    /// Writes a closed window's features, waits for their decisions, settles
+    /// the window with the driver, then checkpoints.
     fn emit_window(
         &mut self,
-        out: &mut Output,
-        core: &Pipeline,
+        window: ClosedWindow,
+        driver: &mut Driver,
         shards: &mut BTreeMap<String, Shard>,
         caches: &mut Caches,
     ) -> Result<(), String> {
-        let features: Vec<FeatureRecord> = std::mem::take(&mut out.features);
+        self.take_dead_letters(driver, shards);
+        let features = window.features;
         let table = &self.config.tables.features;
         let mut items: Vec<Item> = features.iter().map(feature_item).collect();
         if std::mem::take(&mut self.first_window) && !items.is_empty() {
@@ -553,8 +548,9 @@ impl Run<'_> {
                 o.window(&features, &decided);
             }
         }
+        driver.settle(window.end).map_err(|e| e.to_string())?;
         self.flush_dead_letters()?;
-        self.checkpoint_all(core, shards)
+        self.checkpoint_all(driver.core(), shards)
     }
 
     /// Waits until every record of window `end` has a decision and applied
@@ -808,7 +804,12 @@ fn price_until_done(
                 }
                 Priced::Decided(_) => None,
             }),
-            Err(e) => Some(e),
+            Err(e) if !e.retryable() => {
+                return Err(format!(
+                    "{e}; not retried (a restart with a fixed model or config is needed)"
+                ));
+            }
+            Err(e) => Some(e.to_string()),
         };
         let Some(e) = failure else {
             return Ok(());

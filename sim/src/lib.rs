@@ -12,7 +12,6 @@ pub mod demand;
 pub mod engine;
 pub mod faults;
 pub mod hawkes;
-pub mod host;
 pub mod oracle;
 pub mod outcome;
 pub mod output;

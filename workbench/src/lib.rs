@@ -10,6 +10,7 @@ pub mod report;
 mod report_trend;
 pub mod run;
 pub mod summary;
+pub mod training;
 
 pub use policy::Policy;
 pub use run::{ClosedLoop, RunOptions, RunResult, WindowPoint, run};

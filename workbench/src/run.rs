@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use model::{FixedRatioModel, OnnxModel, RulesModel, StaticModel, StaticOptModel, TrendRuleModel};
 use pipeline::{
-    AuditRecord, DeadLetter, FeatureRecord, FeaturesTable, Guardrails, Millis, Output, Pipeline,
-    PipelineConfig, Position, PriceModel, Pricer, RawRecord, Rule,
+    AuditRecord, CatalogItem, DeadLetter, Decision, Driver, FeatureRecord, FeaturesTable,
+    Guardrails, Millis, Pipeline, PipelineConfig, Position, PriceModel, PriceStage, Pricer,
+    RawRecord, Rule,
 };
 use serde::Serialize;
 use sim::Simulator;
@@ -135,7 +136,7 @@ pub fn guardrails_for(policy: &Policy, base: &Guardrails) -> Guardrails {
 pub struct ClosedLoop {
     sim: Simulator,
     shop: Shop,
-    core: Pipeline,
+    driver: Driver,
     ids: Vec<pipeline::PartitionId>,
     table: FeaturesTable,
     pricer: Pricer,
@@ -143,7 +144,6 @@ pub struct ClosedLoop {
     version: Arc<str>,
     opts: RunOptions,
     inbox: Vec<Vec<Vec<u8>>>,
-    out: Output,
     summary: Summary,
     result: RunResult,
     emitted: u64,
@@ -159,6 +159,8 @@ pub struct ClosedLoop {
     /// `windows` until taken, and the latest decisions in `recent`.
     pub collect_windows: bool,
     windows: Vec<WindowPoint>,
+    /// Every feature record, in closing order, when kept (training data).
+    features: Option<Vec<FeatureRecord>>,
 }
 
 /// One product's closed window, for live displays.
@@ -218,14 +220,13 @@ impl ClosedLoop {
             inbox: vec![Vec::new(); partitions],
             sim,
             shop,
-            core,
+            driver: Driver::new(core),
             ids,
             table: FeaturesTable::new(pipeline::time::HOUR),
             pricer: Pricer::new(guardrails),
             pricing,
             version,
             opts: opts.clone(),
-            out: Output::default(),
             summary,
             result,
             emitted: 0,
@@ -235,6 +236,7 @@ impl ClosedLoop {
             recent: Default::default(),
             collect_windows: false,
             windows: Vec::new(),
+            features: None,
         })
     }
 
@@ -251,11 +253,11 @@ impl ClosedLoop {
     }
 
     pub fn core_stats(&self) -> pipeline::Stats {
-        self.core.stats()
+        self.driver.core().stats()
     }
 
     pub fn watermark(&self) -> Millis {
-        self.core.watermark()
+        self.driver.core().watermark()
     }
 
     pub fn emitted(&self) -> u64 {
@@ -311,43 +313,35 @@ impl ClosedLoop {
                     position: Position::Offset(0),
                 })
                 .collect();
-            self.core
-                .ingest(self.ids[k], now, &raw, &self.shop, &mut self.out);
+            self.driver.ingest(self.ids[k], now, &raw, &self.shop);
             records.clear();
         }
         if done {
-            self.core.finish(&self.shop, &self.shop, &mut self.out);
-        } else {
-            self.core
-                .advance(now, &self.shop, &self.shop, &mut self.out);
-        }
-        for f in self.out.features.drain(..) {
-            if self.collect_windows {
-                self.windows.push(WindowPoint::from_record(&f));
-            }
-            if let Some(series) = self.result.series.get_mut(&f.product_id) {
-                series.window_end.push(f.window.end);
-                series
-                    .views_per_minute
-                    .push(f.get("views_per_minute").unwrap_or(0.0));
-                series.price.push(f.current_price);
-                series.inventory.push(f.get("inventory").unwrap_or(0.0));
-            }
-            self.table.put(f);
+            self.driver.end_of_input();
         }
         if self.opts.record {
-            self.result.dead_letters.append(&mut self.out.dead_letters);
+            self.result
+                .dead_letters
+                .extend(self.driver.take_dead_letters());
         } else {
-            self.out.dead_letters.clear();
+            self.driver.take_dead_letters();
         }
-        self.price(now);
+        // One window at a time: its decisions apply before the next closes.
+        while let Some(window) = self.driver.next_window(now, &self.shop, &self.shop) {
+            for f in window.features {
+                self.observe(&f);
+                self.table.put(f);
+            }
+            self.price(now);
+            let _ = self.driver.settle(window.end);
+        }
         if self.opts.record && now >= self.next_minute {
             self.result.profit.push((now, self.sim.stats().profit));
             self.next_minute = now + pipeline::time::MINUTE;
         }
         if done {
             self.finished = true;
-            let stats = self.core.stats();
+            let stats = self.driver.core().stats();
             self.summary.finish(
                 &self.sim,
                 &self.shop,
@@ -359,9 +353,26 @@ impl ClosedLoop {
         !self.finished
     }
 
+    /// What live displays and the report keep of a closed window.
+    fn observe(&mut self, f: &FeatureRecord) {
+        if let Some(kept) = &mut self.features {
+            kept.push(f.clone());
+        }
+        if self.collect_windows {
+            self.windows.push(WindowPoint::from_record(f));
+        }
+        if let Some(series) = self.result.series.get_mut(&f.product_id) {
+            series.window_end.push(f.window.end);
+            series
+                .views_per_minute
+                .push(f.get("views_per_minute").unwrap_or(0.0));
+            series.price.push(f.current_price);
+            series.inventory.push(f.get("inventory").unwrap_or(0.0));
+        }
+    }
+
     /// The pricer consumes the change feed in model-sized batches.
     fn price(&mut self, now: Millis) {
-        let s = &mut self.summary;
         let mut again: Vec<FeatureRecord> = Vec::new();
         while self.table.feed_len() > 0 || !again.is_empty() {
             let redelivery = self.table.feed_len() == 0;
@@ -373,58 +384,45 @@ impl ClosedLoop {
             if self.opts.redeliver_feed && !redelivery {
                 again.extend(batch.iter().cloned());
             }
-            let started = std::time::Instant::now();
-            let outputs = match self.pricing.predict(&batch) {
-                Ok(o) => o,
-                Err(e) => {
-                    s.model_errors += 1;
-                    s.last_model_error = Some(e.message);
-                    continue;
-                }
+            let mut stage = LoopStage {
+                shop: &mut self.shop,
+                summary: &mut self.summary,
+                result: &mut self.result,
+                recent: self.collect_windows.then_some(&mut self.recent),
+                record: self.opts.record,
+                redelivery,
+                now,
             };
+            let started = std::time::Instant::now();
+            let priced =
+                self.pricer
+                    .price_batch(self.pricing.as_mut(), &self.version, &batch, &mut stage);
+            if let Err(e) = priced {
+                self.summary.model_errors += 1;
+                self.summary.last_model_error = Some(e.message);
+                continue;
+            }
             self.model_nanos += started.elapsed().as_nanos();
             self.model_calls += 1;
-            for (rec, output) in batch.iter().zip(outputs) {
-                let Some(item) = self.shop.item_mut(&rec.product_id) else {
-                    continue;
-                };
-                let d = self.pricer.decide(rec, output, item, &self.version);
-                let a = &d.audit;
-                if a.applied && !(a.floor - 1e-9..=a.ceiling + 1e-9).contains(&a.final_price) {
-                    s.guardrail_breaches += 1;
-                }
-                *s.decisions
-                    .entry(d.audit.rule.as_str().to_string())
-                    .or_default() += 1;
-                if let Some(update) = &d.update
-                    && update.apply_to(item).is_ok()
-                {
-                    if redelivery {
-                        s.redelivered_applied += 1;
-                    }
-                    s.price_changes += 1;
-                    s.relative_change_sum += (update.price / update.previous_price - 1.0).abs();
-                    if self.opts.record {
-                        self.result.changes.push(PriceChange {
-                            time: now,
-                            product_id: update.product_id.clone(),
-                            old_price: update.previous_price,
-                            new_price: update.price,
-                            rule: d.audit.rule,
-                        });
-                    }
-                }
-                if self.collect_windows {
-                    if self.recent.len() == RECENT {
-                        self.recent.pop_front();
-                    }
-                    self.recent.push_back(d.audit.clone());
-                }
-                if self.opts.record {
-                    self.result.audit.push(d.audit);
-                }
-            }
         }
+    }
+
+    /// Keep every feature record from now on ([`ClosedLoop::take_features`]).
+    pub fn keep_features(&mut self) {
+        self.features.get_or_insert_with(Vec::new);
+    }
+
+    /// The feature records kept since the last call, in closing order.
+    pub fn take_features(&mut self) -> Vec<FeatureRecord> {
+        self.features
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// The simulator's per-window oracle records of the windows closed so far.
+    pub fn take_oracle(&mut self) -> Vec<sim::oracle::OracleRecord> {
+        self.sim.take_oracle(&self.shop)
     }
 
     /// Closed windows since the last call (with `collect_windows`).
@@ -437,6 +435,61 @@ impl ClosedLoop {
         while self.step() {}
         self.result.summary = self.summary;
         self.result
+    }
+}
+
+/// The loop's side of a priced batch: the shop's catalog, the summary's
+/// counters and what a report keeps.
+struct LoopStage<'a> {
+    shop: &'a mut Shop,
+    summary: &'a mut Summary,
+    result: &'a mut RunResult,
+    recent: Option<&'a mut std::collections::VecDeque<AuditRecord>>,
+    record: bool,
+    redelivery: bool,
+    now: Millis,
+}
+
+impl PriceStage for LoopStage<'_> {
+    fn item(&mut self, product_id: &str) -> Option<&CatalogItem> {
+        self.shop.item_mut(product_id).map(|i| &*i)
+    }
+
+    fn decided(&mut self, _: &FeatureRecord, d: Decision) {
+        let s = &mut *self.summary;
+        let a = &d.audit;
+        if a.applied && !(a.floor - 1e-9..=a.ceiling + 1e-9).contains(&a.final_price) {
+            s.guardrail_breaches += 1;
+        }
+        *s.decisions.entry(a.rule.as_str().to_string()).or_default() += 1;
+        if let Some(update) = &d.update
+            && let Some(item) = self.shop.item_mut(&update.product_id)
+            && update.apply_to(item).is_ok()
+        {
+            if self.redelivery {
+                s.redelivered_applied += 1;
+            }
+            s.price_changes += 1;
+            s.relative_change_sum += (update.price / update.previous_price - 1.0).abs();
+            if self.record {
+                self.result.changes.push(PriceChange {
+                    time: self.now,
+                    product_id: update.product_id.clone(),
+                    old_price: update.previous_price,
+                    new_price: update.price,
+                    rule: a.rule,
+                });
+            }
+        }
+        if let Some(recent) = self.recent.as_deref_mut() {
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back(d.audit.clone());
+        }
+        if self.record {
+            self.result.audit.push(d.audit);
+        }
     }
 }
 

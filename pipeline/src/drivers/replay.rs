@@ -19,7 +19,8 @@ use crate::catalog::Orders;
 use crate::config::{ConfigError, PipelineConfig};
 use crate::dead_letter::Position;
 use crate::decode::decode;
-use crate::operator::{Output, Pipeline, RawRecord};
+use crate::host::Driver;
+use crate::operator::{Pipeline, RawRecord};
 use crate::stats::Stats;
 use crate::tables::{CatalogTable, OrdersTable};
 use crate::time::Millis;
@@ -163,8 +164,7 @@ pub fn replay(
         });
     }
     let mut host = Host {
-        pipeline,
-        out: Output::default(),
+        driver: Driver::new(pipeline),
         features_out,
         dead_letters_out,
         clock: Millis::MIN,
@@ -203,22 +203,21 @@ pub fn replay(
         for s in &mut sources {
             s.fill()?;
             if s.ended && s.head.is_empty() {
-                host.pipeline.close_partition(s.id);
+                host.driver.core_mut().close_partition(s.id);
             }
         }
     }
-    host.close_windows(&mut catalog, &orders, true);
-    host.flush()?;
+    host.driver.end_of_input();
+    host.close_windows(&mut catalog, &orders)?;
     Ok(ReplaySummary {
-        stats: host.pipeline.stats(),
+        stats: host.driver.core().stats(),
         blank_lines: sources.iter().map(|s| s.lines.blank_lines()).sum(),
     })
 }
 
 /// The core plus where its output goes.
 struct Host<'w> {
-    pipeline: Pipeline,
-    out: Output,
+    driver: Driver,
     features_out: &'w mut dyn Write,
     dead_letters_out: &'w mut dyn Write,
     clock: Millis,
@@ -226,23 +225,21 @@ struct Host<'w> {
 }
 
 impl Host<'_> {
-    /// Closes windows one at a time (all of them at the end), applying the
-    /// price changes decided on each window before the next one closes.
-    fn close_windows<O: Orders>(&mut self, catalog: &mut CatalogTable, orders: &O, end: bool) {
-        loop {
-            let closed = if end {
-                self.pipeline.finish_one(catalog, orders, &mut self.out)
-            } else {
-                self.pipeline
-                    .advance_one(self.clock, catalog, orders, &mut self.out)
-            };
-            let Some(window_end) = closed else {
-                return;
-            };
+    /// Closes the windows that are due, one at a time, applying the price
+    /// changes decided on each window before the next one closes.
+    fn close_windows<O: Orders>(
+        &mut self,
+        catalog: &mut CatalogTable,
+        orders: &O,
+    ) -> Result<(), ReplayError> {
+        while let Some(window) = self.driver.next_window(self.clock, catalog, orders) {
+            for f in &window.features {
+                write_ndjson(self.features_out, f).map_err(output_error("feature records"))?;
+            }
             while self
                 .prices
                 .front()
-                .is_some_and(|u| u.window_end <= window_end)
+                .is_some_and(|u| u.window_end <= window.end)
             {
                 if let Some(u) = self.prices.pop_front()
                     && let Some(item) = catalog.get_mut(&u.product_id)
@@ -250,7 +247,9 @@ impl Host<'_> {
                     let _ = u.apply_to(item);
                 }
             }
+            let _ = self.driver.settle(window.end);
         }
+        self.flush_dead_letters()
     }
 
     fn ingest<O: Orders>(
@@ -271,21 +270,18 @@ impl Host<'_> {
                 position: Position::Offset(p.line),
             })
             .collect();
-        self.pipeline
-            .ingest(partition, self.clock, &records, catalog, &mut self.out);
-        self.close_windows(catalog, orders, false);
-        self.flush()
+        self.driver.ingest(partition, self.clock, &records, catalog);
+        self.close_windows(catalog, orders)
     }
 
-    fn flush(&mut self) -> Result<(), ReplayError> {
-        let err = |what| move |source| ReplayError::Output { what, source };
-        for f in &self.out.features {
-            write_ndjson(self.features_out, f).map_err(err("feature records"))?;
+    fn flush_dead_letters(&mut self) -> Result<(), ReplayError> {
+        for d in self.driver.take_dead_letters() {
+            write_ndjson(self.dead_letters_out, &d).map_err(output_error("dead letters"))?;
         }
-        for d in &self.out.dead_letters {
-            write_ndjson(self.dead_letters_out, d).map_err(err("dead letters"))?;
-        }
-        self.out.clear();
         Ok(())
     }
+}
+
+fn output_error(what: &'static str) -> impl Fn(io::Error) -> ReplayError {
+    move |source| ReplayError::Output { what, source }
 }

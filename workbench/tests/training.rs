@@ -14,11 +14,21 @@ fn repo(path: &str) -> PathBuf {
 #[test]
 fn every_record_gets_a_plan_label_and_the_trending_shoe_is_priced_up() {
     let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(sim::output::training_header()).unwrap();
-    let (rows, labeled) = sim::output::export_training(
+    out.write_record(workbench::training::training_header())
+        .unwrap();
+    let opts = workbench::RunOptions {
+        policy: workbench::Policy::Static,
+        config: pipeline::PipelineConfig::default(),
+        guardrails: pipeline::Guardrails::default(),
+        record: false,
+        watch: Vec::new(),
+        redeliver_feed: false,
+    };
+    let (rows, labeled) = workbench::training::export_training(
         &repo("scenarios/celebrity-spike.toml"),
         &[1],
         None,
+        &opts,
         &mut out,
     )
     .unwrap();
