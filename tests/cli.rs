@@ -247,24 +247,28 @@ fn malformed_reference_rows_name_the_file_and_line() {
     expect_usage_error(&args, p, &["bad-orders.ndjson:2:", "quantity"]);
 }
 
+/// `pricestream sim` of half a day of the bad-input scenario into `sim/`.
+fn simulated_half_day() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = repo().join("scenarios/bad-input.toml");
+    let args = [
+        "sim",
+        scenario.to_str().unwrap(),
+        "--out",
+        "sim",
+        "--duration",
+        "12h",
+        "-q",
+    ];
+    let o = pricestream(&args, dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    dir
+}
+
 #[test]
 fn sim_writes_files_that_replay_reads() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = simulated_half_day();
     let p = dir.path();
-    let scenario = repo().join("scenarios/bad-input.toml");
-    let o = pricestream(
-        &[
-            "sim",
-            scenario.to_str().unwrap(),
-            "--out",
-            "sim",
-            "--duration",
-            "12h",
-            "-q",
-        ],
-        p,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(p.join("sim/summary.json")).unwrap())
             .unwrap();
@@ -447,4 +451,43 @@ fn run_max_ratio_caps_every_price_at_that_multiple_of_list() {
         }
     }
     assert!(at_cap > 0, "the oracle takes the trending shoe to the cap");
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    use std::io::Read;
+    let dir = simulated_half_day();
+    let p = dir.path();
+    // Megabytes of feature records to stdout, read by `head -c 4096`.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pricestream"))
+        .args([
+            "replay",
+            "--catalog",
+            "sim/catalog.csv",
+            "--features",
+            "-",
+            "--dead-letters",
+            "dl.ndjson",
+            "-q",
+            "sim/events-0.ndjson",
+            "sim/events-1.ndjson",
+            "sim/events-2.ndjson",
+            "sim/events-3.ndjson",
+        ])
+        .current_dir(p)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 4096];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    // The pipe is closed here, long before the replay has written everything.
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    assert!(
+        std::str::from_utf8(&head)
+            .unwrap()
+            .starts_with("{\"product_id\"")
+    );
 }

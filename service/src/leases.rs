@@ -4,13 +4,18 @@
 //! writer last saw, so two workers can never both own a shard, and a worker
 //! that lost its lease cannot move the checkpoint.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::Millis;
 
+use tracing::info;
+
 use crate::aws::{Aws, Item, conditional, scan_all};
+use crate::config::Config;
 
 /// One shard's lease.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -227,4 +232,60 @@ pub fn release(aws: &Aws, table: &str, lease: &Lease, owner: &str) -> Result<Out
         aws.runtime.block_on(req.send()),
         &format!("releasing the lease of {}", lease.shard_id),
     )
+}
+
+/// Takes the lease of every shard: unowned ones at once, ones whose owner
+/// stopped renewing after `lease_duration` without a change.
+pub fn acquire(
+    aws: &Aws,
+    config: &Config,
+    worker: &str,
+    shards: &[String],
+    stop: &AtomicBool,
+) -> Result<Vec<Lease>, String> {
+    let table = &config.tables.checkpoints;
+    let patience = Duration::from_millis(config.stream.lease_duration.0 as u64);
+    let mut first_seen: HashMap<String, (u64, Instant)> = HashMap::new();
+    let mut held: BTreeMap<String, Lease> = BTreeMap::new();
+    while held.len() < shards.len() && !stop.load(Ordering::SeqCst) {
+        let existing: HashMap<String, Lease> = load(aws, table)?
+            .into_iter()
+            .map(|l| (l.shard_id.clone(), l))
+            .collect();
+        let wanted: Vec<&String> = shards.iter().filter(|id| !held.contains_key(*id)).collect();
+        for id in wanted {
+            let seen = existing.get(id).cloned().unwrap_or_else(|| Lease {
+                shard_id: id.clone(),
+                ..Lease::default()
+            });
+            let free = match &seen.owner {
+                None => true,
+                Some(o) if o == worker => true,
+                Some(_) => {
+                    let (counter, since) = first_seen
+                        .entry(id.clone())
+                        .or_insert((seen.counter, Instant::now()));
+                    if *counter != seen.counter {
+                        *counter = seen.counter;
+                        *since = Instant::now();
+                    }
+                    since.elapsed() >= patience
+                }
+            };
+            if free && take(aws, table, &seen, worker)? == Outcome::Done {
+                let mut lease = seen;
+                lease.owner = Some(worker.to_string());
+                lease.counter += 1;
+                held.insert(id.clone(), lease);
+            }
+        }
+        if held.len() < shards.len() {
+            info!(
+                waiting = shards.len() - held.len(),
+                "waiting for leases held by other workers"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+    Ok(held.into_values().collect())
 }

@@ -19,15 +19,13 @@ pub struct Finished {
 }
 
 /// Runs every (policy, seed) pair on `threads` threads. Only runs of the
-/// first seed keep their records (for the report) when `record` is set.
-#[allow(clippy::too_many_arguments)]
+/// first seed keep their records (for the report) when `base.record` is set.
 pub fn run_all(
     scenario: &Path,
     duration: Option<Millis>,
     base: &RunOptions,
     policies: &[Policy],
     seeds: &[u64],
-    record: bool,
     threads: usize,
     progress: &(dyn Fn(u64, Millis) + Sync),
 ) -> Result<Vec<Finished>, RunError> {
@@ -51,7 +49,7 @@ pub fn run_all(
                         .and_then(|(sim, shop)| {
                             let opts = RunOptions {
                                 policy: policy.clone(),
-                                record: record && seed == seeds[0],
+                                record: base.record && seed == seeds[0],
                                 ..base.clone()
                             };
                             let mut last = 0u64;

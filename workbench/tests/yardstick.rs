@@ -128,7 +128,6 @@ fn the_oracle_beats_every_static_policy_on_every_seed_of_every_scenario() {
             &options(Policy::Oracle),
             &policies,
             &seeds,
-            false,
             2,
             &|_, _| {},
         )

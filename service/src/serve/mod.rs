@@ -17,28 +17,30 @@
 //!   in its cache, and only then closes the next window. The features a
 //!   window gets therefore do not depend on timing.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::{
-    CatalogTable, ClosedWindow, DeadLetter, Driver, FeatureRecord, Millis, OrdersTable,
-    PartitionId, PartitionState, Pipeline, Position, RawRecord,
+    CatalogTable, DeadLetter, Driver, FeatureRecord, Millis, OrdersTable, PartitionId,
+    PartitionState, Pipeline, Position, RawRecord,
 };
 use tracing::{error, info, warn};
 
-use crate::aws::{Aws, Item, batch_get, put_items};
+mod logs;
+mod pricer;
+mod window;
+
+pub use logs::{init_logs, init_logs_to};
+
+use crate::aws::{Aws, Item};
 use crate::config::{Config, PricerMode};
 use crate::consumer::{Consumer, Positions, Resume, Start};
 use crate::leases::{self, Lease, Outcome};
 use crate::metrics::Metrics;
-use crate::pricing::{Model, Outcome as Priced, Stage};
-use crate::shards::compare_sequence;
-use crate::streams::TableStream;
-use crate::tables::{catalog_item, feature_item, feature_record, load_catalog, load_orders};
+use crate::pricing::Model;
+use crate::tables::{load_catalog, load_orders};
 
 /// How `serve` runs.
 #[derive(Default)]
@@ -126,6 +128,13 @@ struct Shard {
     idle_polls: u32,
 }
 
+/// The leased shards and where reading goes on.
+struct Input {
+    consumer: Consumer,
+    shards: BTreeMap<String, Shard>,
+    positions: Positions,
+}
+
 struct Caches {
     catalog: CatalogTable,
     orders: OrdersTable,
@@ -171,7 +180,7 @@ pub fn serve(
     consumer.restrict(HashSet::new());
     consumer.refresh(&aws, &Positions::new())?;
     let ids: Vec<String> = consumer.shards().iter().map(|s| s.id.clone()).collect();
-    let leases = acquire(&aws, config, &worker, &ids, &stop)?;
+    let leases = leases::acquire(&aws, config, &worker, &ids, &stop)?;
     let mut shards: BTreeMap<String, Shard> = BTreeMap::new();
     let mut positions = Positions::new();
     for lease in leases {
@@ -205,7 +214,7 @@ pub fn serve(
 
     let pricer_stop = Arc::new(AtomicBool::new(false));
     let pricer = match (config.pricer.mode, model) {
-        (PricerMode::InProcess, Some(model)) => Some(spawn_pricer(
+        (PricerMode::InProcess, Some(model)) => Some(pricer::spawn_pricer(
             config.clone(),
             model,
             pricer_stop.clone(),
@@ -225,19 +234,17 @@ pub fn serve(
         first_window: true,
         observer: options.observer.take(),
     };
-    let result = run.main_loop(
-        &options,
-        &stop,
-        &mut driver,
-        &mut consumer,
-        &mut shards,
-        &mut positions,
-        &mut caches,
-    );
+    let mut input = Input {
+        consumer,
+        shards,
+        positions,
+    };
+    let result = run.main_loop(&options, &stop, &mut driver, &mut input, &mut caches);
+    let shards = &mut input.shards;
     // Whatever happened, store what was processed (best effort after an error).
     let flushed = run
         .flush_dead_letters()
-        .and_then(|()| run.checkpoint_all(driver.core(), &mut shards));
+        .and_then(|()| run.checkpoint_all(driver.core(), shards));
     for shard in shards.values() {
         if let Err(e) = leases::release(&aws, &config.tables.checkpoints, &shard.lease, &worker) {
             warn!(shard = %shard.lease.shard_id, "{e}");
@@ -253,62 +260,6 @@ pub fn serve(
     flushed?;
     info!(report = ?run.report, "stopped");
     Ok(run.report)
-}
-
-/// Takes the lease of every shard: unowned ones at once, ones whose owner
-/// stopped renewing after `lease_duration` without a change.
-fn acquire(
-    aws: &Aws,
-    config: &Config,
-    worker: &str,
-    shards: &[String],
-    stop: &AtomicBool,
-) -> Result<Vec<Lease>, String> {
-    let table = &config.tables.checkpoints;
-    let patience = Duration::from_millis(config.stream.lease_duration.0 as u64);
-    let mut first_seen: HashMap<String, (u64, Instant)> = HashMap::new();
-    let mut held: BTreeMap<String, Lease> = BTreeMap::new();
-    while held.len() < shards.len() && !stop.load(Ordering::SeqCst) {
-        let existing: HashMap<String, Lease> = leases::load(aws, table)?
-            .into_iter()
-            .map(|l| (l.shard_id.clone(), l))
-            .collect();
-        let wanted: Vec<&String> = shards.iter().filter(|id| !held.contains_key(*id)).collect();
-        for id in wanted {
-            let seen = existing.get(id).cloned().unwrap_or_else(|| Lease {
-                shard_id: id.clone(),
-                ..Lease::default()
-            });
-            let free = match &seen.owner {
-                None => true,
-                Some(o) if o == worker => true,
-                Some(_) => {
-                    let (counter, since) = first_seen
-                        .entry(id.clone())
-                        .or_insert((seen.counter, Instant::now()));
-                    if *counter != seen.counter {
-                        *counter = seen.counter;
-                        *since = Instant::now();
-                    }
-                    since.elapsed() >= patience
-                }
-            };
-            if free && leases::take(aws, table, &seen, worker)? == Outcome::Done {
-                let mut lease = seen;
-                lease.owner = Some(worker.to_string());
-                lease.counter += 1;
-                held.insert(id.clone(), lease);
-            }
-        }
-        if held.len() < shards.len() {
-            info!(
-                waiting = shards.len() - held.len(),
-                "waiting for leases held by other workers"
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-    Ok(held.into_values().collect())
 }
 
 fn refresh_catalog(aws: &Aws, config: &Config, caches: &mut Caches) -> Result<(), String> {
@@ -344,17 +295,19 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    #[allow(clippy::too_many_arguments)]
     fn main_loop(
         &mut self,
         options: &Options,
         stop: &AtomicBool,
         driver: &mut Driver,
-        consumer: &mut Consumer,
-        shards: &mut BTreeMap<String, Shard>,
-        positions: &mut Positions,
+        input: &mut Input,
         caches: &mut Caches,
     ) -> Result<(), String> {
+        let Input {
+            consumer,
+            shards,
+            positions,
+        } = input;
         let (catalog_ttl, orders_ttl) = self.config.refresh();
         let renew_every = Duration::from_millis(self.config.stream.lease_duration.0 as u64 / 3);
         let checkpoint_every =
@@ -487,198 +440,6 @@ impl Run<'_> {
         consumer.restrict(shards.keys().cloned().collect());
         Ok(())
     }
-
-    /// Keeps the dead letters of records not processed before this run.
-    fn take_dead_letters(&mut self, driver: &mut Driver, shards: &BTreeMap<String, Shard>) {
-        for d in driver.take_dead_letters() {
-            let stored = shards
-                .get(&*d.partition)
-                .and_then(|s| s.stored_through.as_deref())
-                .is_some_and(|through| compare_sequence(sequence_of(&d.position), through).is_le());
-            if !stored {
-                self.metrics.dead_letter(d.reason.as_str());
-                self.dead.push(d);
-            }
-        }
-    }
-
-    fn flush_dead_letters(&mut self) -> Result<(), String> {
-        if self.dead.is_empty() {
-            return Ok(());
-        }
-        crate::dlq::put(self.aws, &self.config.tables.dead_letters, &self.dead)?;
-        self.report.dead_letters += self.dead.len() as u64;
-        self.dead.clear();
-        Ok(())
-    }
-
-    /// Writes a closed window's features, waits for their decisions, settles
-    /// the window with the driver, then checkpoints.
-    fn emit_window(
-        &mut self,
-        window: ClosedWindow,
-        driver: &mut Driver,
-        shards: &mut BTreeMap<String, Shard>,
-        caches: &mut Caches,
-    ) -> Result<(), String> {
-        self.take_dead_letters(driver, shards);
-        let features = window.features;
-        let table = &self.config.tables.features;
-        let mut items: Vec<Item> = features.iter().map(feature_item).collect();
-        if std::mem::take(&mut self.first_window) && !items.is_empty() {
-            let there: HashSet<(String, String)> =
-                batch_get(self.aws, table, items.iter().map(key_of).collect())?
-                    .iter()
-                    .filter_map(key_pair)
-                    .collect();
-            let before = items.len();
-            items.retain(|i| key_pair(i).is_none_or(|k| !there.contains(&k)));
-            self.report.already_written += (before - items.len()) as u64;
-        }
-        let written = items.len() as u64;
-        put_items(self.aws, table, items)?;
-        self.report.windows += 1;
-        self.report.feature_records += written;
-        self.metrics.windows_closed.inc();
-        self.metrics.feature_records.inc_by(written);
-        if let Some(end) = features.first().map(|f| f.window.end) {
-            let audits = self.settle(&features, end, caches)?;
-            if let Some(o) = &mut self.observer {
-                let decided: Vec<Decided> = audits.iter().filter_map(Decided::from_audit).collect();
-                o.window(&features, &decided);
-            }
-        }
-        driver.settle(window.end).map_err(|e| e.to_string())?;
-        self.flush_dead_letters()?;
-        self.checkpoint_all(driver.core(), shards)
-    }
-
-    /// Waits until every record of window `end` has a decision and applied
-    /// prices are visible, then takes those items into the cache.
-    fn settle(
-        &mut self,
-        features: &[FeatureRecord],
-        end: Millis,
-        caches: &mut Caches,
-    ) -> Result<Vec<Item>, String> {
-        let t = &self.config.tables;
-        let deadline =
-            Instant::now() + Duration::from_millis(self.config.pricer.settle_timeout.0 as u64);
-        let keys: Vec<Item> = features
-            .iter()
-            .map(|f| {
-                HashMap::from([
-                    (
-                        "product_id".to_string(),
-                        AttributeValue::S(f.product_id.clone()),
-                    ),
-                    ("window_end".to_string(), AttributeValue::N(end.to_string())),
-                ])
-            })
-            .collect();
-        let product_keys: Vec<Item> = features
-            .iter()
-            .map(|f| {
-                HashMap::from([(
-                    "product_id".to_string(),
-                    AttributeValue::S(f.product_id.clone()),
-                )])
-            })
-            .collect();
-        loop {
-            let audits = batch_get(self.aws, &t.audit, keys.clone())?;
-            let applied: HashSet<String> = audits
-                .iter()
-                .filter(|a| matches!(a.get("applied"), Some(AttributeValue::Bool(true))))
-                .filter_map(|a| a.get("product_id").and_then(|v| v.as_s().ok()).cloned())
-                .collect();
-            let items = batch_get(self.aws, &t.catalog, product_keys.clone())?;
-            let visible = items.iter().all(|i| {
-                let id = i.get("product_id").and_then(|v| v.as_s().ok());
-                let last: Millis = i
-                    .get("last_window")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-                !id.is_some_and(|id| applied.contains(id)) || last >= end
-            });
-            let settled = audits.len() == features.len() && visible;
-            if settled || Instant::now() >= deadline {
-                if !settled {
-                    self.report.settle_timeouts += 1;
-                    self.metrics.settle_timeouts.inc();
-                    warn!(
-                        window_end = end,
-                        decided = audits.len(),
-                        records = features.len(),
-                        "the pricer did not decide the window in time; the next window uses the prices as they are"
-                    );
-                }
-                for item in &items {
-                    if let Ok(c) = catalog_item(item) {
-                        caches.catalog.upsert(c);
-                    }
-                }
-                return Ok(audits);
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-
-    /// Checkpoints every shard (see the module docs).
-    fn checkpoint_all(
-        &mut self,
-        core: &Pipeline,
-        shards: &mut BTreeMap<String, Shard>,
-    ) -> Result<(), String> {
-        let table = &self.config.tables.checkpoints;
-        for shard in shards.values_mut() {
-            let Some(processed) = shard
-                .processed
-                .clone()
-                .or_else(|| shard.lease.checkpoint.clone())
-            else {
-                continue;
-            };
-            let replay_at = match core.replay_from(shard.part) {
-                Some(ordinal) => {
-                    while shard.seqs.front().is_some_and(|(o, _)| *o < ordinal) {
-                        shard.seqs.pop_front();
-                    }
-                    shard.seqs.front().map(|(_, s)| s.clone())
-                }
-                None => {
-                    shard.seqs.clear();
-                    None
-                }
-            };
-            let state = core.partition_state(shard.part);
-            let at = leases::Position {
-                processed,
-                finished: shard.ended && replay_at.is_none(),
-                replay_at,
-                last_window: state.last_window,
-                state: serde_json::to_string(&state).ok(),
-            };
-            if at.processed == shard.lease.checkpoint.clone().unwrap_or_default()
-                && at.replay_at == shard.lease.replay_at
-                && at.last_window == shard.lease.last_window
-                && at.state == shard.lease.state
-            {
-                continue;
-            }
-            if leases::checkpoint(self.aws, table, &mut shard.lease, self.worker, &at)?
-                == Outcome::Lost
-            {
-                return Err(format!(
-                    "lost the lease of {} to another worker; stopping",
-                    shard.lease.shard_id
-                ));
-            }
-            self.metrics.checkpoints.inc();
-        }
-        Ok(())
-    }
 }
 
 /// The shards to read now: those not ahead of the watermark by more than
@@ -709,140 +470,4 @@ fn aligned(
         .filter(|id| !behind_busy || !ahead.contains(id.as_str()))
         .cloned()
         .collect()
-}
-
-fn key_of(item: &Item) -> Item {
-    item.iter()
-        .filter(|(k, _)| *k == "product_id" || *k == "window_end")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-fn key_pair(item: &Item) -> Option<(String, String)> {
-    Some((
-        item.get("product_id")?.as_s().ok()?.clone(),
-        item.get("window_end")?.as_n().ok()?.clone(),
-    ))
-}
-
-/// The in-process pricer: reads the features table's stream and prices
-/// each batch (see `pricing`), checkpointing its stream position.
-fn spawn_pricer(
-    config: Config,
-    model: Model,
-    stop: Arc<AtomicBool>,
-    kill_switch: Arc<AtomicBool>,
-    metrics: Metrics,
-) -> Result<JoinHandle<Result<(), String>>, String> {
-    let aws = Aws::connect(&config)?;
-    Ok(std::thread::spawn(move || {
-        let mut stage = Stage::new(&config, model, metrics.clone());
-        let t = &config.tables;
-        let mut stream = TableStream::new(&t.features, &t.checkpoints);
-        stream.refresh(&aws)?;
-        let pause = Duration::from_millis(config.pricer.poll_interval.0 as u64);
-        while !stop.load(Ordering::SeqCst) {
-            let polled = match stream.poll(&aws) {
-                Ok(p) => p,
-                Err(e) => {
-                    metrics.aws_error("DynamoDB Streams GetRecords");
-                    warn!("pricer: {e}");
-                    std::thread::sleep(Duration::from_secs(1));
-                    continue;
-                }
-            };
-            let mut busy = false;
-            for shard in polled {
-                let Some(last) = shard.changes.last() else {
-                    continue;
-                };
-                busy = true;
-                let records: Vec<FeatureRecord> = shard
-                    .changes
-                    .iter()
-                    .filter_map(|c| match feature_record(&c.new_image) {
-                        Ok(r) => Some(r),
-                        Err(e) => {
-                            metrics.unreadable_features.inc();
-                            warn!(sequence = %c.sequence, "pricer: not a feature record: {e}");
-                            None
-                        }
-                    })
-                    .collect();
-                for chunk in records.chunks(config.pricer.batch_size) {
-                    stage
-                        .pricer
-                        .set_kill_switch(kill_switch.load(Ordering::SeqCst));
-                    price_until_done(&aws, &mut stage, chunk, &stop)?;
-                }
-                stream.checkpoint(&aws, &shard.shard_id, &last.sequence)?;
-            }
-            if !busy {
-                std::thread::sleep(pause);
-            }
-        }
-        Ok(())
-    }))
-}
-
-/// Prices a batch, retrying with backoff until every record is written
-/// (writes are idempotent) or the service stops.
-fn price_until_done(
-    aws: &Aws,
-    stage: &mut Stage,
-    records: &[FeatureRecord],
-    stop: &AtomicBool,
-) -> Result<(), String> {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let failure = match stage.price(aws, records) {
-            Ok(outcomes) => outcomes.into_iter().find_map(|o| match o {
-                Priced::Failed(e) => Some(e),
-                Priced::Skipped(why) => {
-                    warn!("pricer: {why}");
-                    None
-                }
-                Priced::Decided(_) => None,
-            }),
-            Err(e) if !e.retryable() => {
-                return Err(format!(
-                    "{e}; not retried (a restart with a fixed model or config is needed)"
-                ));
-            }
-            Err(e) => Some(e.to_string()),
-        };
-        let Some(e) = failure else {
-            return Ok(());
-        };
-        if stop.load(Ordering::SeqCst) {
-            return Err(format!("stopped while retrying: {e}"));
-        }
-        warn!("pricer: {e}; retrying in {backoff:?}");
-        std::thread::sleep(backoff);
-        backoff = (backoff * 2).min(Duration::from_secs(10));
-    }
-}
-
-/// Structured logs on stderr: `text` or `json` (one object per line);
-/// `RUST_LOG` filters (default `info`).
-pub fn init_logs(format: &str) {
-    init_logs_to(format, std::io::stderr);
-}
-
-/// Like [`init_logs`], to another writer (a file while the terminal UI runs).
-pub fn init_logs_to<W>(format: &str, writer: W)
-where
-    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
-{
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(writer);
-    let _ = if format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
 }
