@@ -89,7 +89,12 @@ fn state(aws: &Aws, config: &service::Config) -> State {
     let mut features: Vec<String> = scan_all(aws, &t.features)
         .unwrap()
         .iter()
-        .map(|i| serde_json::to_string(&service::tables::feature_record(i).unwrap()).unwrap())
+        .map(|i| {
+            serde_json::to_string(
+                &<pipeline::FeatureRecord as service::items::Codec>::from_item(i).unwrap(),
+            )
+            .unwrap()
+        })
         .collect();
     features.sort();
     let s = |i: &service::aws::Item, k: &str| {

@@ -7,6 +7,7 @@
 //! a file or the network.
 
 pub mod aggregate;
+pub mod audit;
 pub mod catalog;
 pub mod config;
 pub mod dead_letter;

@@ -18,12 +18,12 @@
 use std::sync::Arc;
 
 use rustc_hash::FxHashSet;
-use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
+pub use crate::audit::{AuditRecord, RawOutput};
 use crate::catalog::CatalogItem;
 use crate::features::FeatureRecord;
-use crate::time::{MINUTE, Millis, format_rfc3339, serialize_rfc3339};
+use crate::time::{MINUTE, Millis, serialize_rfc3339};
 
 /// Guardrail settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,7 +77,7 @@ impl Guardrails {
 }
 
 /// Which guardrail decided the outcome (`model` when none did).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     Model,
@@ -124,96 +124,6 @@ impl Rule {
         Rule::MaxStep,
         Rule::MinChange,
     ];
-}
-
-/// A model output as written in the audit log: a number, or "NaN"/"inf"/"-inf".
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RawOutput(pub f32);
-
-impl Serialize for RawOutput {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0.is_finite() {
-            s.serialize_f32(self.0)
-        } else {
-            s.serialize_str(&self.0.to_string())
-        }
-    }
-}
-
-/// One decision, applied or not, with everything needed to explain it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AuditRecord {
-    pub product_id: String,
-    pub window_end: Millis,
-    pub model_version: Arc<str>,
-    /// xxh3-64 of the feature values (written as 16 hex digits).
-    pub features_hash: u64,
-    pub raw_output: RawOutput,
-    pub current_price: f64,
-    /// base × output, when the output was valid.
-    pub proposed_price: Option<f64>,
-    /// The price after guardrails (the current price when not applied).
-    pub final_price: f64,
-    pub floor: f64,
-    pub ceiling: f64,
-    pub rule: Rule,
-    pub applied: bool,
-    /// The item's `last_window` when decided (for replay and cooldown).
-    pub last_window: Millis,
-}
-
-impl AuditRecord {
-    /// Why, in words; derived from the record (not stored, so the hot path
-    /// formats nothing).
-    pub fn reason(&self) -> String {
-        let secs = |ms: Millis| ms / 1000;
-        match self.rule {
-            Rule::Model => "model price applied".into(),
-            Rule::Replay => format!(
-                "window already decided (last_window {})",
-                format_rfc3339(self.last_window)
-            ),
-            Rule::InvalidOutput => format!(
-                "model output {} is not a usable price ratio",
-                self.raw_output.0
-            ),
-            Rule::KillSwitch => "kill switch is on".into(),
-            Rule::Holdout => "product is in the holdout (static price)".into(),
-            Rule::Cooldown => format!(
-                "last change {} s ago, inside the cooldown",
-                secs(self.window_end - self.last_window)
-            ),
-            Rule::InfeasibleBounds => format!(
-                "floor {:.2} is above ceiling {:.2}",
-                self.floor, self.ceiling
-            ),
-            Rule::Floor => format!("raised to the floor {:.2}", self.floor),
-            Rule::Ceiling => format!("lowered to the ceiling {:.2}", self.ceiling),
-            Rule::MaxStep => "limited to the max step".into(),
-            Rule::MinChange => "change under the minimum, not applied".into(),
-        }
-    }
-}
-
-impl Serialize for AuditRecord {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut m = s.serialize_struct("AuditRecord", 13)?;
-        m.serialize_field("product_id", &self.product_id)?;
-        m.serialize_field("window_end", &format_rfc3339(self.window_end))?;
-        m.serialize_field("model_version", &*self.model_version)?;
-        m.serialize_field("features_hash", &format!("{:016x}", self.features_hash))?;
-        m.serialize_field("raw_output", &self.raw_output)?;
-        m.serialize_field("current_price", &self.current_price)?;
-        m.serialize_field("proposed_price", &self.proposed_price)?;
-        m.serialize_field("final_price", &self.final_price)?;
-        m.serialize_field("floor", &self.floor)?;
-        m.serialize_field("ceiling", &self.ceiling)?;
-        m.serialize_field("rule", &self.rule)?;
-        m.serialize_field("applied", &self.applied)?;
-        m.serialize_field("reason", &self.reason())?;
-        m.end()
-    }
 }
 
 /// A price change to write, conditional on the window: it applies only if

@@ -131,6 +131,34 @@ proptest! {
         pricer.set_product_kill_switch(&it.product_id, true);
         prop_assert!(pricer.decide(&rec, out, &it, &Arc::from("t")).update.is_none());
     }
+
+    /// The audit log reads back into the record that was written (NaN and
+    /// infinite outputs included), so tools can work from it.
+    #[test]
+    fn an_audit_record_reads_back_as_written(out in output(), it in catalog_item()) {
+        let pricer = Pricer::new(no_holdout());
+        let audit = pricer.decide(&record(&it.product_id, T0), out, &it, &Arc::from("onnx:m@1")).audit;
+        let json = serde_json::to_string(&audit).unwrap();
+        let back: pipeline::AuditRecord = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        prop_assert_eq!(back.last_window, it.last_window);
+        prop_assert_eq!(back.features_hash, audit.features_hash);
+        prop_assert_eq!(back.raw_output.0.to_bits() == out.to_bits() || (out.is_nan() && back.raw_output.0.is_nan()), true);
+    }
+}
+
+#[test]
+fn an_audit_record_without_last_window_or_with_a_bad_hash_is_handled() {
+    let line = r#"{"product_id":"a","window_end":"2026-11-28T14:01:40Z","model_version":"v","features_hash":"00000000000000ff","raw_output":"NaN","current_price":100.0,"proposed_price":null,"final_price":100.0,"floor":60.0,"ceiling":150.0,"rule":"invalid_output","applied":false,"reason":"…"}"#;
+    let a: pipeline::AuditRecord = serde_json::from_str(line).unwrap();
+    assert_eq!(
+        (a.last_window, a.features_hash, a.rule),
+        (0, 255, Rule::InvalidOutput)
+    );
+    assert!(a.raw_output.0.is_nan());
+    let bad = line.replace("00000000000000ff", "zz");
+    let e = serde_json::from_str::<pipeline::AuditRecord>(&bad).unwrap_err();
+    assert!(e.to_string().contains("features_hash"), "{e}");
 }
 
 #[test]
@@ -198,5 +226,22 @@ fn the_holdout_is_deterministic_and_about_the_configured_share() {
 fn rule_names_match_their_serialization() {
     for r in Rule::ALL {
         assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+    }
+}
+
+#[test]
+fn docs_audit_md_describes_every_field_written() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/audit.md")).unwrap();
+    let it = item("a");
+    let audit = Pricer::new(no_holdout())
+        .decide(&record("a", T0), 1.2, &it, &Arc::from("m"))
+        .audit;
+    let json: serde_json::Value = serde_json::to_value(&audit).unwrap();
+    for key in json.as_object().unwrap().keys() {
+        assert!(
+            doc.contains(&format!("`{key}`")),
+            "docs/audit.md does not describe `{key}`"
+        );
     }
 }

@@ -13,9 +13,9 @@ use aws_sdk_dynamodb::types::{
     PutRequest, ScalarAttributeType, StreamSpecification, StreamViewType, WriteRequest,
 };
 use aws_smithy_http_client::tls;
-use pipeline::CatalogItem;
 
 use crate::config::Config;
+use crate::items::Codec;
 
 /// Clients for the service's AWS resources, with a runtime to drive them.
 pub struct Aws {
@@ -189,7 +189,7 @@ pub fn init(aws: &Aws, config: &Config, catalog: Option<&Path>) -> Result<InitRe
         put_items(
             aws,
             &config.tables.catalog,
-            items.iter().map(catalog_item).collect(),
+            items.iter().map(Codec::to_item).collect(),
         )?;
         report.catalog_items = items.len();
     }
@@ -248,31 +248,6 @@ fn create_table(aws: &Aws, spec: &TableSpec<'_>) -> Result<bool, String> {
             aws_sdk_dynamodb::error::DisplayErrorContext(&e)
         )),
     }
-}
-
-/// A catalog item as a DynamoDB item.
-pub fn catalog_item(i: &CatalogItem) -> HashMap<String, AttributeValue> {
-    let s = |v: &str| AttributeValue::S(v.to_string());
-    let n = |v: String| AttributeValue::N(v);
-    HashMap::from([
-        ("product_id".to_string(), s(&i.product_id)),
-        ("brand".to_string(), s(&i.brand)),
-        ("model".to_string(), s(&i.model)),
-        ("category".to_string(), s(&i.category)),
-        ("base_price".to_string(), n(i.base_price.to_string())),
-        (
-            "current_price".to_string(),
-            n(i.current_price().to_string()),
-        ),
-        ("cost".to_string(), n(i.cost.to_string())),
-        ("min_price".to_string(), n(i.min_price.to_string())),
-        ("max_price".to_string(), n(i.max_price.to_string())),
-        ("map_price".to_string(), n(i.map_price.to_string())),
-        ("inventory".to_string(), n(i.inventory.to_string())),
-        ("price_version".to_string(), n(i.price_version.to_string())),
-        ("last_window".to_string(), n(i.last_window.to_string())),
-        ("next_restock".to_string(), n(i.next_restock.to_string())),
-    ])
 }
 
 /// A DynamoDB item.

@@ -2,70 +2,23 @@
 //! the stream after a fix (`pricestream dlq list|replay`). Items keep the
 //! original bytes, the reason, the shard and the sequence number.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 use pipeline::{DeadLetter, Reason};
 
-use crate::aws::{Aws, Item, put_items, scan_all, write_requests};
+use crate::aws::{Aws, put_items, scan_all, write_requests};
+use crate::items::Codec;
 use crate::produce::{ProduceReport, put_records};
-
-/// A dead letter as a DynamoDB item, keyed (partition, position).
-pub fn item(d: &DeadLetter) -> Item {
-    HashMap::from([
-        (
-            "partition".to_string(),
-            AttributeValue::S(d.partition.to_string()),
-        ),
-        (
-            "position".to_string(),
-            AttributeValue::S(d.position.clone()),
-        ),
-        (
-            "reason".to_string(),
-            AttributeValue::S(d.reason.as_str().to_string()),
-        ),
-        ("detail".to_string(), AttributeValue::S(d.detail.clone())),
-        (
-            "bytes".to_string(),
-            AttributeValue::B(Blob::new(d.bytes.clone())),
-        ),
-    ])
-}
-
-/// A dead letter from its item.
-pub fn dead_letter(item: &Item) -> Result<DeadLetter, String> {
-    let s = |k: &str| {
-        item.get(k)
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .ok_or_else(|| format!("attribute `{k}` missing"))
-    };
-    let reason = s("reason")?;
-    Ok(DeadLetter {
-        reason: Reason::parse(&reason).ok_or_else(|| format!("unknown reason {reason:?}"))?,
-        detail: s("detail")?,
-        partition: s("partition")?.into(),
-        position: s("position")?,
-        bytes: item
-            .get("bytes")
-            .and_then(|v| v.as_b().ok())
-            .map(|b| b.as_ref().to_vec())
-            .ok_or("attribute `bytes` missing")?,
-    })
-}
 
 /// Stores dead letters (BatchWriteItem; a replay writes the same items).
 pub fn put(aws: &Aws, table: &str, letters: &[DeadLetter]) -> Result<(), String> {
-    put_items(aws, table, letters.iter().map(item).collect())
+    put_items(aws, table, letters.iter().map(Codec::to_item).collect())
 }
 
 /// Every dead letter (paginated Scan), optionally only one reason.
 pub fn list(aws: &Aws, table: &str, reason: Option<Reason>) -> Result<Vec<DeadLetter>, String> {
     let mut out = Vec::new();
     for item in scan_all(aws, table)? {
-        let d = dead_letter(&item)?;
+        let d = DeadLetter::from_item(&item)?;
         if reason.is_none_or(|r| r == d.reason) {
             out.push(d);
         }

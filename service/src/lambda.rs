@@ -13,14 +13,15 @@ use std::collections::HashMap;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_dynamodb::types::AttributeValue as Ddb;
+use pipeline::FeatureRecord;
 use serde_dynamo::AttributeValue as Av;
 use tracing::warn;
 
 use crate::aws::{Aws, Item};
 use crate::config::Config;
+use crate::items::Codec;
 use crate::metrics::Metrics;
 use crate::pricing::{Model, Outcome, Stage};
-use crate::tables::feature_record;
 
 /// A Lambda event attribute as the DynamoDB client's type.
 pub fn convert(v: &Av) -> Ddb {
@@ -80,7 +81,7 @@ impl Handler {
                 .iter()
                 .map(|(k, v)| (k.clone(), convert(v)))
                 .collect::<HashMap<_, _>>();
-            match feature_record(&item) {
+            match FeatureRecord::from_item(&item) {
                 Ok(record) => {
                     records.push(record);
                     sequences.push(sequence);

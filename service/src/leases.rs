@@ -14,8 +14,9 @@ use pipeline::Millis;
 
 use tracing::info;
 
-use crate::aws::{Aws, Item, conditional, scan_all};
+use crate::aws::{Aws, conditional, scan_all};
 use crate::config::Config;
+use crate::items::Codec;
 
 /// One shard's lease.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -48,60 +49,6 @@ pub struct Position {
     pub state: Option<String>,
 }
 
-fn to_item(l: &Lease) -> Item {
-    let mut item = HashMap::from([
-        (
-            "shard_id".to_string(),
-            AttributeValue::S(l.shard_id.clone()),
-        ),
-        (
-            "counter".to_string(),
-            AttributeValue::N(l.counter.to_string()),
-        ),
-        (
-            "last_window".to_string(),
-            AttributeValue::N(l.last_window.to_string()),
-        ),
-        ("finished".to_string(), AttributeValue::Bool(l.finished)),
-    ]);
-    if let Some(o) = &l.owner {
-        item.insert("owner".to_string(), AttributeValue::S(o.clone()));
-    }
-    for (key, value) in [
-        ("checkpoint", &l.checkpoint),
-        ("replay_at", &l.replay_at),
-        ("state", &l.state),
-    ] {
-        if let Some(v) = value {
-            item.insert(key.to_string(), AttributeValue::S(v.clone()));
-        }
-    }
-    item
-}
-
-fn from_item(item: &Item) -> Lease {
-    let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-    let n = |k: &str| {
-        item.get(k)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-    };
-    Lease {
-        shard_id: s("shard_id").unwrap_or_default(),
-        owner: s("owner"),
-        counter: n("counter").unwrap_or(0),
-        checkpoint: s("checkpoint"),
-        last_window: n("last_window").unwrap_or(0) as Millis,
-        finished: item
-            .get("finished")
-            .and_then(|v| v.as_bool().ok())
-            .copied()
-            .unwrap_or(false),
-        replay_at: s("replay_at"),
-        state: s("state"),
-    }
-}
-
 /// Whether a conditional lease write went through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -120,7 +67,10 @@ where
 
 /// All leases (paginated Scan).
 pub fn load(aws: &Aws, table: &str) -> Result<Vec<Lease>, String> {
-    let mut out: Vec<Lease> = scan_all(aws, table)?.iter().map(from_item).collect();
+    let mut out: Vec<Lease> = scan_all(aws, table)?
+        .iter()
+        .map(Lease::from_item)
+        .collect::<Result<_, _>>()?;
     out.sort_by(|a, b| a.shard_id.cmp(&b.shard_id));
     Ok(out)
 }
@@ -138,7 +88,7 @@ pub fn take(aws: &Aws, table: &str, seen: &Lease, owner: &str) -> Result<Outcome
         .dynamodb
         .put_item()
         .table_name(table)
-        .set_item(Some(to_item(&next)))
+        .set_item(Some(next.to_item()))
         .condition_expression("attribute_not_exists(shard_id) OR #c = :c")
         .expression_attribute_names("#c", "counter")
         .expression_attribute_values(":c", AttributeValue::N(seen.counter.to_string()));

@@ -15,10 +15,11 @@ use pipeline::{
     AuditRecord, CatalogItem, Decision, FeatureRecord, ModelError, PriceModel, PriceStage, Pricer,
 };
 
-use crate::aws::{Aws, Item, batch_get};
+use crate::aws::{Aws, batch_get};
 use crate::config::{Backend, Body, Config};
+use crate::items::Codec;
 use crate::metrics::Metrics;
-use crate::tables::{Write, apply_price_update, catalog_item, put_if_absent};
+use crate::tables::{Write, apply_price_update, put_if_absent};
 
 /// A price model that can move to the pricer's thread.
 pub type Model = Box<dyn PriceModel + Send>;
@@ -209,37 +210,16 @@ fn load_items(
         .collect();
     let mut out = HashMap::new();
     for item in batch_get(aws, table, keys)? {
-        let parsed = catalog_item(&item)?;
+        let parsed = CatalogItem::from_item(&item)?;
         out.insert(parsed.product_id.clone(), parsed);
     }
     Ok(out)
 }
 
-/// The audit record as an item, keyed (product_id, window_end).
-pub fn audit_item(a: &AuditRecord) -> Item {
-    let json = serde_json::to_string(a).unwrap_or_default();
-    HashMap::from([
-        (
-            "product_id".to_string(),
-            AttributeValue::S(a.product_id.clone()),
-        ),
-        (
-            "window_end".to_string(),
-            AttributeValue::N(a.window_end.to_string()),
-        ),
-        (
-            "rule".to_string(),
-            AttributeValue::S(a.rule.as_str().to_string()),
-        ),
-        ("applied".to_string(), AttributeValue::Bool(a.applied)),
-        ("record".to_string(), AttributeValue::S(json)),
-    ])
-}
-
 /// Puts an audit record unless one exists for its (product, window): the
 /// first decision for a window is the one on record.
 pub fn put_audit_once(aws: &Aws, table: &str, a: &AuditRecord) -> Result<Write, String> {
-    put_if_absent(aws, table, audit_item(a), || {
+    put_if_absent(aws, table, a.to_item(), || {
         format!("writing the audit record of {} to {table}", a.product_id)
     })
 }

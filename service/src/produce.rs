@@ -3,18 +3,17 @@
 //! table. PutRecords batches stay within 500 records and 5 MB; after a
 //! partial failure only the failed records are sent again, with backoff.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use pipeline::{Millis, Order};
+use pipeline::Millis;
 use sim::Simulator;
 use sim::shop::Shop;
 
 use crate::aws::{Aws, put_items};
 use crate::config::Config;
+use crate::items::Codec;
 
 /// PutRecords limits.
 pub const MAX_RECORDS: usize = 500;
@@ -79,7 +78,7 @@ pub fn produce(
             put_items(
                 aws,
                 &config.tables.orders,
-                orders.iter().map(order_item).collect(),
+                orders.iter().map(Codec::to_item).collect(),
             )?;
             report.orders += orders.len() as u64;
             sent_orders = shop.orders().len();
@@ -98,36 +97,6 @@ pub fn produce(
         }
     }
     Ok(report)
-}
-
-/// An order as a DynamoDB item: keyed by product, sorted by time then id.
-pub fn order_item(o: &Order) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            "product_id".to_string(),
-            AttributeValue::S(o.product_id.clone()),
-        ),
-        (
-            "sk".to_string(),
-            AttributeValue::S(format!("{:013}#{}", o.order_time, o.order_id)),
-        ),
-        (
-            "order_id".to_string(),
-            AttributeValue::S(o.order_id.clone()),
-        ),
-        (
-            "quantity".to_string(),
-            AttributeValue::N(o.quantity.to_string()),
-        ),
-        (
-            "unit_price".to_string(),
-            AttributeValue::N(o.unit_price.to_string()),
-        ),
-        (
-            "order_time".to_string(),
-            AttributeValue::N(o.order_time.to_string()),
-        ),
-    ])
 }
 
 /// Splits records into PutRecords calls and sends them, retrying failures.

@@ -45,7 +45,7 @@ fn record(sequence: &str, event_name: &str, image: Value) -> Value {
 
 fn image(r: &FeatureRecord) -> Value {
     Value::Object(
-        service::tables::feature_item(r)
+        service::items::Codec::to_item(r)
             .iter()
             .map(|(k, v)| (k.clone(), dynamo_json(v)))
             .collect(),
@@ -104,7 +104,7 @@ fn the_handler_prices_a_stream_batch_once_and_reports_what_failed() {
         &aws,
         &t.catalog,
         ids.iter()
-            .map(|id| service::aws::catalog_item(&pipeline::fixtures::item(id)))
+            .map(|id| service::items::Codec::to_item(&pipeline::fixtures::item(id)))
             .collect(),
     )
     .unwrap();

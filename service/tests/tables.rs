@@ -4,12 +4,11 @@
 
 use std::path::PathBuf;
 
-use pipeline::{Catalog, PriceUpdate};
+use pipeline::{Catalog, FeatureRecord, PriceUpdate};
 use service::aws::init;
+use service::items::Codec;
 use service::moto::Moto;
-use service::tables::{
-    Write, apply_price_update, feature_item, feature_record, load_catalog, put_feature,
-};
+use service::tables::{Write, apply_price_update, load_catalog, put_feature};
 
 fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -89,13 +88,16 @@ fn adapters_round_trip_and_replays_change_nothing() {
         put_feature(&aws, &t.features, &record).unwrap(),
         Write::AlreadyThere
     );
-    assert_eq!(feature_record(&feature_item(&record)).unwrap(), record);
+    assert_eq!(FeatureRecord::from_item(&record.to_item()).unwrap(), record);
     let stored = aws
         .runtime
         .block_on(aws.dynamodb.scan().table_name(&t.features).send())
         .unwrap();
     assert_eq!(stored.count(), 1);
-    assert_eq!(feature_record(&stored.items()[0]).unwrap(), record);
+    assert_eq!(
+        FeatureRecord::from_item(&stored.items()[0]).unwrap(),
+        record
+    );
 
     // Audit records land keyed by product and window.
     let pricer = pipeline::Pricer::new(pipeline::Guardrails::default());

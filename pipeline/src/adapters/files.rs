@@ -295,38 +295,15 @@ pub fn write_ndjson<W: Write + ?Sized, T: Serialize>(w: &mut W, value: &T) -> io
 /// `pricestream run --report` and `pricestream audit` write them); records
 /// that were not applied are skipped.
 pub fn load_price_changes(path: &Path) -> Result<Vec<crate::pricer::PriceUpdate>, FileError> {
-    #[derive(serde::Deserialize)]
-    struct Audit {
-        product_id: String,
-        window_end: String,
-        current_price: f64,
-        final_price: f64,
-        applied: bool,
-    }
     let mut out = Vec::new();
     let mut lines = NdjsonLines::new(open(path)?);
     while let Some((line, bytes)) = lines
         .next_line()
         .map_err(|e| FileError::new(path, None, e.to_string()))?
     {
-        let a: Audit = serde_json::from_slice(&bytes)
+        let a: crate::audit::AuditRecord = serde_json::from_slice(&bytes)
             .map_err(|e| FileError::new(path, Some(line), e.to_string()))?;
-        if !a.applied {
-            continue;
-        }
-        let window_end = crate::time::parse_rfc3339(&a.window_end).ok_or_else(|| {
-            FileError::new(
-                path,
-                Some(line),
-                format!("`window_end` {:?} is not RFC 3339", a.window_end),
-            )
-        })?;
-        out.push(crate::pricer::PriceUpdate {
-            product_id: a.product_id,
-            window_end,
-            previous_price: a.current_price,
-            price: a.final_price,
-        });
+        out.extend(a.applied_update());
     }
     Ok(out)
 }

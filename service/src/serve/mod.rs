@@ -68,16 +68,17 @@ pub struct Decided {
 }
 
 impl Decided {
+    /// From an audit table item (its `record` attribute is the audit record as JSON).
     fn from_audit(item: &Item) -> Option<Decided> {
-        let record: serde_json::Value =
+        let a: pipeline::AuditRecord =
             serde_json::from_str(item.get("record")?.as_s().ok()?).ok()?;
         Some(Decided {
-            product_id: record["product_id"].as_str()?.to_string(),
-            window_end: item.get("window_end")?.as_n().ok()?.parse().ok()?,
-            rule: record["rule"].as_str()?.to_string(),
-            applied: record["applied"].as_bool()?,
-            from: record["current_price"].as_f64()?,
-            to: record["final_price"].as_f64()?,
+            product_id: a.product_id,
+            window_end: a.window_end,
+            rule: a.rule.as_str().to_string(),
+            applied: a.applied,
+            from: a.current_price,
+            to: a.final_price,
         })
     }
 }

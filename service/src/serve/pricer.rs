@@ -10,10 +10,10 @@ use tracing::warn;
 
 use crate::aws::Aws;
 use crate::config::Config;
+use crate::items::Codec;
 use crate::metrics::Metrics;
 use crate::pricing::{Model, Outcome as Priced, Stage};
 use crate::streams::TableStream;
-use crate::tables::feature_record;
 
 /// Starts the in-process pricer: it reads the features table's stream and prices
 /// each batch (see `pricing`), checkpointing its stream position.
@@ -50,7 +50,7 @@ pub(super) fn spawn_pricer(
                 let records: Vec<FeatureRecord> = shard
                     .changes
                     .iter()
-                    .filter_map(|c| match feature_record(&c.new_image) {
+                    .filter_map(|c| match FeatureRecord::from_item(&c.new_image) {
                         Ok(r) => Some(r),
                         Err(e) => {
                             metrics.unreadable_features.inc();

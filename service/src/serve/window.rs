@@ -10,9 +10,9 @@ use tracing::warn;
 
 use super::{Caches, Decided, Run, Shard, sequence_of};
 use crate::aws::{Item, batch_get, put_items};
+use crate::items::Codec;
 use crate::leases::{self, Outcome};
 use crate::shards::compare_sequence;
-use crate::tables::{catalog_item, feature_item};
 
 impl Run<'_> {
     /// Keeps the dead letters of records not processed before this run.
@@ -55,7 +55,7 @@ impl Run<'_> {
         self.take_dead_letters(driver, shards);
         let features = window.features;
         let table = &self.config.tables.features;
-        let mut items: Vec<Item> = features.iter().map(feature_item).collect();
+        let mut items: Vec<Item> = features.iter().map(Codec::to_item).collect();
         if std::mem::take(&mut self.first_window) && !items.is_empty() {
             let there: HashSet<(String, String)> =
                 batch_get(self.aws, table, items.iter().map(key_of).collect())?
@@ -146,7 +146,7 @@ impl Run<'_> {
                     );
                 }
                 for item in &items {
-                    if let Ok(c) = catalog_item(item) {
+                    if let Ok(c) = pipeline::CatalogItem::from_item(item) {
                         caches.catalog.upsert(c);
                     }
                 }
