@@ -17,6 +17,7 @@ pub mod event;
 pub mod features;
 pub mod fixtures;
 pub mod host;
+pub mod kpl;
 pub mod model;
 pub mod operator;
 pub mod pricer;

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use crate::adapters::kpl;
 use crate::aggregate::{Aggregate, session_key};
 use crate::catalog::{Catalog, Orders};
 use crate::config::{ConfigError, PipelineConfig};
@@ -17,6 +16,7 @@ use crate::decode::decode;
 use crate::dedup::{Dedup, dedup_key};
 use crate::event::EventType;
 use crate::features::{FeatureInputs, FeatureRecord, Trend};
+use crate::kpl;
 use crate::stats::{ReasonCounts, Stats};
 use crate::time::{Millis, format_rfc3339};
 use crate::watermark::{PartitionId, Watermarks};

@@ -177,7 +177,7 @@ proptest! {
             group.push(r);
             if cuts[i] || i + 1 == records.len() {
                 let items: Vec<(&str, &[u8])> = group.iter().map(|b| ("pk", *b)).collect();
-                packed.push((0usize, pipeline::adapters::kpl::pack(&items)));
+                packed.push((0usize, pipeline::kpl::pack(&items)));
                 group.clear();
             }
         }

@@ -334,7 +334,7 @@ fn records_after_finish_are_late_and_change_nothing() {
 #[test]
 fn a_corrupted_kpl_aggregate_is_dead_lettered_whole() {
     let mut h = Harness::tumbling(&["a"]);
-    let good = pipeline::adapters::kpl::pack(&[
+    let good = pipeline::kpl::pack(&[
         ("a", view("a", T0).as_bytes()),
         ("a", view("a", T0 + 1).as_bytes()),
     ]);

@@ -1,5 +1,4 @@
-//! File I/O around the core (NDJSON, CSV and JSON tables) and the KPL
-//! aggregate codec. The DynamoDB and Kinesis adapters are in the service crate.
+//! File I/O around the core (NDJSON, CSV and JSON tables). The DynamoDB and
+//! Kinesis adapters are in the service crate.
 
 pub mod files;
-pub mod kpl;
