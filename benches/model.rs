@@ -1,6 +1,6 @@
 //! Inference cost: raw ONNX Runtime on a prepared feature matrix vs the
-//! model backend plus the pricer (feature records in, guarded decisions out)
-//! on the same batch, at batch sizes 1, 64 and 1024. Target: the full path
+//! model backend plus the pricer (`Pricer::price_batch`, the path every host
+//! runs: feature records in, guarded decisions out) on the same batch, at batch sizes 1, 64 and 1024. Target: the full path
 //! within 1.2× of raw inference at 1024.
 
 use std::hint::black_box;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use model::OnnxModel;
-use pipeline::{CatalogItem, FeatureRecord, Guardrails, PriceModel, Pricer};
+use pipeline::{CatalogItem, Decision, FeatureRecord, Guardrails, PriceModel, PriceStage, Pricer};
 
 fn reference_rows() -> Vec<Vec<f32>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("model/reference.json");
@@ -20,6 +20,24 @@ fn reference_rows() -> Vec<Vec<f32>> {
 
 fn item(i: usize) -> CatalogItem {
     pipeline::fixtures::item(&format!("sku-{i:04}"))
+}
+
+/// A host stage over an in-memory catalog that counts applied decisions
+/// (product ids are `sku-NNNN`, so the lookup is an index).
+struct Counting<'a> {
+    items: &'a [CatalogItem],
+    applied: usize,
+}
+
+impl PriceStage for Counting<'_> {
+    fn item(&mut self, product_id: &str) -> Option<&CatalogItem> {
+        let i: usize = product_id.strip_prefix("sku-")?.parse().ok()?;
+        self.items.get(i)
+    }
+
+    fn decided(&mut self, _: &FeatureRecord, decision: Decision) {
+        self.applied += usize::from(decision.update.is_some());
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -44,14 +62,14 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_with_input(BenchmarkId::new("model_and_pricer", n), &n, |b, _| {
             b.iter(|| {
-                let out = model.predict(&records).unwrap();
-                let applied = records
-                    .iter()
-                    .zip(&out)
-                    .zip(&items)
-                    .filter(|((r, o), it)| pricer.decide(r, **o, it, &version).update.is_some())
-                    .count();
-                black_box(applied)
+                let mut stage = Counting {
+                    items: &items,
+                    applied: 0,
+                };
+                pricer
+                    .price_batch(&mut model, &version, &records, &mut stage)
+                    .unwrap();
+                black_box(stage.applied)
             })
         });
     }
