@@ -9,13 +9,9 @@
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_sagemakerruntime::Client;
-use aws_sdk_sagemakerruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemakerruntime::error::SdkError;
 use aws_sdk_sagemakerruntime::operation::invoke_endpoint::InvokeEndpointError;
-use aws_smithy_http_client::tls;
 use aws_smithy_types::Blob;
 use pipeline::{FeatureRecord, ModelError, PriceModel};
 
@@ -43,6 +39,8 @@ impl ContentType {
 #[derive(Clone, Debug)]
 pub struct SageMakerConfig {
     pub endpoint: String,
+    /// Overrides the SageMaker runtime endpoint (`aws.endpoint_url`; emulators).
+    pub endpoint_url: Option<String>,
     pub content_type: ContentType,
     /// The endpoint model's feature list and version (checked against the pipeline's).
     pub features: Vec<String>,
@@ -61,6 +59,7 @@ impl SageMakerConfig {
     pub fn new(endpoint: impl Into<String>) -> SageMakerConfig {
         SageMakerConfig {
             endpoint: endpoint.into(),
+            endpoint_url: None,
             content_type: ContentType::Csv,
             features: pipeline::FEATURE_NAMES
                 .iter()
@@ -82,39 +81,20 @@ pub struct SageMakerModel {
     version: String,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
-}
-
 impl SageMakerModel {
-    /// Uses the AWS default chain for credentials and region (and
-    /// `AWS_ENDPOINT_URL` for emulators), over rustls.
-    pub fn from_env(config: SageMakerConfig) -> Result<SageMakerModel, String> {
-        let rt = runtime()?;
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let retry = RetryConfig::standard()
-            .with_max_attempts(config.max_attempts.max(1))
-            .with_initial_backoff(config.initial_backoff);
-        let timeout = TimeoutConfig::builder()
-            .operation_timeout(config.timeout)
-            .build();
-        let sdk = rt.block_on(
-            aws_config::defaults(BehaviorVersion::latest())
-                .http_client(http)
-                .retry_config(retry)
-                .timeout_config(timeout)
-                .load(),
-        );
-        if sdk.region().is_none() {
-            return Err("no AWS region: set AWS_REGION (or a profile region)".into());
-        }
+    /// Credentials and region from the AWS default chain, built by the
+    /// project's one client setup (`awsclient`): the config's
+    /// `endpoint_url` (or `AWS_ENDPOINT_URL`) for emulators, this backend's
+    /// retries and timeout.
+    pub fn connect(config: SageMakerConfig) -> Result<SageMakerModel, String> {
+        let rt = awsclient::runtime()?;
+        let options = awsclient::ClientOptions {
+            endpoint_url: config.endpoint_url.clone(),
+            max_attempts: config.max_attempts,
+            initial_backoff: config.initial_backoff,
+            operation_timeout: Some(config.timeout),
+        };
+        let sdk = awsclient::load(&rt, &options)?;
         SageMakerModel::with_client(Client::new(&sdk), config, rt)
     }
 
@@ -138,9 +118,9 @@ impl SageMakerModel {
         })
     }
 
-    /// A client-less constructor for tests of the mocked client.
+    /// A runtime for [`SageMakerModel::with_client`] (tests of mocked clients).
     pub fn new_runtime() -> Result<tokio::runtime::Runtime, String> {
-        runtime()
+        awsclient::runtime()
     }
 
     /// Request bodies, each within `max_payload`, with their row counts.
@@ -215,30 +195,20 @@ impl SageMakerModel {
     }
 }
 
-/// Names whose fault a failed call was, and whether trying again could help.
+/// Names whose fault a failed call was, and whether trying again could help
+/// (the project's one classification of SDK errors).
 fn classify(endpoint: &str, e: SdkError<InvokeEndpointError>) -> ModelError {
-    let retryable = match &e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-        SdkError::ServiceError(s) => {
-            matches!(
-                s.err(),
-                InvokeEndpointError::ServiceUnavailable(_)
-                    | InvokeEndpointError::InternalFailure(_)
-                    | InvokeEndpointError::ModelNotReadyException(_)
-            ) || s.err().code() == Some("ThrottlingException")
-        }
-        _ => false,
-    };
+    let e = awsclient::AwsError::new(format!("SageMaker endpoint {endpoint}"), &e);
+    let retryable = e.fault.retryable();
     let what = if retryable {
         "failed after retries"
     } else {
         "failed"
     };
-    let message = format!(
-        "SageMaker endpoint {endpoint}: {what}: {}",
-        DisplayErrorContext(&e)
-    );
-    ModelError { message, retryable }
+    ModelError {
+        message: format!("{}: {what}: {}", e.operation, e.message),
+        retryable,
+    }
 }
 
 /// One number per row: CSV/lines, a JSON array (of numbers or one-element

@@ -1,7 +1,6 @@
 //! The SageMaker backend end to end over HTTP, against moto's server on
-//! loopback (canned endpoint answers). Uses the server in AWS_ENDPOINT_URL
-//! when the test command started one, else starts its own on port 0
-//! (`service::moto`).
+//! loopback (canned endpoint answers), reached through the configured
+//! `endpoint_url`.
 #![cfg(feature = "sagemaker")]
 
 use model::{ContentType, SageMakerConfig, SageMakerModel};
@@ -17,7 +16,6 @@ fn invoke_endpoint_through_moto_in_csv_and_json() {
     let url = moto.url.clone();
     // SAFETY: the only test in this binary; set before any SDK code reads the environment.
     unsafe {
-        std::env::set_var("AWS_ENDPOINT_URL", &url);
         std::env::set_var("AWS_ACCESS_KEY_ID", "test");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
         std::env::set_var("AWS_REGION", "us-east-1");
@@ -34,13 +32,16 @@ fn invoke_endpoint_through_moto_in_csv_and_json() {
     );
     assert!(answer.starts_with("HTTP/1.1 20"), "{answer}");
 
+    // The endpoint comes from the configuration (`aws.endpoint_url`), not the
+    // environment: the override reaches SageMaker as it reaches the service.
     let mut config = SageMakerConfig::new("pricing-prod");
+    config.endpoint_url = Some(url);
     config.max_attempts = 1;
-    let mut csv = SageMakerModel::from_env(config.clone()).unwrap();
+    let mut csv = SageMakerModel::connect(config.clone()).unwrap();
     assert_eq!(csv.version(), "sagemaker:pricing-prod");
     assert_eq!(csv.predict(&records(3)).unwrap(), vec![1.05, 0.95, 1.2]);
 
     config.content_type = ContentType::Json;
-    let mut json = SageMakerModel::from_env(config).unwrap();
+    let mut json = SageMakerModel::connect(config).unwrap();
     assert_eq!(json.predict(&records(2)).unwrap(), vec![0.9, 1.1]);
 }

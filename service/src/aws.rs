@@ -6,16 +6,15 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
     PutRequest, ScalarAttributeType, StreamSpecification, StreamViewType, WriteRequest,
 };
-use aws_smithy_http_client::tls;
 
 use crate::config::Config;
+use crate::error::{Error, Fault};
 use crate::items::Codec;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 
 /// Clients for the service's AWS resources, with a runtime to drive them.
 pub struct Aws {
@@ -31,14 +30,11 @@ impl Aws {
     pub fn from_clients(
         kinesis: aws_sdk_kinesis::Client,
         dynamodb: aws_sdk_dynamodb::Client,
-    ) -> Result<Aws, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    ) -> Result<Aws, Error> {
+        let runtime = awsclient::runtime().map_err(Error::internal)?;
         let streams = aws_sdk_dynamodbstreams::Client::from_conf(
             aws_sdk_dynamodbstreams::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
+                .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
                 .build(),
         );
         Ok(Aws {
@@ -56,27 +52,15 @@ impl Aws {
     }
 
     /// Credentials and region from the default chain; the config's
-    /// `aws.endpoint_url` (or `AWS_ENDPOINT_URL`) for emulators.
-    pub fn connect(config: &Config) -> Result<Aws, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .retry_config(RetryConfig::standard().with_max_attempts(4));
-        if let Some(url) = &config.aws.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let sdk = runtime.block_on(loader.load());
-        if sdk.region().is_none() {
-            return Err("no AWS region: set AWS_REGION (or a profile region)".into());
-        }
+    /// `aws.endpoint_url` (or `AWS_ENDPOINT_URL`) for emulators. Built by
+    /// the project's one client setup (`awsclient`), as SageMaker's is.
+    pub fn connect(config: &Config) -> Result<Aws, Error> {
+        let runtime = awsclient::runtime().map_err(Error::internal)?;
+        let options = awsclient::ClientOptions {
+            endpoint_url: config.aws.endpoint_url.clone(),
+            ..awsclient::ClientOptions::default()
+        };
+        let sdk = awsclient::load(&runtime, &options).map_err(Error::user)?;
         Ok(Aws {
             kinesis: aws_sdk_kinesis::Client::new(&sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
@@ -149,7 +133,7 @@ pub fn table_specs(config: &Config) -> Vec<TableSpec<'_>> {
 }
 
 /// Creates the stream and tables that do not exist yet, then loads `catalog`.
-pub fn init(aws: &Aws, config: &Config, catalog: Option<&Path>) -> Result<InitReport, String> {
+pub fn init(aws: &Aws, config: &Config, catalog: Option<&Path>) -> Result<InitReport, Error> {
     let mut report = InitReport::default();
     let rt = &aws.runtime;
     let stream = &config.stream.name;
@@ -168,12 +152,7 @@ pub fn init(aws: &Aws, config: &Config, catalog: Option<&Path>) -> Result<InitRe
         {
             report.existing.push(format!("kinesis stream {stream}"))
         }
-        Err(e) => {
-            return Err(format!(
-                "creating Kinesis stream {stream}: {}",
-                aws_sdk_kinesis::error::DisplayErrorContext(&e)
-            ));
-        }
+        Err(e) => return Err(Error::aws(format!("creating Kinesis stream {stream}"), &e)),
     }
     for spec in table_specs(config) {
         let name = format!("dynamodb table {}", spec.name);
@@ -184,8 +163,7 @@ pub fn init(aws: &Aws, config: &Config, catalog: Option<&Path>) -> Result<InitRe
         }
     }
     if let Some(path) = catalog {
-        let items =
-            pipeline::adapters::files::read_catalog_items(path).map_err(|e| e.to_string())?;
+        let items = pipeline::adapters::files::read_catalog_items(path).map_err(Error::user)?;
         put_items(
             aws,
             &config.tables.catalog,
@@ -196,24 +174,24 @@ pub fn init(aws: &Aws, config: &Config, catalog: Option<&Path>) -> Result<InitRe
     Ok(report)
 }
 
-fn attr(name: &str, kind: ScalarAttributeType) -> Result<AttributeDefinition, String> {
+fn attr(name: &str, kind: ScalarAttributeType) -> Result<AttributeDefinition, Error> {
     AttributeDefinition::builder()
         .attribute_name(name)
         .attribute_type(kind)
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(Error::internal)
 }
 
-fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, Error> {
     KeySchemaElement::builder()
         .attribute_name(name)
         .key_type(kind)
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(Error::internal)
 }
 
 /// `true` when created, `false` when it already existed.
-fn create_table(aws: &Aws, spec: &TableSpec<'_>) -> Result<bool, String> {
+fn create_table(aws: &Aws, spec: &TableSpec<'_>) -> Result<bool, Error> {
     let mut req = aws
         .dynamodb
         .create_table()
@@ -231,7 +209,7 @@ fn create_table(aws: &Aws, spec: &TableSpec<'_>) -> Result<bool, String> {
             .stream_enabled(true)
             .stream_view_type(StreamViewType::NewImage)
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(Error::internal)?;
         req = req.stream_specification(stream);
     }
     match aws.runtime.block_on(req.send()) {
@@ -242,11 +220,7 @@ fn create_table(aws: &Aws, spec: &TableSpec<'_>) -> Result<bool, String> {
         {
             Ok(false)
         }
-        Err(e) => Err(format!(
-            "creating table {}: {}",
-            spec.name,
-            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-        )),
+        Err(e) => Err(Error::aws(format!("creating table {}", spec.name), &e)),
     }
 }
 
@@ -254,7 +228,7 @@ fn create_table(aws: &Aws, spec: &TableSpec<'_>) -> Result<bool, String> {
 pub type Item = HashMap<String, AttributeValue>;
 
 /// Every item of a table (Scan, following the pages).
-pub fn scan_all(aws: &Aws, table: &str) -> Result<Vec<Item>, String> {
+pub fn scan_all(aws: &Aws, table: &str) -> Result<Vec<Item>, Error> {
     let mut items = Vec::new();
     let mut start: Option<Item> = None;
     loop {
@@ -267,12 +241,7 @@ pub fn scan_all(aws: &Aws, table: &str) -> Result<Vec<Item>, String> {
                     .set_exclusive_start_key(start.take())
                     .send(),
             )
-            .map_err(|e| {
-                format!(
-                    "reading {table}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                )
-            })?;
+            .map_err(|e| Error::aws(format!("reading {table}"), &e))?;
         items.extend(page.items().iter().cloned());
         match page.last_evaluated_key() {
             Some(k) if !k.is_empty() => start = Some(k.clone()),
@@ -283,27 +252,17 @@ pub fn scan_all(aws: &Aws, table: &str) -> Result<Vec<Item>, String> {
 
 /// A conditional write's result: `Ok(true)` written, `Ok(false)` when its
 /// condition failed (not an error), `Err` for anything else.
-pub fn conditional<O, E, R>(
-    result: Result<O, aws_sdk_dynamodb::error::SdkError<E, R>>,
+pub fn conditional<O, E>(
+    result: Result<O, aws_sdk_dynamodb::error::SdkError<E, HttpResponse>>,
     what: impl FnOnce() -> String,
-) -> Result<bool, String>
+) -> Result<bool, Error>
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    match result {
+    match result.map_err(|e| Error::aws(what(), &e)) {
         Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error().and_then(|s| s.code())
-                == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(format!(
-            "{}: {}",
-            what(),
-            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-        )),
+        Err(e) if e.fault() == Some(Fault::ConditionFailed) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -312,7 +271,7 @@ pub fn put_items(
     aws: &Aws,
     table: &str,
     items: Vec<HashMap<String, AttributeValue>>,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let requests: Vec<WriteRequest> = items
         .into_iter()
         .map(|item| {
@@ -320,7 +279,7 @@ pub fn put_items(
                 .set_item(Some(item))
                 .build()
                 .map(|p| WriteRequest::builder().put_request(p).build())
-                .map_err(|e| e.to_string())
+                .map_err(Error::internal)
         })
         .collect::<Result<_, _>>()?;
     write_requests(aws, table, requests)
@@ -328,7 +287,7 @@ pub fn put_items(
 
 /// BatchWriteItem in chunks of 25 (the DynamoDB limit), retrying
 /// UnprocessedItems with exponential backoff.
-pub fn write_requests(aws: &Aws, table: &str, requests: Vec<WriteRequest>) -> Result<(), String> {
+pub fn write_requests(aws: &Aws, table: &str, requests: Vec<WriteRequest>) -> Result<(), Error> {
     for chunk in requests.chunks(25) {
         let mut pending = HashMap::from([(table.to_string(), chunk.to_vec())]);
         let mut attempt = 0u32;
@@ -341,12 +300,7 @@ pub fn write_requests(aws: &Aws, table: &str, requests: Vec<WriteRequest>) -> Re
                         .set_request_items(Some(pending))
                         .send(),
                 )
-                .map_err(|e| {
-                    format!(
-                        "writing to {table}: {}",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                    )
-                })?;
+                .map_err(|e| Error::aws(format!("writing to {table}"), &e))?;
             pending = out
                 .unprocessed_items
                 .unwrap_or_default()
@@ -363,7 +317,7 @@ pub fn write_requests(aws: &Aws, table: &str, requests: Vec<WriteRequest>) -> Re
 
 /// Reads items by key with BatchGetItem (≤ 100 keys per call, strongly
 /// consistent), retrying UnprocessedKeys with backoff. Missing keys are absent.
-pub fn batch_get(aws: &Aws, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, String> {
+pub fn batch_get(aws: &Aws, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, Error> {
     let mut out = Vec::new();
     for chunk in keys.chunks(100) {
         let mut pending = Some(
@@ -371,7 +325,7 @@ pub fn batch_get(aws: &Aws, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, S
                 .set_keys(Some(chunk.to_vec()))
                 .consistent_read(true)
                 .build()
-                .map_err(|e| e.to_string())?,
+                .map_err(Error::internal)?,
         );
         let mut attempt = 0u32;
         while let Some(keys) = pending.take() {
@@ -383,12 +337,7 @@ pub fn batch_get(aws: &Aws, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, S
                         .request_items(table, keys)
                         .send(),
                 )
-                .map_err(|e| {
-                    format!(
-                        "reading {table}: {}",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                    )
-                })?;
+                .map_err(|e| Error::aws(format!("reading {table}"), &e))?;
             if let Some(items) = page.responses.and_then(|mut r| r.remove(table)) {
                 out.extend(items);
             }
@@ -406,12 +355,12 @@ pub fn batch_get(aws: &Aws, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, S
 
 /// Exponential backoff before resending what DynamoDB left unprocessed
 /// (throttling); gives up after 8 attempts.
-fn pause_for_unprocessed(attempt: &mut u32, what: impl Fn() -> String) -> Result<(), String> {
+fn pause_for_unprocessed(attempt: &mut u32, what: impl Fn() -> String) -> Result<(), Error> {
     *attempt += 1;
     if *attempt > 8 {
-        return Err(format!(
-            "{} still unprocessed after {attempt} attempts",
-            what()
+        return Err(Error::external(
+            true,
+            format!("{} still unprocessed after {attempt} attempts", what()),
         ));
     }
     std::thread::sleep(Duration::from_millis(50 << (*attempt).min(6)));

@@ -3,6 +3,7 @@
 //! shard, expired iterators renewed after the last sequence read, and
 //! MillisBehindLatest kept per shard.
 
+use crate::error::Error;
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -87,16 +88,6 @@ pub struct Consumer {
     only: Option<HashSet<String>>,
 }
 
-fn kinesis_err<E: std::error::Error + 'static>(
-    what: &str,
-    e: aws_sdk_kinesis::error::SdkError<E>,
-) -> String {
-    format!(
-        "{what}: {}",
-        aws_sdk_kinesis::error::DisplayErrorContext(&e)
-    )
-}
-
 impl Consumer {
     /// A consumer of `stream`; shards without a checkpoint start at `start`.
     pub fn new(stream: &str, start: Start, max_records: u32, interval: Duration) -> Consumer {
@@ -127,7 +118,7 @@ impl Consumer {
 
     /// Lists the shards (paginated) and opens readers for those readable now,
     /// from their position in `checkpoints` or else the start position.
-    pub fn refresh(&mut self, aws: &Aws, checkpoints: &Positions) -> Result<(), String> {
+    pub fn refresh(&mut self, aws: &Aws, checkpoints: &Positions) -> Result<(), Error> {
         let mut shards = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -139,7 +130,7 @@ impl Consumer {
             let out = aws
                 .runtime
                 .block_on(req.send())
-                .map_err(|e| kinesis_err("ListShards", e))?;
+                .map_err(|e| Error::aws("ListShards", &e))?;
             shards.extend(out.shards().iter().map(|s| ShardInfo {
                 id: s.shard_id().to_string(),
                 parent: s.parent_shard_id().map(str::to_string),
@@ -172,7 +163,7 @@ impl Consumer {
         Ok(())
     }
 
-    fn iterator(&self, aws: &Aws, shard: &str, resume: Option<&Resume>) -> Result<String, String> {
+    fn iterator(&self, aws: &Aws, shard: &str, resume: Option<&Resume>) -> Result<String, Error> {
         let req = aws
             .kinesis
             .get_shard_iterator()
@@ -194,10 +185,10 @@ impl Consumer {
         let out = aws
             .runtime
             .block_on(req.send())
-            .map_err(|e| kinesis_err(&format!("GetShardIterator {shard}"), e))?;
-        out.shard_iterator()
-            .map(str::to_string)
-            .ok_or_else(|| format!("GetShardIterator {shard}: no iterator returned"))
+            .map_err(|e| Error::aws(format!("GetShardIterator {shard}"), &e))?;
+        out.shard_iterator().map(str::to_string).ok_or_else(|| {
+            Error::internal(format!("GetShardIterator {shard}: no iterator returned"))
+        })
     }
 
     /// Shards being read now.
@@ -212,7 +203,7 @@ impl Consumer {
 
     /// Polls every shard whose pace allows it (at most one GetRecords per
     /// `interval` per shard). Ended shards make room for their children.
-    pub fn poll(&mut self, aws: &Aws, checkpoints: &Positions) -> Result<Vec<Batch>, String> {
+    pub fn poll(&mut self, aws: &Aws, checkpoints: &Positions) -> Result<Vec<Batch>, Error> {
         self.poll_where(aws, checkpoints, |_| true)
     }
 
@@ -223,7 +214,7 @@ impl Consumer {
         aws: &Aws,
         checkpoints: &Positions,
         allow: impl Fn(&str) -> bool,
-    ) -> Result<Vec<Batch>, String> {
+    ) -> Result<Vec<Batch>, Error> {
         let now = Instant::now();
         let due: Vec<String> = self
             .readers
@@ -244,7 +235,7 @@ impl Consumer {
         Ok(batches)
     }
 
-    fn poll_shard(&mut self, aws: &Aws, id: &str) -> Result<Batch, String> {
+    fn poll_shard(&mut self, aws: &Aws, id: &str) -> Result<Batch, Error> {
         let Some(iterator) = self.readers.get(id).and_then(|r| r.iterator.clone()) else {
             return Ok(Batch {
                 shard_id: id.to_string(),
@@ -277,9 +268,9 @@ impl Consumer {
                     .send();
                 aws.runtime
                     .block_on(call)
-                    .map_err(|e| kinesis_err(&format!("GetRecords {id}"), e))?
+                    .map_err(|e| Error::aws(format!("GetRecords {id}"), &e))?
             }
-            Err(e) => return Err(kinesis_err(&format!("GetRecords {id}"), e)),
+            Err(e) => return Err(Error::aws(format!("GetRecords {id}"), &e)),
         };
         let records: Vec<ShardRecord> = out
             .records()

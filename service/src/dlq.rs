@@ -2,6 +2,7 @@
 //! the stream after a fix (`pricestream dlq list|replay`). Items keep the
 //! original bytes, the reason, the shard and the sequence number.
 
+use crate::error::Error;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 use pipeline::{DeadLetter, Reason};
 
@@ -10,12 +11,12 @@ use crate::items::Codec;
 use crate::produce::{ProduceReport, put_records};
 
 /// Stores dead letters (BatchWriteItem; a replay writes the same items).
-pub fn put(aws: &Aws, table: &str, letters: &[DeadLetter]) -> Result<(), String> {
+pub fn put(aws: &Aws, table: &str, letters: &[DeadLetter]) -> Result<(), Error> {
     put_items(aws, table, letters.iter().map(Codec::to_item).collect())
 }
 
 /// Every dead letter (paginated Scan), optionally only one reason.
-pub fn list(aws: &Aws, table: &str, reason: Option<Reason>) -> Result<Vec<DeadLetter>, String> {
+pub fn list(aws: &Aws, table: &str, reason: Option<Reason>) -> Result<Vec<DeadLetter>, Error> {
     let mut out = Vec::new();
     for item in scan_all(aws, table)? {
         let d = DeadLetter::from_item(&item)?;
@@ -34,7 +35,7 @@ pub fn replay(
     table: &str,
     stream: &str,
     letters: &[DeadLetter],
-) -> Result<ProduceReport, String> {
+) -> Result<ProduceReport, Error> {
     let records = letters
         .iter()
         .map(|d| {
@@ -54,7 +55,7 @@ pub fn replay(
                 .key("position", AttributeValue::S(d.position.clone()))
                 .build()
                 .map(|r| WriteRequest::builder().delete_request(r).build())
-                .map_err(|e| e.to_string())
+                .map_err(Error::internal)
         })
         .collect::<Result<_, _>>()?;
     write_requests(aws, table, deletes)?;

@@ -15,21 +15,39 @@ use crate::leases::Lease;
 pub trait Codec: Sized {
     fn to_item(&self) -> Item;
     /// The value, or what is wrong with the item (naming the attribute).
-    fn from_item(item: &Item) -> Result<Self, String>;
+    fn from_item(item: &Item) -> Result<Self, ItemError>;
 }
 
-pub(crate) fn text(item: &Item, key: &str) -> Result<String, String> {
+/// A stored item this version cannot read (an internal fault: another
+/// version or a hand edit wrote it).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ItemError(pub String);
+
+impl From<String> for ItemError {
+    fn from(s: String) -> ItemError {
+        ItemError(s)
+    }
+}
+
+impl From<&str> for ItemError {
+    fn from(s: &str) -> ItemError {
+        ItemError(s.to_string())
+    }
+}
+
+pub(crate) fn text(item: &Item, key: &str) -> Result<String, ItemError> {
     item.get(key)
         .and_then(|v| v.as_s().ok())
         .cloned()
-        .ok_or_else(|| format!("attribute `{key}` missing or not a string"))
+        .ok_or_else(|| ItemError(format!("attribute `{key}` missing or not a string")))
 }
 
-pub(crate) fn number<T: std::str::FromStr>(item: &Item, key: &str) -> Result<T, String> {
+pub(crate) fn number<T: std::str::FromStr>(item: &Item, key: &str) -> Result<T, ItemError> {
     item.get(key)
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| format!("attribute `{key}` missing or not a number"))
+        .ok_or_else(|| ItemError(format!("attribute `{key}` missing or not a number")))
 }
 
 impl Codec for CatalogItem {
@@ -58,7 +76,7 @@ impl Codec for CatalogItem {
         ])
     }
 
-    fn from_item(item: &Item) -> Result<Self, String> {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         let parsed = CatalogItem {
             product_id: text(item, "product_id")?,
             brand: text(item, "brand")?,
@@ -75,7 +93,7 @@ impl Codec for CatalogItem {
             last_window: number(item, "last_window").unwrap_or(0),
             next_restock: number(item, "next_restock").unwrap_or(0),
         };
-        parsed.validate().map(|()| parsed)
+        Ok(parsed.validate().map(|()| parsed)?)
     }
 }
 
@@ -111,7 +129,7 @@ impl Codec for FeatureRecord {
         ])
     }
 
-    fn from_item(item: &Item) -> Result<Self, String> {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         let values = item
             .get("features")
             .and_then(|v| v.as_l().ok())
@@ -135,10 +153,10 @@ impl Codec for FeatureRecord {
             })?;
         let version: u32 = number(item, "features_version")?;
         if version != pipeline::FEATURES_VERSION {
-            return Err(format!(
+            return Err(ItemError(format!(
                 "features version {version}, the pipeline has {}",
                 pipeline::FEATURES_VERSION
-            ));
+            )));
         }
         let end: Millis = number(item, "window_end")?;
         Ok(FeatureRecord {
@@ -190,7 +208,7 @@ impl Codec for Order {
         ])
     }
 
-    fn from_item(item: &Item) -> Result<Self, String> {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         Ok(pipeline::Order {
             order_id: text(item, "order_id")?,
             product_id: text(item, "product_id")?,
@@ -225,7 +243,7 @@ impl Codec for DeadLetter {
         ])
     }
 
-    fn from_item(item: &Item) -> Result<Self, String> {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         let s = |k: &str| {
             item.get(k)
                 .and_then(|v| v.as_s().ok())
@@ -270,9 +288,9 @@ impl Codec for AuditRecord {
     }
 
     /// The `record` attribute holds the whole record as JSON.
-    fn from_item(item: &Item) -> Result<Self, String> {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         let json = text(item, "record")?;
-        serde_json::from_str(&json).map_err(|e| format!("attribute `record`: {e}"))
+        serde_json::from_str(&json).map_err(|e| ItemError(format!("attribute `record`: {e}")))
     }
 }
 
@@ -309,7 +327,7 @@ impl Codec for Lease {
         item
     }
 
-    fn from_item(item: &Item) -> Result<Self, String> {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
         let n = |k: &str| {
             item.get(k)
@@ -421,14 +439,14 @@ mod tests {
         let mut item = record().to_item();
         item.remove("brand");
         let e = FeatureRecord::from_item(&item).unwrap_err();
-        assert!(e.contains("`brand`"), "{e}");
+        assert!(e.0.contains("`brand`"), "{e}");
         let mut item = pipeline::fixtures::item("x").to_item();
         item.insert("inventory".into(), AttributeValue::S("many".into()));
         let e = CatalogItem::from_item(&item).unwrap_err();
-        assert!(e.contains("`inventory`"), "{e}");
+        assert!(e.0.contains("`inventory`"), "{e}");
         let e = AuditRecord::from_item(&HashMap::new()).unwrap_err();
-        assert!(e.contains("`record`"), "{e}");
+        assert!(e.0.contains("`record`"), "{e}");
         let e = Lease::from_item(&HashMap::new()).unwrap_err();
-        assert!(e.contains("`shard_id`"), "{e}");
+        assert!(e.0.contains("`shard_id`"), "{e}");
     }
 }

@@ -4,10 +4,12 @@
 //! writer last saw, so two workers can never both own a shard, and a worker
 //! that lost its lease cannot move the checkpoint.
 
+use crate::error::Error;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::Millis;
@@ -57,16 +59,15 @@ pub enum Outcome {
     Lost,
 }
 
-fn outcome<O, E, R>(r: Result<O, SdkError<E, R>>, what: &str) -> Result<Outcome, String>
+fn outcome<O, E>(r: Result<O, SdkError<E, HttpResponse>>, what: &str) -> Result<Outcome, Error>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     conditional(r, || what.to_string()).map(|done| if done { Outcome::Done } else { Outcome::Lost })
 }
 
 /// All leases (paginated Scan).
-pub fn load(aws: &Aws, table: &str) -> Result<Vec<Lease>, String> {
+pub fn load(aws: &Aws, table: &str) -> Result<Vec<Lease>, Error> {
     let mut out: Vec<Lease> = scan_all(aws, table)?
         .iter()
         .map(Lease::from_item)
@@ -78,7 +79,7 @@ pub fn load(aws: &Aws, table: &str) -> Result<Vec<Lease>, String> {
 /// Takes `seen` for `owner`: succeeds only if the lease still has the
 /// counter (and owner) the caller read — an unowned lease, or one whose owner
 /// stopped renewing it. A lease that did not exist is created.
-pub fn take(aws: &Aws, table: &str, seen: &Lease, owner: &str) -> Result<Outcome, String> {
+pub fn take(aws: &Aws, table: &str, seen: &Lease, owner: &str) -> Result<Outcome, Error> {
     let next = Lease {
         owner: Some(owner.to_string()),
         counter: seen.counter + 1,
@@ -118,7 +119,7 @@ fn owned_update(
 }
 
 /// Renews a lease this worker holds (bumps the counter); `Lost` means it was taken.
-pub fn renew(aws: &Aws, table: &str, lease: &mut Lease, owner: &str) -> Result<Outcome, String> {
+pub fn renew(aws: &Aws, table: &str, lease: &mut Lease, owner: &str) -> Result<Outcome, Error> {
     let req = owned_update(aws, table, lease, owner)
         .update_expression("SET #c = #c + :one")
         .expression_attribute_values(":one", AttributeValue::N("1".into()));
@@ -139,7 +140,7 @@ pub fn checkpoint(
     lease: &mut Lease,
     owner: &str,
     at: &Position,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, Error> {
     let mut set = vec!["checkpoint = :s", "last_window = :w", "finished = :f"];
     let mut req = owned_update(aws, table, lease, owner)
         .expression_attribute_values(":s", AttributeValue::S(at.processed.clone()))
@@ -174,7 +175,7 @@ pub fn checkpoint(
 }
 
 /// Gives a lease up (on shutdown) so another worker can take it at once.
-pub fn release(aws: &Aws, table: &str, lease: &Lease, owner: &str) -> Result<Outcome, String> {
+pub fn release(aws: &Aws, table: &str, lease: &Lease, owner: &str) -> Result<Outcome, Error> {
     let req = owned_update(aws, table, lease, owner)
         .update_expression("REMOVE #o SET #c = #c + :one")
         .expression_attribute_values(":one", AttributeValue::N("1".into()));
@@ -192,7 +193,7 @@ pub fn acquire(
     worker: &str,
     shards: &[String],
     stop: &AtomicBool,
-) -> Result<Vec<Lease>, String> {
+) -> Result<Vec<Lease>, Error> {
     let table = &config.tables.checkpoints;
     let patience = Duration::from_millis(config.stream.lease_duration.0 as u64);
     let mut first_seen: HashMap<String, (u64, Instant)> = HashMap::new();

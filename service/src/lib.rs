@@ -11,6 +11,8 @@ pub mod consumer;
 #[cfg(feature = "aws")]
 pub mod dlq;
 #[cfg(feature = "aws")]
+pub mod error;
+#[cfg(feature = "aws")]
 pub mod items;
 #[cfg(feature = "aws")]
 pub mod lambda;

@@ -1,5 +1,6 @@
 //! Prometheus metrics of `serve` and the pricer, served as text on `/metrics`.
 
+use crate::error::Error;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -166,10 +167,10 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// Listens on `address` (`host:port`; port 0 picks one).
-    pub fn start(address: &str, metrics: Metrics) -> Result<Endpoint, String> {
+    pub fn start(address: &str, metrics: Metrics) -> Result<Endpoint, Error> {
         let server = tiny_http::Server::http(address)
             .map(Arc::new)
-            .map_err(|e| format!("cannot listen for /metrics on {address}: {e}"))?;
+            .map_err(|e| Error::user(format!("cannot listen for /metrics on {address}: {e}")))?;
         let bound = server
             .server_addr()
             .to_ip()

@@ -6,14 +6,13 @@
 //! crash between the two writes is finished by the redelivery, which decides
 //! the same again (the catalog item has not changed).
 
+use crate::error::Error;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use pipeline::{
-    AuditRecord, CatalogItem, Decision, FeatureRecord, ModelError, PriceModel, PriceStage, Pricer,
-};
+use pipeline::{AuditRecord, CatalogItem, Decision, FeatureRecord, PriceModel, PriceStage, Pricer};
 
 use crate::aws::{Aws, batch_get};
 use crate::config::{Backend, Body, Config};
@@ -25,18 +24,24 @@ use crate::tables::{Write, apply_price_update, put_if_absent};
 pub type Model = Box<dyn PriceModel + Send>;
 
 /// The model the configuration names.
-pub fn load_model(config: &Config) -> Result<Model, String> {
+pub fn load_model(config: &Config) -> Result<Model, Error> {
     let m = &config.model;
     match m.backend {
         Backend::Rules => Ok(Box::new(model::RulesModel::default())),
         Backend::Onnx => {
-            let path = m.path.as_deref().ok_or("`model.path` is not set")?;
+            let path = m
+                .path
+                .as_deref()
+                .ok_or_else(|| Error::user("`model.path` is not set"))?;
             model::OnnxModel::load(path, m.threads)
                 .map(|m| Box::new(m) as Model)
-                .map_err(|e| e.to_string())
+                .map_err(Error::user)
         }
         Backend::Sagemaker => {
-            let endpoint = m.endpoint.clone().ok_or("`model.endpoint` is not set")?;
+            let endpoint = m
+                .endpoint
+                .clone()
+                .ok_or_else(|| Error::user("`model.endpoint` is not set"))?;
             let mut c = model::SageMakerConfig::new(endpoint);
             c.content_type = match m.content_type {
                 Body::Csv => model::ContentType::Csv,
@@ -50,7 +55,10 @@ pub fn load_model(config: &Config) -> Result<Model, String> {
             }
             c.timeout = Duration::from_millis(m.timeout.0 as u64);
             c.max_attempts = m.max_attempts;
-            model::SageMakerModel::from_env(c).map(|m| Box::new(m) as Model)
+            c.endpoint_url = config.aws.endpoint_url.clone();
+            model::SageMakerModel::connect(c)
+                .map(|m| Box::new(m) as Model)
+                .map_err(Error::user)
         }
     }
 }
@@ -63,7 +71,7 @@ pub enum Outcome {
     /// Nothing to decide: the product is not in the catalog.
     Skipped(String),
     /// Could not be written; retry the record.
-    Failed(String),
+    Failed(Error),
 }
 
 /// The pricer with its model and tables.
@@ -91,16 +99,13 @@ impl Stage {
     /// Decides for `records` (in order; a product's later window sees its
     /// earlier decision) against the live catalog, and writes the results.
     /// `Err` when the catalog cannot be read or the model fails: nothing was
-    /// written; whether to retry the batch is [`PriceError::retryable`].
-    pub fn price(
-        &mut self,
-        aws: &Aws,
-        records: &[FeatureRecord],
-    ) -> Result<Vec<Outcome>, PriceError> {
+    /// written; whether to retry the batch is [`Error::retryable`].
+    pub fn price(&mut self, aws: &Aws, records: &[FeatureRecord]) -> Result<Vec<Outcome>, Error> {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let items = load_items(aws, &self.catalog, records).map_err(PriceError::Catalog)?;
+        let items = load_items(aws, &self.catalog, records)
+            .map_err(|e| e.context("reading the catalog"))?;
         let mut writes = Writes {
             aws,
             items,
@@ -117,27 +122,8 @@ impl Stage {
         self.metrics
             .model_latency_seconds
             .observe(started.elapsed().as_secs_f64());
-        priced.map_err(PriceError::Model)?;
+        priced?;
         Ok(writes.outcomes)
-    }
-}
-
-/// Why a batch was not priced.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum PriceError {
-    #[error("reading the catalog: {0}")]
-    Catalog(String),
-    #[error("model: {0}")]
-    Model(ModelError),
-}
-
-impl PriceError {
-    /// A catalog read may succeed later; a model error says itself.
-    pub fn retryable(&self) -> bool {
-        match self {
-            PriceError::Catalog(_) => true,
-            PriceError::Model(e) => e.retryable,
-        }
     }
 }
 
@@ -180,7 +166,7 @@ impl PriceStage for Writes<'_> {
 }
 
 impl Writes<'_> {
-    fn write(&mut self, d: &Decision) -> Result<(), String> {
+    fn write(&mut self, d: &Decision) -> Result<(), Error> {
         put_audit_once(self.aws, self.audit, &d.audit)?;
         if let Some(update) = &d.update
             && apply_price_update(self.aws, self.catalog, update)? == Write::Applied
@@ -200,7 +186,7 @@ fn load_items(
     aws: &Aws,
     table: &str,
     records: &[FeatureRecord],
-) -> Result<HashMap<String, CatalogItem>, String> {
+) -> Result<HashMap<String, CatalogItem>, Error> {
     let mut ids: Vec<&str> = records.iter().map(|r| r.product_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -218,14 +204,14 @@ fn load_items(
 
 /// Puts an audit record unless one exists for its (product, window): the
 /// first decision for a window is the one on record.
-pub fn put_audit_once(aws: &Aws, table: &str, a: &AuditRecord) -> Result<Write, String> {
+pub fn put_audit_once(aws: &Aws, table: &str, a: &AuditRecord) -> Result<Write, Error> {
     put_if_absent(aws, table, a.to_item(), || {
         format!("writing the audit record of {} to {table}", a.product_id)
     })
 }
 
 /// Every audit record as its JSON line, ordered by product and window.
-pub fn list_audit(aws: &Aws, table: &str) -> Result<Vec<String>, String> {
+pub fn list_audit(aws: &Aws, table: &str) -> Result<Vec<String>, Error> {
     let mut rows: Vec<(String, i64, String)> = crate::aws::scan_all(aws, table)?
         .iter()
         .filter_map(|i| {

@@ -3,6 +3,7 @@
 //! table. PutRecords batches stay within 500 records and 5 MB; after a
 //! partial failure only the failed records are sent again, with backoff.
 
+use crate::error::Error;
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::primitives::Blob;
@@ -56,7 +57,7 @@ pub fn produce(
     mut sim: Simulator,
     mut shop: Shop,
     pace: Pace,
-) -> Result<ProduceReport, String> {
+) -> Result<ProduceReport, Error> {
     let mut report = ProduceReport::default();
     let started = Instant::now();
     let sim_start = sim.clock();
@@ -105,7 +106,7 @@ pub fn put_records(
     stream: &str,
     records: Vec<(String, Vec<u8>)>,
     report: &mut ProduceReport,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let mut chunk: Vec<(String, Vec<u8>)> = Vec::new();
     let mut bytes = 0;
     for (key, data) in records {
@@ -128,7 +129,7 @@ fn send(
     stream: &str,
     mut pending: Vec<(String, Vec<u8>)>,
     report: &mut ProduceReport,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let total = pending.len() as u64;
     for attempt in 0..MAX_ATTEMPTS {
         let entries = pending
@@ -138,7 +139,7 @@ fn send(
                     .partition_key(k)
                     .data(Blob::new(d.clone()))
                     .build()
-                    .map_err(|e| e.to_string())
+                    .map_err(Error::internal)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let out = aws
@@ -150,12 +151,7 @@ fn send(
                     .set_records(Some(entries))
                     .send(),
             )
-            .map_err(|e| {
-                format!(
-                    "PutRecords to {stream}: {}",
-                    aws_sdk_kinesis::error::DisplayErrorContext(&e)
-                )
-            })?;
+            .map_err(|e| Error::aws(format!("PutRecords to {stream}"), &e))?;
         report.put_calls += 1;
         // Keep exactly the entries whose result carries an error code.
         let failed: Vec<(String, Vec<u8>)> = pending
@@ -172,8 +168,11 @@ fn send(
         pending = failed;
         std::thread::sleep(Duration::from_millis(25 << attempt.min(6)));
     }
-    Err(format!(
-        "PutRecords to {stream}: {} records still failing after {MAX_ATTEMPTS} attempts",
-        pending.len()
+    Err(Error::external(
+        true,
+        format!(
+            "PutRecords to {stream}: {} records still failing after {MAX_ATTEMPTS} attempts",
+            pending.len()
+        ),
     ))
 }

@@ -2,6 +2,7 @@
 //! shards parents first, from a checkpoint in the checkpoints table or the
 //! trim horizon; new images converted to the DynamoDB client's item type.
 
+use crate::error::Error;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::AttributeValue as Ddb;
@@ -58,16 +59,6 @@ pub struct TableStream {
     finished: HashSet<String>,
 }
 
-fn err<E: std::error::Error + 'static>(
-    what: &str,
-    e: aws_sdk_dynamodbstreams::error::SdkError<E>,
-) -> String {
-    format!(
-        "{what}: {}",
-        aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)
-    )
-}
-
 impl TableStream {
     /// The stream of `table`; positions are kept in the `checkpoints` table.
     pub fn new(table: &str, checkpoints: &str) -> TableStream {
@@ -81,28 +72,22 @@ impl TableStream {
         }
     }
 
-    fn arn(&mut self, aws: &Aws) -> Result<String, String> {
+    fn arn(&mut self, aws: &Aws) -> Result<String, Error> {
         if let Some(a) = &self.arn {
             return Ok(a.clone());
         }
         let out = aws
             .runtime
             .block_on(aws.dynamodb.describe_table().table_name(&self.table).send())
-            .map_err(|e| {
-                format!(
-                    "DescribeTable {}: {}",
-                    self.table,
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                )
-            })?;
+            .map_err(|e| Error::aws(format!("DescribeTable {}", self.table), &e))?;
         let arn = out
             .table()
             .and_then(|t| t.latest_stream_arn())
             .ok_or_else(|| {
-                format!(
+                Error::user(format!(
                     "table {} has no stream; enable one (NEW_IMAGE), e.g. with `pricestream aws init`",
                     self.table
-                )
+                ))
             })?
             .to_string();
         self.arn = Some(arn.clone());
@@ -110,7 +95,7 @@ impl TableStream {
     }
 
     /// Lists the shards and opens iterators for those readable now.
-    pub fn refresh(&mut self, aws: &Aws) -> Result<(), String> {
+    pub fn refresh(&mut self, aws: &Aws) -> Result<(), Error> {
         let arn = self.arn(aws)?;
         let mut shards = Vec::new();
         let mut start: Option<String> = None;
@@ -124,7 +109,7 @@ impl TableStream {
                         .set_exclusive_start_shard_id(start.take())
                         .send(),
                 )
-                .map_err(|e| err("DescribeStream", e))?;
+                .map_err(|e| Error::aws("DescribeStream", &e))?;
             let Some(d) = out.stream_description() else {
                 break;
             };
@@ -163,7 +148,7 @@ impl TableStream {
             let out = aws
                 .runtime
                 .block_on(req.send())
-                .map_err(|e| err(&format!("GetShardIterator {id}"), e))?;
+                .map_err(|e| Error::aws(format!("GetShardIterator {id}"), &e))?;
             self.iterators
                 .insert(id, out.shard_iterator().map(str::to_string));
         }
@@ -174,7 +159,7 @@ impl TableStream {
         &self,
         aws: &Aws,
         shards: &[String],
-    ) -> Result<HashMap<String, String>, String> {
+    ) -> Result<HashMap<String, String>, Error> {
         let keys = shards
             .iter()
             .map(|s| HashMap::from([("shard_id".to_string(), Ddb::S(checkpoint_key(s)))]))
@@ -194,7 +179,7 @@ impl TableStream {
     }
 
     /// Records that `shard` was processed up to `sequence`.
-    pub fn checkpoint(&self, aws: &Aws, shard: &str, sequence: &str) -> Result<(), String> {
+    pub fn checkpoint(&self, aws: &Aws, shard: &str, sequence: &str) -> Result<(), Error> {
         put_items(
             aws,
             &self.checkpoints,
@@ -206,7 +191,7 @@ impl TableStream {
     }
 
     /// One GetRecords per open shard. Removals carry no new image and are skipped.
-    pub fn poll(&mut self, aws: &Aws) -> Result<Vec<ShardChanges>, String> {
+    pub fn poll(&mut self, aws: &Aws) -> Result<Vec<ShardChanges>, Error> {
         let mut out = Vec::new();
         let mut ended = false;
         let ids: Vec<String> = self.iterators.keys().cloned().collect();
@@ -230,7 +215,7 @@ impl TableStream {
                     self.iterators.remove(&id);
                     continue;
                 }
-                Err(e) => return Err(err(&format!("GetRecords {id}"), e)),
+                Err(e) => return Err(Error::aws(format!("GetRecords {id}"), &e)),
             };
             let changes = page
                 .records()

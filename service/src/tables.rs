@@ -2,6 +2,7 @@
 //! `pipeline::Catalog`, conditional price updates, conditional feature-record
 //! puts, and audit records.
 
+use crate::error::Error;
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::{CatalogItem, CatalogTable, FeatureRecord, PriceUpdate};
 
@@ -13,7 +14,7 @@ use crate::items::{Codec, text};
 pub fn load_catalog(
     aws: &Aws,
     table: &str,
-) -> Result<(CatalogTable, Vec<(String, String)>), String> {
+) -> Result<(CatalogTable, Vec<(String, String)>), Error> {
     let mut out = CatalogTable::new();
     let mut bad = Vec::new();
     for item in scan_all(aws, table)? {
@@ -21,7 +22,7 @@ pub fn load_catalog(
             Ok(c) => {
                 out.upsert(c);
             }
-            Err(reason) => bad.push((text(&item, "product_id").unwrap_or_default(), reason)),
+            Err(reason) => bad.push((text(&item, "product_id").unwrap_or_default(), reason.0)),
         }
     }
     Ok((out, bad))
@@ -47,7 +48,7 @@ impl Write {
 
 /// Applies a price update only if the item's `last_window` is before the
 /// update's window — the same rule as `PriceUpdate::apply_to`, enforced by DynamoDB.
-pub fn apply_price_update(aws: &Aws, table: &str, u: &PriceUpdate) -> Result<Write, String> {
+pub fn apply_price_update(aws: &Aws, table: &str, u: &PriceUpdate) -> Result<Write, Error> {
     let call = aws
         .dynamodb
         .update_item()
@@ -69,7 +70,7 @@ pub fn apply_price_update(aws: &Aws, table: &str, u: &PriceUpdate) -> Result<Wri
 
 /// Puts a feature record unless its (product, window) is already there, so
 /// a replayed window rewrites nothing and the stream carries it once.
-pub fn put_feature(aws: &Aws, table: &str, r: &FeatureRecord) -> Result<Write, String> {
+pub fn put_feature(aws: &Aws, table: &str, r: &FeatureRecord) -> Result<Write, Error> {
     put_if_absent(aws, table, r.to_item(), || {
         format!("writing features to {table}")
     })
@@ -82,7 +83,7 @@ pub fn put_if_absent(
     table: &str,
     item: Item,
     what: impl FnOnce() -> String,
-) -> Result<Write, String> {
+) -> Result<Write, Error> {
     let call = aws
         .dynamodb
         .put_item()
@@ -98,13 +99,13 @@ pub type Skipped = Vec<(String, String)>;
 
 /// Reads every order (paginated Scan); items that do not parse come back
 /// with their reason.
-pub fn load_orders(aws: &Aws, table: &str) -> Result<(Vec<pipeline::Order>, Skipped), String> {
+pub fn load_orders(aws: &Aws, table: &str) -> Result<(Vec<pipeline::Order>, Skipped), Error> {
     let mut out = Vec::new();
     let mut bad = Vec::new();
     for item in scan_all(aws, table)? {
         match pipeline::Order::from_item(&item) {
             Ok(o) => out.push(o),
-            Err(reason) => bad.push((text(&item, "sk").unwrap_or_default(), reason)),
+            Err(reason) => bad.push((text(&item, "sk").unwrap_or_default(), reason.0)),
         }
     }
     out.sort_by(|a, b| (a.order_time, &a.order_id).cmp(&(b.order_time, &b.order_id)));

@@ -222,8 +222,14 @@ fn a_throttled_get_records_loses_nothing_and_keeps_its_iterator() {
     });
     let throttled = || {
         GetRecordsError::ProvisionedThroughputExceededException(
+            // As the SDK deserializes it: the error code in the metadata.
             ProvisionedThroughputExceededException::builder()
                 .message("Rate exceeded for shard s0")
+                .meta(
+                    aws_sdk_kinesis::error::ErrorMetadata::builder()
+                        .code("ProvisionedThroughputExceededException")
+                        .build(),
+                )
                 .build(),
         )
     };
@@ -259,8 +265,12 @@ fn a_throttled_get_records_loses_nothing_and_keeps_its_iterator() {
     }
     assert_eq!(read.len(), 1, "the record arrives once ({errors:?})");
     assert!(
-        errors.iter().all(|e| e.contains("GetRecords s0")),
-        "{errors:?}"
+        errors
+            .iter()
+            .all(|e| e.to_string().contains("GetRecords s0")
+                && e.fault() == Some(service::error::Fault::Throttled)
+                && e.retryable()),
+        "classified as throttling, retryable: {errors:?}"
     );
     assert_eq!(iterators.num_calls(), 1, "no iterator was renewed");
     assert_eq!(c.renewed, 0);

@@ -17,7 +17,7 @@ pub fn load_config(path: &Path) -> Result<service::Config, CliError> {
 /// Clients for the configured endpoint; building them reads only
 /// configuration, so a failure is the user's to fix.
 fn connect(config: &service::Config) -> Result<service::aws::Aws, CliError> {
-    service::aws::Aws::connect(config).map_err(CliError::input)
+    Ok(service::aws::Aws::connect(config)?)
 }
 
 #[derive(Subcommand)]
@@ -38,9 +38,9 @@ pub fn run_aws(cmd: AwsCommand) -> CliResult {
     let config = load_config(&config)?;
     let aws = connect(&config)?;
     let report = service::aws::init(&aws, &config, catalog.as_deref()).map_err(|e| {
-        CliError::runtime(format!(
-            "{e}\n(is the endpoint reachable? for an emulator set aws.endpoint_url or AWS_ENDPOINT_URL)"
-        ))
+        let hint =
+            "is the endpoint reachable? for an emulator set aws.endpoint_url or AWS_ENDPOINT_URL";
+        CliError::with_code(e.exit_code(), format!("{e}\n({hint})"))
     })?;
     for c in &report.created {
         println!("created  {c}");
@@ -61,8 +61,7 @@ pub fn run_aws(cmd: AwsCommand) -> CliResult {
 pub fn run_audit(config: &Path) -> CliResult {
     let config = load_config(config)?;
     let aws = connect(&config)?;
-    let lines =
-        service::pricing::list_audit(&aws, &config.tables.audit).map_err(CliError::runtime)?;
+    let lines = service::pricing::list_audit(&aws, &config.tables.audit)?;
     let mut out = BufWriter::new(io::stdout().lock());
     for l in lines {
         writeln!(out, "{l}").map_err(CliError::output)?;
@@ -110,8 +109,7 @@ pub fn run_dlq(cmd: DlqCommand) -> CliResult {
     };
     let config = load_config(&path)?;
     let aws = connect(&config)?;
-    let letters =
-        service::dlq::list(&aws, &config.tables.dead_letters, reason).map_err(CliError::runtime)?;
+    let letters = service::dlq::list(&aws, &config.tables.dead_letters, reason)?;
     if !replay || dry_run {
         let mut out = BufWriter::new(io::stdout().lock());
         for d in &letters {
@@ -132,8 +130,7 @@ pub fn run_dlq(cmd: DlqCommand) -> CliResult {
         &config.tables.dead_letters,
         &config.stream.name,
         &letters,
-    )
-    .map_err(CliError::runtime)?;
+    )?;
     println!(
         "replayed {} dead letters to {} and removed them from {}",
         r.records, config.stream.name, config.tables.dead_letters
@@ -171,7 +168,7 @@ pub fn run_produce(args: ProduceArgs) -> CliResult {
         (None, Some(s)) => service::produce::Pace::Speed(s),
         (None, None) => service::produce::Pace::Max,
     };
-    let r = service::produce::produce(&aws, &config, sim, shop, pace).map_err(CliError::runtime)?;
+    let r = service::produce::produce(&aws, &config, sim, shop, pace)?;
     println!(
         "{} records in {} PutRecords calls ({} retried) to {}; {} orders to {}",
         r.records, r.put_calls, r.retried, config.stream.name, r.orders, config.tables.orders

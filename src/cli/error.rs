@@ -58,6 +58,14 @@ impl CliError {
     }
 }
 
+/// A service error exits by its fault domain: 2 when the operator has to fix
+/// something (configuration, a missing table, credentials), else 1.
+impl From<service::error::Error> for CliError {
+    fn from(e: service::error::Error) -> CliError {
+        CliError::with_code(e.exit_code(), e)
+    }
+}
+
 pub type CliResult = Result<(), CliError>;
 
 #[cfg(test)]

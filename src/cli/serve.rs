@@ -98,7 +98,7 @@ pub fn run(args: ServeArgs) -> CliResult {
     let model = match config.pricer.mode {
         service::config::PricerMode::InProcess => match service::pricing::load_model(&config) {
             Ok(m) => Some(m),
-            Err(e) => return Err(CliError::input(format!("model: {e}"))),
+            Err(e) => return Err(e.context("model").into()),
         },
         service::config::PricerMode::External => None,
     };
@@ -111,15 +111,14 @@ pub fn run(args: ServeArgs) -> CliResult {
                 }
                 e
             }
-            Err(e) => return Err(CliError::input(e)),
+            Err(e) => return Err(e.into()),
         };
     let mut options = service::serve::Options {
         drain: args.drain,
         ..Default::default()
     };
     if !args.tui {
-        let report = service::serve::serve(&config, options, model, stop, metrics)
-            .map_err(CliError::runtime)?;
+        let report = service::serve::serve(&config, options, model, stop, metrics)?;
         println!("{}", serde_json::to_string(&report).unwrap_or_default());
         return Ok(());
     }
@@ -148,11 +147,13 @@ pub fn run(args: ServeArgs) -> CliResult {
         tui::Command::Speed(_) => {}
     });
     set(&stop, true);
-    let served = worker
-        .join()
-        .unwrap_or_else(|_| Err("the service thread panicked".into()));
+    let served = worker.join().unwrap_or_else(|_| {
+        Err(service::error::Error::internal(
+            "the service thread panicked",
+        ))
+    });
     shown.map_err(|e| CliError::runtime(format!("terminal: {e}")))?;
-    let report = served.map_err(CliError::runtime)?;
+    let report = served?;
     println!("{}", serde_json::to_string(&report).unwrap_or_default());
     Ok(())
 }

@@ -9,10 +9,10 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use service::lambda::Handler;
 
-fn handler() -> Result<Handler, String> {
+fn handler() -> Result<Handler, service::error::Error> {
     let path = std::env::var("PRICESTREAM_CONFIG").unwrap_or_else(|_| "pricestream.toml".into());
-    let config =
-        service::Config::load(path.as_ref(), std::env::vars()).map_err(|e| e.to_string())?;
+    let config = service::Config::load(path.as_ref(), std::env::vars())
+        .map_err(service::error::Error::user)?;
     service::serve::init_logs("json");
     let aws = service::aws::Aws::connect(&config)?;
     let model = service::pricing::load_model(&config)?;

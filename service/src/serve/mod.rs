@@ -17,6 +17,7 @@
 //!   in its cache, and only then closes the next window. The features a
 //!   window gets therefore do not depend on timing.
 
+use crate::error::Error;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -151,7 +152,7 @@ pub fn serve(
     model: Option<Model>,
     stop: Arc<AtomicBool>,
     metrics: Metrics,
-) -> Result<Report, String> {
+) -> Result<Report, Error> {
     let aws = Aws::connect(config)?;
     let worker = config
         .stream
@@ -166,8 +167,7 @@ pub fn serve(
     };
     refresh_catalog(&aws, config, &mut caches)?;
     refresh_orders(&aws, config, &mut caches)?;
-    let mut driver =
-        Driver::new(Pipeline::new(config.pipeline_config()).map_err(|e| e.to_string())?);
+    let mut driver = Driver::new(Pipeline::new(config.pipeline_config()).map_err(Error::user)?);
     let mut consumer = Consumer::new(
         &config.stream.name,
         Start::from_config(
@@ -188,7 +188,7 @@ pub fn serve(
         let part = driver.core_mut().register_partition(&lease.shard_id);
         if let Some(state) = &lease.state {
             let state: PartitionState = serde_json::from_str(state)
-                .map_err(|e| format!("checkpoint of {}: {e}", lease.shard_id))?;
+                .map_err(|e| Error::internal(format!("checkpoint of {}: {e}", lease.shard_id)))?;
             driver.core_mut().resume(part, state);
         }
         if let Some(r) = lease.replay_at.clone().map(Resume::At) {
@@ -263,7 +263,7 @@ pub fn serve(
     Ok(run.report)
 }
 
-fn refresh_catalog(aws: &Aws, config: &Config, caches: &mut Caches) -> Result<(), String> {
+fn refresh_catalog(aws: &Aws, config: &Config, caches: &mut Caches) -> Result<(), Error> {
     let (catalog, bad) = load_catalog(aws, &config.tables.catalog)?;
     for (id, reason) in bad {
         warn!(product = %id, "catalog item skipped: {reason}");
@@ -273,7 +273,7 @@ fn refresh_catalog(aws: &Aws, config: &Config, caches: &mut Caches) -> Result<()
     Ok(())
 }
 
-fn refresh_orders(aws: &Aws, config: &Config, caches: &mut Caches) -> Result<(), String> {
+fn refresh_orders(aws: &Aws, config: &Config, caches: &mut Caches) -> Result<(), Error> {
     let (orders, bad) = load_orders(aws, &config.tables.orders)?;
     for (key, reason) in bad {
         warn!(order = %key, "order skipped: {reason}");
@@ -303,7 +303,7 @@ impl Run<'_> {
         driver: &mut Driver,
         input: &mut Input,
         caches: &mut Caches,
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         let Input {
             consumer,
             shards,
@@ -346,9 +346,12 @@ impl Run<'_> {
             );
             let batches = match consumer.poll_where(self.aws, positions, |id| allow.contains(id)) {
                 Ok(b) => b,
+                // Transient faults are retried in place; anything else ends
+                // the run (see `error`'s policy).
+                Err(e) if !e.retryable() => return Err(e),
                 Err(e) => {
                     self.metrics.aws_error("GetRecords");
-                    warn!("{e}");
+                    warn!("{e}; retrying");
                     std::thread::sleep(Duration::from_secs(1));
                     continue;
                 }
@@ -424,7 +427,7 @@ impl Run<'_> {
         &mut self,
         shards: &mut BTreeMap<String, Shard>,
         consumer: &mut Consumer,
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         let table = &self.config.tables.checkpoints;
         let mut lost = Vec::new();
         for (id, shard) in shards.iter_mut() {
@@ -433,9 +436,12 @@ impl Run<'_> {
             }
         }
         if !lost.is_empty() {
-            return Err(format!(
-                "lost the lease of {} to another worker; stopping so it can take over",
-                lost.join(", ")
+            return Err(Error::external(
+                false,
+                format!(
+                    "lost the lease of {} to another worker; stopping so it can take over",
+                    lost.join(", ")
+                ),
             ));
         }
         consumer.restrict(shards.keys().cloned().collect());

@@ -1,5 +1,6 @@
 //! The in-process pricer: the features table's stream → `pricing::Stage`.
 
+use crate::error::Error;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -23,7 +24,7 @@ pub(super) fn spawn_pricer(
     stop: Arc<AtomicBool>,
     kill_switch: Arc<AtomicBool>,
     metrics: Metrics,
-) -> Result<JoinHandle<Result<(), String>>, String> {
+) -> Result<JoinHandle<Result<(), Error>>, Error> {
     let aws = Aws::connect(&config)?;
     Ok(std::thread::spawn(move || {
         let mut stage = Stage::new(&config, model, metrics.clone());
@@ -34,9 +35,10 @@ pub(super) fn spawn_pricer(
         while !stop.load(Ordering::SeqCst) {
             let polled = match stream.poll(&aws) {
                 Ok(p) => p,
+                Err(e) if !e.retryable() => return Err(e.context("pricer")),
                 Err(e) => {
                     metrics.aws_error("DynamoDB Streams GetRecords");
-                    warn!("pricer: {e}");
+                    warn!("pricer: {e}; retrying");
                     std::thread::sleep(Duration::from_secs(1));
                     continue;
                 }
@@ -82,7 +84,7 @@ fn price_until_done(
     stage: &mut Stage,
     records: &[FeatureRecord],
     stop: &AtomicBool,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let mut backoff = Duration::from_millis(100);
     loop {
         let failure = match stage.price(aws, records) {
@@ -95,17 +97,17 @@ fn price_until_done(
                 Priced::Decided(_) => None,
             }),
             Err(e) if !e.retryable() => {
-                return Err(format!(
-                    "{e}; not retried (a restart with a fixed model or config is needed)"
-                ));
+                return Err(
+                    e.context("not retried (a restart with a fixed model or config is needed)")
+                );
             }
-            Err(e) => Some(e.to_string()),
+            Err(e) => Some(e),
         };
         let Some(e) = failure else {
             return Ok(());
         };
         if stop.load(Ordering::SeqCst) {
-            return Err(format!("stopped while retrying: {e}"));
+            return Err(e.context("stopped while retrying"));
         }
         warn!("pricer: {e}; retrying in {backoff:?}");
         std::thread::sleep(backoff);

@@ -1,6 +1,7 @@
 //! A closed window's way out: its features written, its decisions awaited
 //! (the settle step), its dead letters stored, every shard checkpointed.
 
+use crate::error::Error;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,7 @@ impl Run<'_> {
         }
     }
 
-    pub(super) fn flush_dead_letters(&mut self) -> Result<(), String> {
+    pub(super) fn flush_dead_letters(&mut self) -> Result<(), Error> {
         if self.dead.is_empty() {
             return Ok(());
         }
@@ -51,7 +52,7 @@ impl Run<'_> {
         driver: &mut Driver,
         shards: &mut BTreeMap<String, Shard>,
         caches: &mut Caches,
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         self.take_dead_letters(driver, shards);
         let features = window.features;
         let table = &self.config.tables.features;
@@ -79,7 +80,7 @@ impl Run<'_> {
                 o.window(&features, &decided);
             }
         }
-        driver.settle(window.end).map_err(|e| e.to_string())?;
+        driver.settle(window.end).map_err(Error::internal)?;
         self.flush_dead_letters()?;
         self.checkpoint_all(driver.core(), shards)
     }
@@ -91,7 +92,7 @@ impl Run<'_> {
         features: &[FeatureRecord],
         end: Millis,
         caches: &mut Caches,
-    ) -> Result<Vec<Item>, String> {
+    ) -> Result<Vec<Item>, Error> {
         let t = &self.config.tables;
         let deadline =
             Instant::now() + Duration::from_millis(self.config.pricer.settle_timeout.0 as u64);
@@ -161,7 +162,7 @@ impl Run<'_> {
         &mut self,
         core: &Pipeline,
         shards: &mut BTreeMap<String, Shard>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         let table = &self.config.tables.checkpoints;
         for shard in shards.values_mut() {
             let Some(processed) = shard
@@ -201,9 +202,12 @@ impl Run<'_> {
             if leases::checkpoint(self.aws, table, &mut shard.lease, self.worker, &at)?
                 == Outcome::Lost
             {
-                return Err(format!(
-                    "lost the lease of {} to another worker; stopping",
-                    shard.lease.shard_id
+                return Err(Error::external(
+                    false,
+                    format!(
+                        "lost the lease of {} to another worker; stopping",
+                        shard.lease.shard_id
+                    ),
                 ));
             }
             self.metrics.checkpoints.inc();
