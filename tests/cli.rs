@@ -454,6 +454,95 @@ fn run_max_ratio_caps_every_price_at_that_multiple_of_list() {
 }
 
 #[test]
+fn run_with_a_deployment_config_evaluates_its_pipeline_guardrails_and_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    // The documented deployment file, with a rules model, 5-minute windows
+    // and a 1.2 × list cap: what `serve` would run.
+    let example = std::fs::read_to_string(repo().join("deploy/pricestream.example.toml")).unwrap();
+    let (head, tail) = example.split_once("[model]").unwrap();
+    let tail = &tail[tail.find("\n[").unwrap()..];
+    let deployed = format!("{head}[model]\nbackend = \"rules\"\n{tail}")
+        .replace("window = \"100s\"", "window = \"5m\"")
+        .replace("max_ratio = 1.5", "max_ratio = 1.2");
+    std::fs::write(p.join("deploy.toml"), deployed).unwrap();
+    let scenario = repo().join("scenarios/celebrity-spike.toml");
+    let o = pricestream(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--config",
+            "deploy.toml",
+            "--duration",
+            "1d",
+            "--report",
+            "rep",
+            "-q",
+        ],
+        p,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("rep/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        summary["runs"][0]["model_version"], "rules:v1",
+        "the file's model"
+    );
+    let audit = std::fs::read_to_string(p.join("rep/audit.ndjson")).unwrap();
+    assert!(audit.lines().count() > 100);
+    for line in audit.lines() {
+        let a: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (floor, ceiling) = (a["floor"].as_f64().unwrap(), a["ceiling"].as_f64().unwrap());
+        assert!(
+            (ceiling / floor - 1.2 / 0.8).abs() < 0.01,
+            "the file's cap: {line}"
+        );
+        let end = a["window_end"].as_str().unwrap();
+        let (minute, second) = (&end[14..16], &end[17..19]);
+        assert!(
+            second == "00" && minute.parse::<u32>().unwrap() % 5 == 0,
+            "the file's 5-minute windows: {line}"
+        );
+    }
+    // A flag given as well wins over the file.
+    let o = pricestream(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--config",
+            "deploy.toml",
+            "--window",
+            "61s",
+            "--duration",
+            "1h",
+            "-q",
+        ],
+        p,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A mistake in the file names the file and the key, exit 2.
+    std::fs::write(
+        p.join("bad.toml"),
+        std::fs::read_to_string(p.join("deploy.toml"))
+            .unwrap()
+            .replace("max_step = 0.10", "max_step = 3.0"),
+    )
+    .unwrap();
+    expect_usage_error(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--config",
+            "bad.toml",
+            "-q",
+        ],
+        p,
+        &["bad.toml", "`guardrails.max_step`"],
+    );
+}
+
+#[test]
 fn a_reader_that_stops_early_ends_the_command_quietly() {
     use std::io::Read;
     let dir = simulated_half_day();

@@ -3,6 +3,7 @@
 //! (target / base price) per feature record; the pipeline's pricer applies
 //! the guardrails.
 
+pub mod backend;
 pub mod baselines;
 pub mod contract;
 pub mod onnx;
@@ -10,8 +11,9 @@ pub mod rules;
 #[cfg(feature = "sagemaker")]
 pub mod sagemaker;
 
+pub use backend::{BoxedModel, ContentType, ModelSpec, SageMakerSpec};
 pub use baselines::{StaticOptModel, TrendRuleModel};
 pub use onnx::{OnnxError, OnnxModel};
 pub use rules::{FixedRatioModel, RulesModel, StaticModel};
 #[cfg(feature = "sagemaker")]
-pub use sagemaker::{ContentType, SageMakerConfig, SageMakerModel};
+pub use sagemaker::{SageMakerConfig, SageMakerModel};

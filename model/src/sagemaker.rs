@@ -15,25 +15,11 @@ use aws_sdk_sagemakerruntime::operation::invoke_endpoint::InvokeEndpointError;
 use aws_smithy_types::Blob;
 use pipeline::{FeatureRecord, ModelError, PriceModel};
 
+use crate::backend::ContentType;
 use crate::contract;
 
 /// SageMaker's InvokeEndpoint payload limit.
 pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ContentType {
-    Csv,
-    Json,
-}
-
-impl ContentType {
-    pub fn mime(self) -> &'static str {
-        match self {
-            ContentType::Csv => "text/csv",
-            ContentType::Json => "application/json",
-        }
-    }
-}
 
 /// How to call the endpoint, and the features it was trained on.
 #[derive(Clone, Debug)]

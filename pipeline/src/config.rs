@@ -1,34 +1,49 @@
 //! Settings of the streaming core.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::time::{HOUR, MINUTE, Millis, SECOND};
 use crate::window::WindowSpec;
 
-/// How the core windows, orders and bounds its input. Times in milliseconds.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// How the core windows, orders and bounds its input. Times in
+/// milliseconds; in configuration files durations like `"100s"` (the
+/// service's `[pipeline]` section deserializes straight into this; the
+/// command-line flags of the same names convert into it). Defaults live
+/// only in `Default`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct PipelineConfig {
     /// Window size, 1 s to 1 h. Default 100 s (the reference architecture's).
+    #[serde(with = "crate::time::duration")]
     pub window: Millis,
     /// Hopping windows: a new window every `hop` (≤ window). `None`: tumbling.
+    #[serde(with = "crate::time::duration::option")]
     pub hop: Option<Millis>,
     /// Watermark = max event time − this, per partition.
+    #[serde(with = "crate::time::duration")]
     pub out_of_orderness: Millis,
     /// A window closes when the watermark passes its end + this.
+    #[serde(with = "crate::time::duration")]
     pub allowed_lateness: Millis,
     /// A partition without records for this long (host time) stops holding the watermark.
+    #[serde(with = "crate::time::duration")]
     pub idle_timeout: Millis,
     /// Most event ids remembered for dedup.
     pub dedup_capacity: usize,
     /// Ids are forgotten once their event time is this far behind the watermark.
+    #[serde(with = "crate::time::duration")]
     pub dedup_horizon: Millis,
     /// Larger records are dead-lettered as `oversize`.
     pub max_record_bytes: usize,
-    /// With a host clock: events further ahead of it are `event_time_out_of_range`.
+    /// Events further ahead of the host's clock (a record's arrival time in
+    /// replay and the workbench, the wall clock in `serve`) are
+    /// `event_time_out_of_range`; `"off"` disables the check.
+    #[serde(with = "crate::time::duration::option")]
     pub max_future_skew: Option<Millis>,
     /// Weight of the newest window in the views EWMA (0 < α ≤ 1).
     pub ewma_alpha: f64,
     /// Trailing period of `sales_velocity_per_day`.
+    #[serde(with = "crate::time::duration")]
     pub velocity_horizon: Millis,
 }
 
@@ -43,7 +58,7 @@ impl Default for PipelineConfig {
             dedup_capacity: 500_000,
             dedup_horizon: 10 * MINUTE,
             max_record_bytes: 64 * 1024,
-            max_future_skew: None,
+            max_future_skew: Some(5 * MINUTE),
             ewma_alpha: 0.3,
             velocity_horizon: 24 * HOUR,
         }
@@ -58,7 +73,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn err(key: &'static str, message: impl Into<String>) -> Result<(), ConfigError> {
+pub(crate) fn err(key: &'static str, message: impl Into<String>) -> Result<(), ConfigError> {
     Err(ConfigError {
         key,
         message: message.into(),

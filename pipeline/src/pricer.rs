@@ -22,10 +22,12 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::audit::{AuditRecord, RawOutput};
 use crate::catalog::CatalogItem;
+use crate::config::{ConfigError, err as config_err};
 use crate::features::FeatureRecord;
 use crate::time::{MINUTE, Millis, serialize_rfc3339};
 
-/// Guardrail settings.
+/// Guardrail settings: the service's `[guardrails]` section deserializes
+/// straight into this, and `pricestream run --config` evaluates the same.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Guardrails {
@@ -35,7 +37,8 @@ pub struct Guardrails {
     pub max_ratio: f64,
     /// Largest relative change per decision.
     pub max_step: f64,
-    /// Least time between two applied changes of a product (ms).
+    /// Least time between two applied changes of a product (ms; `"5m"` in files).
+    #[serde(with = "crate::time::duration")]
     pub cooldown: Millis,
     /// Smaller relative changes are not applied.
     pub min_change: f64,
@@ -60,6 +63,32 @@ impl Default for Guardrails {
 }
 
 impl Guardrails {
+    /// Every setting in its range; the error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (key, v, lo, hi) in [
+            ("min_margin", self.min_margin, 0.0, 10.0),
+            ("max_ratio", self.max_ratio, 0.1, 100.0),
+            ("max_step", self.max_step, 0.0, 1.0),
+            ("min_change", self.min_change, 0.0, 1.0),
+            ("holdout_share", self.holdout_share, 0.0, 1.0),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                return config_err(key, format!("must be between {lo} and {hi}, got {v}"));
+            }
+        }
+        if !(0..=30 * 24 * 60 * MINUTE).contains(&self.cooldown) {
+            return config_err("cooldown", "must be between 0 and 30 days");
+        }
+        let (lo, hi) = self.output_range;
+        if !(lo > 0.0 && lo < hi) {
+            return config_err(
+                "output_range",
+                format!("must be [low, high] with 0 < low < high, got [{lo}, {hi}]"),
+            );
+        }
+        Ok(())
+    }
+
     /// [floor, ceiling] for an item.
     pub fn bounds(&self, item: &CatalogItem) -> (f64, f64) {
         let floor = (item.cost * (1.0 + self.min_margin))

@@ -53,6 +53,65 @@ pub fn serialize_rfc3339_opt<S: serde::Serializer>(
     }
 }
 
+/// Serde helpers for a duration in configuration: written `"250ms"`,
+/// `"100s"`, `"5m"` (humantime) or as a number of milliseconds; serialized
+/// as milliseconds.
+pub mod duration {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Millis;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Millis(Millis),
+        Text(String),
+    }
+
+    fn parse<E: serde::de::Error>(w: Written) -> Result<Millis, E> {
+        match w {
+            Written::Millis(ms) if ms >= 0 => Ok(ms),
+            Written::Millis(ms) => Err(E::custom(format!("{ms} ms is negative"))),
+            Written::Text(s) => humantime::parse_duration(&s)
+                .map_err(|e| {
+                    E::custom(format!(
+                        "{s:?} is not a duration ({e}); write e.g. \"250ms\", \"100s\", \"5m\""
+                    ))
+                })
+                .and_then(|d| {
+                    Millis::try_from(d.as_millis()).map_err(|_| E::custom("duration too long"))
+                }),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
+        parse(Written::deserialize(d)?)
+    }
+
+    pub fn serialize<S: Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(*ms)
+    }
+
+    /// An optional duration; `"off"` is `None`.
+    pub mod option {
+        use super::*;
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Millis>, D::Error> {
+            match Written::deserialize(d)? {
+                Written::Text(s) if s == "off" => Ok(None),
+                w => parse(w).map(Some),
+            }
+        }
+
+        pub fn serialize<S: Serializer>(ms: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
+            match ms {
+                Some(ms) => s.serialize_i64(*ms),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,31 +4,15 @@
 //! appear here. Unknown keys and bad values are errors naming the file (or
 //! variable) and the key.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use model::ModelSpec;
 use pipeline::{Guardrails, Millis, PipelineConfig};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
-/// A duration written like `250ms`, `100s`, `5m`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Dur(pub Millis);
-
-impl<'de> Deserialize<'de> for Dur {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        humantime::parse_duration(&s)
-            .map_err(|e| {
-                serde::de::Error::custom(format!(
-                    "{s:?} is not a duration ({e}); write e.g. \"250ms\", \"100s\", \"5m\""
-                ))
-            })
-            .and_then(|d| {
-                Millis::try_from(d.as_millis())
-                    .map_err(|_| serde::de::Error::custom("duration too long"))
-            })
-            .map(Dur)
-    }
-}
+/// A duration written like `250ms`, `100s`, `5m` (or milliseconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub struct Dur(#[serde(with = "pipeline::time::duration")] pub Millis);
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,11 +22,17 @@ pub struct Config {
     pub stream: StreamConfig,
     #[serde(default)]
     pub tables: Tables,
+    /// The streaming core's settings (`pipeline::PipelineConfig`, as is).
     #[serde(default)]
-    pub pipeline: PipelineSection,
-    pub model: ModelConfig,
+    pub pipeline: PipelineConfig,
+    /// How often `serve` re-reads its catalog and orders caches.
     #[serde(default)]
-    pub guardrails: GuardrailSection,
+    pub caches: CacheConfig,
+    /// Which model prices (`model::ModelSpec`, tagged by `backend`).
+    pub model: ModelSpec,
+    /// The pricer's guardrails (`pipeline::Guardrails`, as is).
+    #[serde(default)]
+    pub guardrails: Guardrails,
     #[serde(default)]
     pub pricer: PricerConfig,
     #[serde(default)]
@@ -122,71 +112,23 @@ impl Default for Tables {
     }
 }
 
-/// The streaming core's settings (docs/events.md, README).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PipelineSection {
-    pub window: Option<Dur>,
-    pub hop: Option<Dur>,
-    pub out_of_orderness: Option<Dur>,
-    pub lateness: Option<Dur>,
-    pub idle_timeout: Option<Dur>,
-    pub dedup_capacity: Option<usize>,
-    pub dedup_horizon: Option<Dur>,
-    pub max_record_bytes: Option<usize>,
-    pub max_future_skew: Option<Dur>,
-    /// How often the catalog cache is re-read in full (new products, attributes).
-    pub catalog_refresh: Option<Dur>,
-    /// How often the orders cache is re-read.
-    pub orders_refresh: Option<Dur>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Backend {
-    Onnx,
-    Sagemaker,
-    /// The built-in rule baseline (no model file; for trials).
-    Rules,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Body {
-    Csv,
-    Json,
-}
-
+/// How often the core's caches are re-read in full.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelConfig {
-    pub backend: Backend,
-    /// ONNX file (backend = "onnx").
-    pub path: Option<PathBuf>,
-    #[serde(default = "defaults::threads")]
-    pub threads: usize,
-    /// SageMaker endpoint name (backend = "sagemaker").
-    pub endpoint: Option<String>,
-    #[serde(default = "defaults::body")]
-    pub content_type: Body,
-    /// The endpoint model's features, when they differ from the pipeline's (they must not).
-    pub features: Option<Vec<String>>,
-    pub features_version: Option<String>,
-    #[serde(default = "defaults::timeout")]
-    pub timeout: Dur,
-    #[serde(default = "defaults::attempts")]
-    pub max_attempts: u32,
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// The catalog (new products, attributes; prices arrive with decisions).
+    pub catalog_refresh: Dur,
+    /// The orders table.
+    pub orders_refresh: Dur,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GuardrailSection {
-    pub min_margin: Option<f64>,
-    pub max_ratio: Option<f64>,
-    pub max_step: Option<f64>,
-    pub cooldown: Option<Dur>,
-    pub min_change: Option<f64>,
-    pub holdout_share: Option<f64>,
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            catalog_refresh: Dur(60_000),
+            orders_refresh: Dur(30_000),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -264,18 +206,6 @@ mod defaults {
     pub fn checkpoint_interval() -> Dur {
         Dur(10_000)
     }
-    pub fn threads() -> usize {
-        1
-    }
-    pub fn body() -> Body {
-        Body::Csv
-    }
-    pub fn timeout() -> Dur {
-        Dur(10_000)
-    }
-    pub fn attempts() -> u32 {
-        4
-    }
 }
 
 /// A configuration problem: where (file or variable) and which key.
@@ -300,11 +230,12 @@ fn err(source: &str, key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "aws",
     "stream",
     "tables",
     "pipeline",
+    "caches",
     "model",
     "guardrails",
     "pricer",
@@ -373,9 +304,13 @@ impl Config {
                 _ => return Err(err(&var, section, "is not a section in the file")),
             }
         }
-        let config: Config = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| err(file, "", e.message().to_string()))?;
+        // The path names the key of a type error or a missing field.
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let key = e.path().to_string();
+                let key = if key == "." { String::new() } else { key };
+                err(file, &key, e.inner().message().to_string())
+            })?;
         config.validate(file)?;
         Ok(config)
     }
@@ -423,22 +358,8 @@ impl Config {
             }
             _ => {}
         }
-        match self.model.backend {
-            Backend::Onnx if self.model.path.is_none() => {
-                return Err(err(
-                    file,
-                    "model.path",
-                    "is required with backend = \"onnx\"",
-                ));
-            }
-            Backend::Sagemaker if self.model.endpoint.is_none() => {
-                return Err(err(
-                    file,
-                    "model.endpoint",
-                    "is required with backend = \"sagemaker\"",
-                ));
-            }
-            _ => {}
+        if let ModelSpec::Onnx { threads: 0, .. } = self.model {
+            return Err(err(file, "model.threads", "must be at least 1"));
         }
         if !(1..=10_000).contains(&self.pricer.batch_size) {
             return Err(err(file, "pricer.batch_size", "must be 1 to 10000"));
@@ -462,71 +383,17 @@ impl Config {
                 format!("{:?} is not host:port", self.metrics.address),
             ));
         }
-        self.pipeline_config()
+        self.pipeline
             .validate()
             .map_err(|e| err(file, &format!("pipeline.{}", e.key), e.message))?;
-        let g = self.guardrails();
-        for (key, v, lo, hi) in [
-            ("min_margin", g.min_margin, 0.0, 10.0),
-            ("max_ratio", g.max_ratio, 0.1, 100.0),
-            ("max_step", g.max_step, 0.0, 1.0),
-            ("min_change", g.min_change, 0.0, 1.0),
-            ("holdout_share", g.holdout_share, 0.0, 1.0),
-        ] {
-            if !(lo..=hi).contains(&v) {
-                return Err(err(
-                    file,
-                    &format!("guardrails.{key}"),
-                    format!("must be between {lo} and {hi}, got {v}"),
-                ));
-            }
-        }
+        self.guardrails
+            .validate()
+            .map_err(|e| err(file, &format!("guardrails.{}", e.key), e.message))?;
         Ok(())
-    }
-
-    /// The core's settings (defaults where the file is silent).
-    pub fn pipeline_config(&self) -> PipelineConfig {
-        let d = PipelineConfig::default();
-        let p = &self.pipeline;
-        let ms = |v: Option<Dur>, dflt: Millis| v.map_or(dflt, |d| d.0);
-        PipelineConfig {
-            window: ms(p.window, d.window),
-            hop: p.hop.map(|h| h.0),
-            out_of_orderness: ms(p.out_of_orderness, d.out_of_orderness),
-            allowed_lateness: ms(p.lateness, d.allowed_lateness),
-            idle_timeout: ms(p.idle_timeout, d.idle_timeout),
-            dedup_capacity: p.dedup_capacity.unwrap_or(d.dedup_capacity),
-            dedup_horizon: ms(p.dedup_horizon, d.dedup_horizon),
-            max_record_bytes: p.max_record_bytes.unwrap_or(d.max_record_bytes),
-            max_future_skew: p
-                .max_future_skew
-                .map(|d| d.0)
-                .or(Some(5 * pipeline::time::MINUTE)),
-            ..d
-        }
     }
 
     /// How often the core's catalog and orders caches are re-read.
     pub fn refresh(&self) -> (Millis, Millis) {
-        let p = &self.pipeline;
-        (
-            p.catalog_refresh.map_or(60_000, |d| d.0),
-            p.orders_refresh.map_or(30_000, |d| d.0),
-        )
-    }
-
-    /// The pricer's guardrails (defaults where the file is silent).
-    pub fn guardrails(&self) -> Guardrails {
-        let d = Guardrails::default();
-        let g = &self.guardrails;
-        Guardrails {
-            min_margin: g.min_margin.unwrap_or(d.min_margin),
-            max_ratio: g.max_ratio.unwrap_or(d.max_ratio),
-            max_step: g.max_step.unwrap_or(d.max_step),
-            cooldown: g.cooldown.map_or(d.cooldown, |c| c.0),
-            min_change: g.min_change.unwrap_or(d.min_change),
-            holdout_share: g.holdout_share.unwrap_or(d.holdout_share),
-            ..d
-        }
+        (self.caches.catalog_refresh.0, self.caches.orders_refresh.0)
     }
 }

@@ -9,13 +9,13 @@
 use crate::error::Error;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::{AuditRecord, CatalogItem, Decision, FeatureRecord, PriceModel, PriceStage, Pricer};
 
 use crate::aws::{Aws, batch_get};
-use crate::config::{Backend, Body, Config};
+use crate::config::Config;
 use crate::items::Codec;
 use crate::metrics::Metrics;
 use crate::tables::{Write, apply_price_update, put_if_absent};
@@ -23,44 +23,13 @@ use crate::tables::{Write, apply_price_update, put_if_absent};
 /// A price model that can move to the pricer's thread.
 pub type Model = Box<dyn PriceModel + Send>;
 
-/// The model the configuration names.
+/// The model the configuration names (`model::ModelSpec`'s one factory),
+/// with AWS endpoints from `aws.endpoint_url`.
 pub fn load_model(config: &Config) -> Result<Model, Error> {
-    let m = &config.model;
-    match m.backend {
-        Backend::Rules => Ok(Box::new(model::RulesModel::default())),
-        Backend::Onnx => {
-            let path = m
-                .path
-                .as_deref()
-                .ok_or_else(|| Error::user("`model.path` is not set"))?;
-            model::OnnxModel::load(path, m.threads)
-                .map(|m| Box::new(m) as Model)
-                .map_err(Error::user)
-        }
-        Backend::Sagemaker => {
-            let endpoint = m
-                .endpoint
-                .clone()
-                .ok_or_else(|| Error::user("`model.endpoint` is not set"))?;
-            let mut c = model::SageMakerConfig::new(endpoint);
-            c.content_type = match m.content_type {
-                Body::Csv => model::ContentType::Csv,
-                Body::Json => model::ContentType::Json,
-            };
-            if let Some(f) = &m.features {
-                c.features = f.clone();
-            }
-            if let Some(v) = &m.features_version {
-                c.features_version = v.clone();
-            }
-            c.timeout = Duration::from_millis(m.timeout.0 as u64);
-            c.max_attempts = m.max_attempts;
-            c.endpoint_url = config.aws.endpoint_url.clone();
-            model::SageMakerModel::connect(c)
-                .map(|m| Box::new(m) as Model)
-                .map_err(Error::user)
-        }
-    }
+    config
+        .model
+        .load(config.aws.endpoint_url.as_deref())
+        .map_err(Error::user)
 }
 
 /// What happened to one record of a batch.
@@ -87,7 +56,7 @@ pub struct Stage {
 impl Stage {
     pub fn new(config: &Config, model: Model, metrics: Metrics) -> Stage {
         Stage {
-            pricer: Pricer::new(config.guardrails()),
+            pricer: Pricer::new(config.guardrails.clone()),
             version: model.version().into(),
             model,
             catalog: config.tables.catalog.clone(),

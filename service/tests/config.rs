@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
+use model::ModelSpec;
 use service::Config;
-use service::config::{Backend, StartPosition};
+use service::config::StartPosition;
 
 fn example() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/pricestream.example.toml")
@@ -20,10 +21,14 @@ fn the_documented_example_loads() {
     assert_eq!(c.stream.name, "pricestream-clicks");
     assert_eq!(c.stream.start_position, StartPosition::TrimHorizon);
     assert_eq!(c.stream.poll_interval.0, 250);
-    assert_eq!(c.model.backend, Backend::Onnx);
+    assert!(matches!(c.model, ModelSpec::Onnx { threads: 1, .. }));
     assert_eq!(c.tables.features, "pricestream-features");
-    assert_eq!(c.pipeline_config().window, 100_000);
-    assert_eq!(c.guardrails().cooldown, 300_000);
+    // The core's and the pricer's own types, defaults from their `Default`.
+    assert_eq!(c.pipeline.window, 100_000);
+    assert_eq!(c.pipeline.max_future_skew, Some(300_000));
+    assert_eq!(c.guardrails.cooldown, 300_000);
+    assert_eq!(c.guardrails, pipeline::Guardrails::default());
+    assert_eq!(c.refresh(), (60_000, 30_000));
 }
 
 #[test]
@@ -32,8 +37,8 @@ fn environment_variables_override_the_file() {
         ("PRICESTREAM_STREAM_NAME", "clicks-prod"),
         ("PRICESTREAM_STREAM_SHARDS", "8"),
         ("PRICESTREAM_AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
-        ("PRICESTREAM_MODEL_BACKEND", "sagemaker"),
-        ("PRICESTREAM_MODEL_ENDPOINT", "pricing-prod"),
+        ("PRICESTREAM_MODEL_THREADS", "4"),
+        ("PRICESTREAM_CACHES_CATALOG_REFRESH", "1s"),
         ("PRICESTREAM_PIPELINE_WINDOW", "60s"),
         ("UNRELATED", "ignored"),
     ]
@@ -42,8 +47,9 @@ fn environment_variables_override_the_file() {
     assert_eq!(c.stream.name, "clicks-prod");
     assert_eq!(c.stream.shards, 8);
     assert_eq!(c.aws.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
-    assert_eq!(c.model.backend, Backend::Sagemaker);
-    assert_eq!(c.pipeline_config().window, 60_000);
+    assert!(matches!(c.model, ModelSpec::Onnx { threads: 4, .. }));
+    assert_eq!(c.pipeline.window, 60_000);
+    assert_eq!(c.refresh().0, 1_000);
 }
 
 fn error(edit: impl Fn(String) -> String, env: &[(&str, &str)]) -> String {
@@ -88,8 +94,37 @@ fn mistakes_name_the_file_or_variable_and_the_key() {
     assert!(msg.contains("`guardrails.max_step`"), "{msg}");
     let msg = error(|t| t, &[("PRICESTREAM_MODEL_BACKEND", "sagemaker")]);
     assert!(
-        msg.contains("`model.endpoint`") && msg.contains("required"),
-        "{msg}"
+        msg.contains("`model`") && msg.contains("unknown field `path`"),
+        "a key of another backend is refused: {msg}"
+    );
+    let msg = error(
+        |t| t.replace("path = \"model/pricing.onnx\"", "endpoint = \"p\""),
+        &[],
+    );
+    assert!(
+        msg.contains("`model`") && msg.contains("path"),
+        "the onnx backend needs its file: {msg}"
+    );
+    let msg = error(
+        |t| t,
+        &[("PRICESTREAM_PIPELINE_DEDUP_CAPACITY", "\"many\"")],
+    );
+    assert!(
+        msg.contains("`pipeline.dedup_capacity`") && msg.contains("invalid type"),
+        "type errors name the key: {msg}"
+    );
+    // Inside the tagged model section serde names the section only.
+    let msg = error(|t| t, &[("PRICESTREAM_MODEL_THREADS", "\"four\"")]);
+    assert!(msg.contains("`model`") && msg.contains("\"four\""), "{msg}");
+    let msg = error(
+        |t| t.replace("window = \"100s\"", "lateness = \"0s\"\nwindow = \"100s\""),
+        &[],
+    );
+    assert!(
+        msg.contains("`pipeline.lateness`")
+            && msg.contains("unknown field `lateness`")
+            && msg.contains("allowed_lateness"),
+        "one name per key: {msg}"
     );
     let msg = error(|t| t, &[("PRICESTREAM_STREEM_NAME", "x")]);
     assert!(

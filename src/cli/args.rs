@@ -79,22 +79,42 @@ pub struct PipelineFlags {
     /// Larger records are dead-lettered as oversize [default: 65536].
     #[arg(long, value_name = "BYTES")]
     max_record_bytes: Option<usize>,
+    /// Events further ahead of their arrival time are event_time_out_of_range;
+    /// `off` disables the check [default: 5m].
+    #[arg(long, value_name = "DURATION|off", value_parser = skew)]
+    max_future_skew: Option<Skew>,
+}
+
+/// `--max-future-skew`: a duration or `off`.
+#[derive(Clone, Copy, Debug)]
+pub struct Skew(Option<Millis>);
+
+fn skew(s: &str) -> Result<Skew, String> {
+    if s == "off" {
+        return Ok(Skew(None));
+    }
+    duration(s).map(|d| Skew(Some(d)))
 }
 
 impl PipelineFlags {
     /// The settings, validated; an error names the flag (one flag per key:
     /// `--allowed-lateness` sets `allowed_lateness`).
     pub fn config(&self) -> Result<PipelineConfig, CliError> {
-        let d = PipelineConfig::default();
+        self.config_over(PipelineConfig::default())
+    }
+
+    /// The flags set on top of `d` (e.g. a deployment's `[pipeline]`).
+    pub fn config_over(&self, d: PipelineConfig) -> Result<PipelineConfig, CliError> {
         let config = PipelineConfig {
             window: self.window.unwrap_or(d.window),
-            hop: self.hop,
+            hop: self.hop.or(d.hop),
             out_of_orderness: self.out_of_orderness.unwrap_or(d.out_of_orderness),
             allowed_lateness: self.allowed_lateness.unwrap_or(d.allowed_lateness),
             idle_timeout: self.idle_timeout.unwrap_or(d.idle_timeout),
             dedup_capacity: self.dedup_capacity.unwrap_or(d.dedup_capacity),
             dedup_horizon: self.dedup_horizon.unwrap_or(d.dedup_horizon),
             max_record_bytes: self.max_record_bytes.unwrap_or(d.max_record_bytes),
+            max_future_skew: self.max_future_skew.map_or(d.max_future_skew, |s| s.0),
             ..d
         };
         config.validate().map_err(|e| {

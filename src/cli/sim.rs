@@ -81,7 +81,7 @@ pub struct ExportArgs {
 }
 
 pub fn run_export(args: ExportArgs) -> CliResult {
-    let policy = workbench::Policy::parse(&args.policy, &args.model)
+    let policy = workbench::Policy::parse(&args.policy, &model::ModelSpec::onnx(&args.model))
         .map_err(|e| CliError::input(format!("--policy: {e}")))?;
     let opts = workbench::RunOptions {
         policy,

@@ -17,9 +17,15 @@ pub struct RunArgs {
     /// oracle-free; pin products with e.g. static-opt[sku-0040=1.5].
     #[arg(long, default_value = "model")]
     policy: String,
-    /// ONNX model for the `model` policy.
-    #[arg(long, value_name = "PATH", default_value = "model/pricing.onnx")]
-    model: PathBuf,
+    /// ONNX model for the `model` policy [default: model/pricing.onnx, or
+    /// the --config file's model].
+    #[arg(long, value_name = "PATH")]
+    model: Option<PathBuf>,
+    /// A deployment's configuration (as `serve` reads it): its `[pipeline]`,
+    /// `[guardrails]` and `[model]` are what the run evaluates; flags given
+    /// as well override them.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Compare several policies on the same scenario and seeds, e.g. model,static-opt,oracle;
     /// `statics` adds the uniform sweep static@0.8 … static@1.5.
     #[arg(long, value_name = "POLICIES")]
@@ -60,8 +66,18 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> CliResult {
+    let deployed = args
+        .config
+        .as_deref()
+        .map(super::aws::load_config)
+        .transpose()?;
+    let model = match (&args.model, &deployed) {
+        (Some(path), _) => model::ModelSpec::onnx(path),
+        (None, Some(d)) => d.model.clone(),
+        (None, None) => model::ModelSpec::onnx("model/pricing.onnx"),
+    };
     let list = args.compare.as_deref().unwrap_or(args.policy.as_str());
-    let policies = workbench::Policy::parse_list(list, &args.model)
+    let policies = workbench::Policy::parse_list(list, &model)
         .map_err(|e| CliError::input(format!("--policy/--compare: {e}")))?;
     let scenario = sim::Scenario::load(&args.scenario).map_err(CliError::input)?;
     let seeds: Vec<u64> = match (&args.seeds, args.seed) {
@@ -69,13 +85,16 @@ pub fn run(args: RunArgs) -> CliResult {
         (None, Some(seed)) => vec![seed],
         (None, None) => vec![scenario.seed],
     };
-    let mut guardrails = pipeline::Guardrails::default();
+    let (pipeline, mut guardrails) = match deployed {
+        Some(d) => (args.pipeline.config_over(d.pipeline)?, d.guardrails),
+        None => (args.pipeline.config()?, pipeline::Guardrails::default()),
+    };
     if let Some(r) = args.max_ratio {
         guardrails.max_ratio = r;
     }
     let base = workbench::RunOptions {
         policy: policies[0].clone(),
-        config: args.pipeline.config()?,
+        config: pipeline,
         guardrails,
         record: args.report.is_some(),
         watch: scenario

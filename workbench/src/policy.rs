@@ -1,7 +1,7 @@
 //! Pricing policies the workbench can run, and how they are named on the
 //! command line.
 
-use std::path::{Path, PathBuf};
+use model::ModelSpec;
 
 /// Who sets the price.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,8 +17,8 @@ pub enum Policy {
     TrendRule,
     /// The transparent rule baseline (`rules`).
     Rules,
-    /// An ONNX model file (`model`).
-    Model(PathBuf),
+    /// A model as configuration names it (`model`: an ONNX file by default).
+    Model(ModelSpec),
     /// The clairvoyant, stock-aware oracle through the usual guardrails (`oracle`).
     Oracle,
     /// The oracle without the step and cooldown guardrails (`oracle-free`):
@@ -66,9 +66,9 @@ impl Policy {
     }
 
     /// Parses one policy name: `static`, `static@R`, `static-opt`,
-    /// `trend-rule`, `rules`, `model` (with `model_path`), `oracle`,
+    /// `trend-rule`, `rules`, `model` (the given model), `oracle`,
     /// `oracle-free`, optionally followed by pins `[PRODUCT=RATIO;…]`.
-    pub fn parse(name: &str, model_path: &Path) -> Result<Policy, String> {
+    pub fn parse(name: &str, model: &ModelSpec) -> Result<Policy, String> {
         let name = name.trim();
         if let Some((base, pins)) = name.split_once('[') {
             let pins = pins
@@ -86,17 +86,14 @@ impl Policy {
                     None => Err(format!("{pin:?}: write PRODUCT=RATIO, e.g. sku-0040=1.5")),
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            return Ok(Policy::Pinned(
-                Box::new(Policy::parse(base, model_path)?),
-                pins,
-            ));
+            return Ok(Policy::Pinned(Box::new(Policy::parse(base, model)?), pins));
         }
         match name {
             "static" => Ok(Policy::Static),
             "static-opt" => Ok(Policy::StaticOpt),
             "trend-rule" => Ok(Policy::TrendRule),
             "rules" => Ok(Policy::Rules),
-            "model" => Ok(Policy::Model(model_path.to_path_buf())),
+            "model" => Ok(Policy::Model(model.clone())),
             "oracle" => Ok(Policy::Oracle),
             "oracle-free" => Ok(Policy::OracleFree),
             other => match other.strip_prefix("static@").map(str::parse::<f32>) {
@@ -111,13 +108,13 @@ impl Policy {
     }
 
     /// Parses a comma-separated list; `statics` expands to the uniform sweep.
-    pub fn parse_list(list: &str, model_path: &Path) -> Result<Vec<Policy>, String> {
+    pub fn parse_list(list: &str, model: &ModelSpec) -> Result<Vec<Policy>, String> {
         let mut out = Vec::new();
         for name in list.split(',') {
             if name.trim() == "statics" {
                 out.extend(STATIC_SWEEP.iter().map(|&r| Policy::StaticAt(r)));
             } else {
-                out.push(Policy::parse(name, model_path)?);
+                out.push(Policy::parse(name, model)?);
             }
         }
         Ok(out)
@@ -129,7 +126,7 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Result<Policy, String> {
-        Policy::parse(s, Path::new("m.onnx"))
+        Policy::parse(s, &ModelSpec::onnx("m.onnx"))
     }
 
     #[test]
@@ -163,7 +160,7 @@ mod tests {
 
     #[test]
     fn statics_expands_to_the_sweep() {
-        let list = Policy::parse_list("statics,oracle", Path::new("m")).unwrap();
+        let list = Policy::parse_list("statics,oracle", &ModelSpec::Rules).unwrap();
         assert_eq!(list.len(), STATIC_SWEEP.len() + 1);
         assert!(list[..8].iter().all(Policy::is_static));
     }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use model::{FixedRatioModel, OnnxModel, RulesModel, StaticModel, StaticOptModel, TrendRuleModel};
+use model::{FixedRatioModel, RulesModel, StaticModel, StaticOptModel, TrendRuleModel};
 use pipeline::{
     AuditRecord, CatalogItem, DeadLetter, Decision, Driver, FeatureRecord, FeaturesTable,
     Guardrails, Millis, Pipeline, PipelineConfig, Position, PriceModel, PriceStage, Pricer,
@@ -106,9 +106,7 @@ fn price_model(
         Policy::StaticOpt => Box::new(StaticOptModel::new(elasticity)),
         Policy::TrendRule => Box::new(TrendRuleModel::new(elasticity)),
         Policy::Rules => Box::new(RulesModel::default()),
-        Policy::Model(path) => {
-            Box::new(OnnxModel::load(path, 1).map_err(|e| RunError::Model(e.to_string()))?)
-        }
+        Policy::Model(spec) => spec.load(None).map_err(RunError::Model)?,
         Policy::Oracle | Policy::OracleFree => Box::new(OracleModel::new(sim, shop, guardrails)),
         Policy::Pinned(base, pins) => Box::new(PinnedModel::new(
             price_model(base, sim, shop, guardrails)?,

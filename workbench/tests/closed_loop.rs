@@ -41,7 +41,7 @@ fn go(sc: Scenario, opts: &RunOptions) -> RunResult {
 }
 
 fn model() -> Policy {
-    Policy::Model(repo("model/pricing.onnx"))
+    Policy::Model(model::ModelSpec::onnx(repo("model/pricing.onnx")))
 }
 
 #[test]

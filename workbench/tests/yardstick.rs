@@ -28,7 +28,7 @@ fn options(policy: Policy) -> RunOptions {
 }
 
 fn parse(name: &str) -> Policy {
-    Policy::parse(name, &repo("model/pricing.onnx")).unwrap()
+    Policy::parse(name, &model::ModelSpec::onnx(repo("model/pricing.onnx"))).unwrap()
 }
 
 fn go(sc: &Scenario, policy: &str) -> RunResult {
@@ -86,8 +86,11 @@ fn a_paired_difference_is_explained_by_the_product_that_differs() {
 }
 
 fn every_static_and_the_oracle() -> Vec<Policy> {
-    let mut p =
-        Policy::parse_list("statics,static-opt,oracle", &repo("model/pricing.onnx")).unwrap();
+    let mut p = Policy::parse_list(
+        "statics,static-opt,oracle",
+        &model::ModelSpec::onnx(repo("model/pricing.onnx")),
+    )
+    .unwrap();
     p.dedup();
     p
 }

@@ -167,7 +167,7 @@ pub fn serve(
     };
     refresh_catalog(&aws, config, &mut caches)?;
     refresh_orders(&aws, config, &mut caches)?;
-    let mut driver = Driver::new(Pipeline::new(config.pipeline_config()).map_err(Error::user)?);
+    let mut driver = Driver::new(Pipeline::new(config.pipeline.clone()).map_err(Error::user)?);
     let mut consumer = Consumer::new(
         &config.stream.name,
         Start::from_config(
