@@ -19,7 +19,7 @@ fn reference_rows() -> Vec<Vec<f32>> {
 }
 
 fn item(i: usize) -> CatalogItem {
-    pipeline::fixtures::item(&format!("sku-{i:04}"))
+    testkit::fixtures::item(&format!("sku-{i:04}"))
 }
 
 /// A host stage over an in-memory catalog that counts applied decisions
@@ -52,7 +52,7 @@ fn bench(c: &mut Criterion) {
         let records: Vec<FeatureRecord> = (0..n)
             .map(|i| {
                 let features = rows[i % rows.len()].clone().try_into().unwrap();
-                pipeline::fixtures::record(&items[i].product_id, 1_795_392_100_000, features)
+                testkit::fixtures::record(&items[i].product_id, 1_795_392_100_000, features)
             })
             .collect();
         let flat: Vec<f32> = records.iter().flat_map(|r| r.features).collect();

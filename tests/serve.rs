@@ -7,8 +7,6 @@
 //! mid-stream and restarted must end in the same state as one that was not,
 //! with no price change applied twice.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -17,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use service::aws::{Aws, scan_all};
 use service::consumer::{Consumer, Positions, Start};
-use service::moto::Moto;
+use testkit::moto::Moto;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pricestream");
 
@@ -379,7 +377,7 @@ fn serve_matches_replay_prices_and_survives_a_restart() {
 
 #[test]
 fn serve_tui_shows_live_prices_and_quits_cleanly() {
-    use common::tmux::{Session, tmux, wait_for, wait_for_within};
+    use testkit::tmux::{Session, tmux, wait_for, wait_for_within};
     let _one_at_a_time = EMULATOR.lock().unwrap_or_else(|e| e.into_inner());
     let (moto, dir, cfg) = setup();
     prepare(&moto, dir.path(), &cfg);

@@ -1,11 +1,9 @@
 //! The terminal UI in a real terminal: tmux runs the binary, keys are sent,
 //! the pane is captured. (scripts/test installs tmux when it is missing.)
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::tmux::{Session, tmux, wait_for};
+use testkit::tmux::{Session, tmux, wait_for};
 
 #[test]
 fn the_tui_runs_answers_keys_and_restores_the_terminal() {

@@ -119,7 +119,7 @@ mod tests {
     use super::*;
 
     fn record(views: f32, growth: f32, cover: f32, ratio: f32) -> FeatureRecord {
-        let mut r = pipeline::fixtures::record("p", 100_000, [0.0; pipeline::FEATURE_COUNT]);
+        let mut r = testkit::fixtures::record("p", 100_000, [0.0; pipeline::FEATURE_COUNT]);
         r.base_price = 100.0;
         r.cost = 55.0;
         for (name, v) in [

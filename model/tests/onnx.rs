@@ -25,7 +25,7 @@ fn reference() -> Reference {
 }
 
 fn record(features: &[f32]) -> FeatureRecord {
-    pipeline::fixtures::record(
+    testkit::fixtures::record(
         "sku-0040",
         1_795_392_100_000,
         features.try_into().expect("28 features"),
@@ -112,7 +112,7 @@ fn model_and_pricer_keep_every_price_inside_its_guardrails() {
         ..Guardrails::default()
     });
     let version: Arc<str> = Arc::from(m.version());
-    let item = pipeline::fixtures::item("sku-0040");
+    let item = testkit::fixtures::item("sku-0040");
     let (floor, ceiling) = pricer.guardrails.bounds(&item);
     for (rec, out) in records.iter().zip(outputs) {
         let d = pricer.decide(rec, out, &item, &version);

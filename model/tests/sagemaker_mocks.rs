@@ -16,7 +16,7 @@ use model::{ContentType, SageMakerConfig, SageMakerModel};
 use pipeline::{FeatureRecord, PriceModel};
 
 fn records(n: usize) -> Vec<FeatureRecord> {
-    pipeline::fixtures::records(n, 100_000)
+    testkit::fixtures::records(n, 100_000)
 }
 
 fn model(client: Client, f: impl FnOnce(&mut SageMakerConfig)) -> SageMakerModel {

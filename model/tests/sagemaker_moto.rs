@@ -7,12 +7,12 @@ use model::{ContentType, SageMakerConfig, SageMakerModel};
 use pipeline::{FeatureRecord, PriceModel};
 
 fn records(n: usize) -> Vec<FeatureRecord> {
-    pipeline::fixtures::records(n, 100_000)
+    testkit::fixtures::records(n, 100_000)
 }
 
 #[test]
 fn invoke_endpoint_through_moto_in_csv_and_json() {
-    let moto = service::moto::Moto::start();
+    let moto = testkit::moto::Moto::start();
     let url = moto.url.clone();
     // SAFETY: the only test in this binary; set before any SDK code reads the environment.
     unsafe {

@@ -15,7 +15,6 @@ pub mod decode;
 pub mod dedup;
 pub mod event;
 pub mod features;
-pub mod fixtures;
 pub mod host;
 pub mod kpl;
 pub mod model;

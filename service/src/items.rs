@@ -364,7 +364,7 @@ mod tests {
     }
 
     fn record() -> FeatureRecord {
-        let item = pipeline::fixtures::item("sku-a");
+        let item = testkit::fixtures::item("sku-a");
         let mut features = [0.0f32; FEATURE_COUNT];
         for (i, f) in features.iter_mut().enumerate() {
             *f = i as f32 * 1.25 - 3.0;
@@ -388,7 +388,7 @@ mod tests {
 
     #[test]
     fn every_stored_type_round_trips() {
-        let mut item = pipeline::fixtures::item("sku-a");
+        let mut item = testkit::fixtures::item("sku-a");
         item.current_price = Some(99.5);
         item.price_version = 3;
         item.last_window = 1_795_874_400_000;
@@ -440,7 +440,7 @@ mod tests {
         item.remove("brand");
         let e = FeatureRecord::from_item(&item).unwrap_err();
         assert!(e.0.contains("`brand`"), "{e}");
-        let mut item = pipeline::fixtures::item("x").to_item();
+        let mut item = testkit::fixtures::item("x").to_item();
         item.insert("inventory".into(), AttributeValue::S("many".into()));
         let e = CatalogItem::from_item(&item).unwrap_err();
         assert!(e.0.contains("`inventory`"), "{e}");

@@ -20,7 +20,6 @@ pub mod lambda;
 pub mod leases;
 #[cfg(feature = "aws")]
 pub mod metrics;
-pub mod moto;
 #[cfg(feature = "aws")]
 pub mod pricing;
 #[cfg(feature = "aws")]

@@ -1,10 +1,12 @@
 //! `aws init` against moto's server on loopback, through the official SDK.
 #![cfg(feature = "aws")]
 
+mod common;
+
 use std::path::PathBuf;
 
 use service::aws::init;
-use service::moto::Moto;
+use testkit::moto::Moto;
 
 fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -15,7 +17,7 @@ fn repo(path: &str) -> PathBuf {
 #[test]
 fn init_creates_the_stream_and_tables_once_and_loads_the_catalog() {
     let moto = Moto::start();
-    let (config, aws) = moto.connect(&[]);
+    let (config, aws) = common::connect(&moto, &[]);
     let catalog = repo("scenarios/sample/catalog.csv");
     let first = init(&aws, &config, Some(&catalog)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(first.created.len(), 7, "{first:?}");

@@ -3,6 +3,8 @@
 //! iterator and moves from an ended parent shard to its child.
 #![cfg(feature = "aws")]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -140,8 +142,8 @@ fn a_child_shard_is_read_only_after_its_parent_ends() {
 
 #[test]
 fn reads_back_everything_produced_through_moto() {
-    let moto = service::moto::Moto::start();
-    let (config, aws) = moto.connect(&[("PRICESTREAM_STREAM_NAME", "consumer-test")]);
+    let moto = testkit::moto::Moto::start();
+    let (config, aws) = common::connect(&moto, &[("PRICESTREAM_STREAM_NAME", "consumer-test")]);
     service::aws::init(&aws, &config, None).unwrap();
     let records: Vec<(String, Vec<u8>)> = (0..300)
         .map(|i| {

@@ -2,10 +2,12 @@
 //! reason, re-fed to the stream and removed.
 #![cfg(feature = "aws")]
 
+mod common;
+
 use pipeline::{DeadLetter, Reason};
 use service::aws::init;
 use service::dlq;
-use service::moto::Moto;
+use testkit::moto::Moto;
 
 fn letter(reason: Reason, position: &str, bytes: &[u8]) -> DeadLetter {
     DeadLetter {
@@ -20,7 +22,7 @@ fn letter(reason: Reason, position: &str, bytes: &[u8]) -> DeadLetter {
 #[test]
 fn dead_letters_are_listed_and_replayed_to_the_stream() {
     let moto = Moto::start();
-    let (config, aws) = moto.connect(&[("PRICESTREAM_STREAM_NAME", "dlq-test")]);
+    let (config, aws) = common::connect(&moto, &[("PRICESTREAM_STREAM_NAME", "dlq-test")]);
     init(&aws, &config, None).unwrap();
     let table = &config.tables.dead_letters;
     let event = br#"{"event_id":"e1","event_type":"view","event_time":"2026-11-28T14:00:00Z","session_id":"s","product_id":"sku-air-00","price":1,"referrer":"x"}"#;

@@ -3,13 +3,15 @@
 //! unreadable images and failed model calls come back as batchItemFailures,
 //! and a redelivered batch changes nothing.
 
+mod common;
+
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::{FeatureRecord, ModelError, PriceModel};
 use serde_json::{Value, json};
 use service::aws::{Aws, init, put_items};
 use service::lambda::Handler;
-use service::moto::Moto;
+use testkit::moto::Moto;
 
 const END: i64 = 1_795_874_500_000;
 
@@ -96,7 +98,7 @@ impl PriceModel for Broken {
 #[test]
 fn the_handler_prices_a_stream_batch_once_and_reports_what_failed() {
     let moto = Moto::start();
-    let (config, aws) = moto.connect(&[("PRICESTREAM_GUARDRAILS_HOLDOUT_SHARE", "0")]);
+    let (config, aws) = common::connect(&moto, &[("PRICESTREAM_GUARDRAILS_HOLDOUT_SHARE", "0")]);
     init(&aws, &config, None).unwrap();
     let t = config.tables.clone();
     let ids = ["sku-a", "sku-b"];
@@ -104,13 +106,13 @@ fn the_handler_prices_a_stream_batch_once_and_reports_what_failed() {
         &aws,
         &t.catalog,
         ids.iter()
-            .map(|id| service::items::Codec::to_item(&pipeline::fixtures::item(id)))
+            .map(|id| service::items::Codec::to_item(&testkit::fixtures::item(id)))
             .collect(),
     )
     .unwrap();
     let records: Vec<FeatureRecord> = ids
         .iter()
-        .map(|id| pipeline::fixtures::record(id, END, [1.0; pipeline::FEATURE_COUNT]))
+        .map(|id| testkit::fixtures::record(id, END, [1.0; pipeline::FEATURE_COUNT]))
         .collect();
     let mut unreadable = image(&records[0]);
     unreadable.as_object_mut().unwrap().remove("features");
@@ -149,7 +151,7 @@ fn the_handler_prices_a_stream_batch_once_and_reports_what_failed() {
     // A model that fails: every readable record is reported, nothing written.
     let later: Vec<FeatureRecord> = ids
         .iter()
-        .map(|id| pipeline::fixtures::record(id, END + 3_600_000, [1.0; pipeline::FEATURE_COUNT]))
+        .map(|id| testkit::fixtures::record(id, END + 3_600_000, [1.0; pipeline::FEATURE_COUNT]))
         .collect();
     let mut broken = Handler::new(&config, Aws::connect(&config).unwrap(), Box::new(Broken));
     let response = broken.handle(&event(vec![

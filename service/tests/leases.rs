@@ -2,14 +2,16 @@
 //! checkpoint, a lease whose owner stopped renewing can be taken over.
 #![cfg(feature = "aws")]
 
+mod common;
+
 use service::aws::init;
 use service::leases::{Lease, Outcome, Position, checkpoint, load, release, renew, take};
-use service::moto::Moto;
+use testkit::moto::Moto;
 
 #[test]
 fn leases_have_one_owner_and_fence_stale_workers() {
     let moto = Moto::start();
-    let (config, aws) = moto.connect(&[]);
+    let (config, aws) = common::connect(&moto, &[]);
     init(&aws, &config, None).unwrap();
     let table = &config.tables.checkpoints;
 

@@ -2,12 +2,14 @@
 //! keyed by product, and every order in the orders table.
 #![cfg(feature = "aws")]
 
+mod common;
+
 use std::path::PathBuf;
 
 use aws_sdk_kinesis::types::ShardIteratorType;
 use service::aws::init;
-use service::moto::Moto;
 use service::produce::{Pace, produce};
+use testkit::moto::Moto;
 
 fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -18,7 +20,7 @@ fn repo(path: &str) -> PathBuf {
 #[test]
 fn every_record_and_order_arrives() {
     let moto = Moto::start();
-    let (config, aws) = moto.connect(&[("PRICESTREAM_STREAM_NAME", "produce-test")]);
+    let (config, aws) = common::connect(&moto, &[("PRICESTREAM_STREAM_NAME", "produce-test")]);
     init(&aws, &config, None).unwrap();
     // Midday of the bad-input scenario: damaged records, duplicates, late events.
     let path = repo("scenarios/bad-input.toml");

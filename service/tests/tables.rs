@@ -2,13 +2,15 @@
 //! price updates and feature puts that make a replay a no-op.
 #![cfg(feature = "aws")]
 
+mod common;
+
 use std::path::PathBuf;
 
 use pipeline::{Catalog, FeatureRecord, PriceUpdate};
 use service::aws::init;
 use service::items::Codec;
-use service::moto::Moto;
 use service::tables::{Write, apply_price_update, load_catalog, put_feature};
+use testkit::moto::Moto;
 
 fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -19,7 +21,7 @@ fn repo(path: &str) -> PathBuf {
 #[test]
 fn adapters_round_trip_and_replays_change_nothing() {
     let moto = Moto::start();
-    let (config, aws) = moto.connect(&[]);
+    let (config, aws) = common::connect(&moto, &[]);
     init(&aws, &config, Some(&repo("scenarios/sample/catalog.csv"))).unwrap();
     let t = &config.tables;
 
@@ -75,7 +77,7 @@ fn adapters_round_trip_and_replays_change_nothing() {
     );
 
     // A feature record is written once, and reads back identical.
-    let record = pipeline::fixtures::record(
+    let record = testkit::fixtures::record(
         "sku-air-00",
         1_795_874_500_000,
         [0.5; pipeline::FEATURE_COUNT],

@@ -119,7 +119,7 @@ mod tests {
     use crate::scenario::Scenario;
 
     fn item() -> CatalogItem {
-        pipeline::fixtures::item("p")
+        testkit::fixtures::item("p")
     }
 
     /// Regular shoppers at −2.62, fans at −0.6, no reference effect.

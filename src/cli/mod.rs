@@ -5,6 +5,7 @@
 mod args;
 mod aws;
 mod error;
+mod live;
 mod replay;
 mod serve;
 mod sim;

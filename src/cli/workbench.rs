@@ -169,8 +169,9 @@ fn run_tui(args: &RunArgs, opts: workbench::RunOptions) -> CliResult {
         .map_err(|e| CliError::with_code(e.exit_code(), e))?;
     let lp = workbench::ClosedLoop::new(sim, shop, &opts)
         .map_err(|e| CliError::with_code(e.exit_code(), e))?;
-    let lp = tui::host::run_live(lp, args.speed.0)
-        .map_err(|e| CliError::runtime(format!("terminal: {e}")))?;
+    let super::live::LiveLoop(lp) =
+        tui::host::run_live(super::live::LiveLoop::new(lp), args.speed.0)
+            .map_err(|e| CliError::runtime(format!("terminal: {e}")))?;
     if lp.is_finished() {
         print!("{}", workbench::report::describe(lp.summary()));
     } else {

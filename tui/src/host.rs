@@ -3,17 +3,19 @@
 //! a one-slot mailbox holding the latest snapshot (the loop overwrites it,
 //! never waits) and a command channel (the UI sends, never waits), so neither
 //! can block the other. [`show`] is the UI half alone, for other producers
-//! (`serve --tui`, see `live`).
+//! (`serve --tui`, see `live`). The loop is anything that implements
+//! [`Simulation`] (the binary adapts the workbench's closed loop), so the UI
+//! depends on the core's types only.
 
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use pipeline::{CatalogItem, FeatureRecord, Millis};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
-use workbench::ClosedLoop;
 
 use crate::app::{App, Command};
-use crate::snapshot::{Rates, Snapshot, Tracker};
+use crate::snapshot::{DecisionLine, Rates, Snapshot, Tracker};
 use crate::ui;
 
 /// How often the loop publishes a snapshot and the UI redraws.
@@ -22,8 +24,32 @@ const FRAME: Duration = Duration::from_millis(50);
 /// The latest snapshot, overwritten by the producer and taken by the UI.
 pub type Mailbox = Arc<Mutex<Option<Snapshot>>>;
 
+/// A loop in simulated time that the UI can drive and show.
+pub trait Simulation: Send + 'static {
+    /// Advances one step; `false` once the run is over.
+    fn step(&mut self) -> bool;
+    /// Simulated time now.
+    fn clock(&self) -> Millis;
+    fn is_finished(&self) -> bool;
+    fn set_kill_switch(&mut self, on: bool);
+    /// Feature records of the windows closed since the last call.
+    fn take_windows(&mut self) -> Vec<FeatureRecord>;
+    /// (events emitted, nanoseconds in the model, model calls) so far, for
+    /// the rates line.
+    fn counters(&self) -> (u64, u128, u64);
+    /// The shop's catalog now (prices, stock).
+    fn items(&self) -> &[CatalogItem];
+    /// The latest decisions, newest first.
+    fn recent(&self) -> Vec<DecisionLine>;
+    /// The header and counters: every field a host knows (scenario, policy,
+    /// model, times, watermark, kill switch, events, windows, dead letters,
+    /// price changes, revenue, moments); products, decisions, rates, speed
+    /// and pause are the UI's to fill.
+    fn header(&self) -> Snapshot;
+}
+
 /// Runs `lp` under the UI until the user quits; returns the loop as it stood.
-pub fn run_live(lp: ClosedLoop, speed: Option<f64>) -> std::io::Result<ClosedLoop> {
+pub fn run_live<S: Simulation>(lp: S, speed: Option<f64>) -> std::io::Result<S> {
     let mailbox: Mailbox = Arc::new(Mutex::new(None));
     let (commands, inbox) = channel::<Command>();
     let worker = {
@@ -84,17 +110,16 @@ pub fn show(
 
 /// The loop thread: steps to keep up with the wall clock × speed, applies
 /// commands, publishes snapshots.
-fn drive(
-    mut lp: ClosedLoop,
+fn drive<S: Simulation>(
+    mut lp: S,
     mut speed: Option<f64>,
     mailbox: &Mailbox,
     inbox: &Receiver<Command>,
-) -> ClosedLoop {
-    lp.collect_windows = true;
-    let mut tracker = Tracker::new(&lp);
+) -> S {
+    let mut tracker = Tracker::from_items(lp.items());
     let mut paused = false;
-    let mut anchor = (Instant::now(), lp.sim().clock());
-    let mut last = (Instant::now(), lp.emitted(), lp.model_nanos, lp.model_calls);
+    let mut anchor = (Instant::now(), lp.clock());
+    let mut last = (Instant::now(), lp.counters());
     let mut rates = Rates::default();
     loop {
         loop {
@@ -102,11 +127,11 @@ fn drive(
                 Ok(Command::Quit) | Err(TryRecvError::Disconnected) => return lp,
                 Ok(Command::Pause(p)) => {
                     paused = p;
-                    anchor = (Instant::now(), lp.sim().clock());
+                    anchor = (Instant::now(), lp.clock());
                 }
                 Ok(Command::Speed(s)) => {
                     speed = s;
-                    anchor = (Instant::now(), lp.sim().clock());
+                    anchor = (Instant::now(), lp.clock());
                 }
                 Ok(Command::KillSwitch(on)) => lp.set_kill_switch(on),
                 Err(TryRecvError::Empty) => break,
@@ -116,20 +141,22 @@ fn drive(
         if !paused && !lp.is_finished() {
             let target =
                 speed.map(|s| anchor.1 + (anchor.0.elapsed().as_secs_f64() * s * 1000.0) as i64);
-            while Instant::now() < frame_end
-                && target.is_none_or(|t| lp.sim().clock() < t)
-                && lp.step()
-            {}
+            while Instant::now() < frame_end && target.is_none_or(|t| lp.clock() < t) && lp.step() {
+            }
         }
-        tracker.absorb(lp.take_windows());
+        tracker.add_missing(lp.items());
+        tracker.absorb(&lp.take_windows());
         let wall = last.0.elapsed().as_secs_f64();
         if wall >= 0.5 {
-            let calls = (lp.model_calls - last.3).max(1);
+            let (events, nanos, calls) = lp.counters();
+            let (was_events, was_nanos, was_calls) = last.1;
             rates = Rates {
-                events_per_sec: (lp.emitted() - last.1) as f64 / wall,
-                model_latency_us: (lp.model_nanos - last.2) as f64 / calls as f64 / 1000.0,
+                events_per_sec: (events - was_events) as f64 / wall,
+                model_latency_us: (nanos - was_nanos) as f64
+                    / (calls - was_calls).max(1) as f64
+                    / 1000.0,
             };
-            last = (Instant::now(), lp.emitted(), lp.model_nanos, lp.model_calls);
+            last = (Instant::now(), (events, nanos, calls));
         }
         let snap = tracker.snapshot(&lp, rates, speed, paused);
         if let Ok(mut m) = mailbox.lock() {

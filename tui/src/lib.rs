@@ -10,5 +10,6 @@ pub mod snapshot;
 pub mod ui;
 
 pub use app::{App, Command, Sort};
+pub use host::Simulation;
 pub use live::{LiveView, Progress};
 pub use snapshot::{DecisionLine, Rates, Snapshot, Tracker};

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use pipeline::{CatalogItem, FeatureRecord, Millis, Stats};
-use workbench::WindowPoint;
 
 use crate::host::Mailbox;
 use crate::snapshot::{DecisionLine, Rates, Tracker};
@@ -69,8 +68,7 @@ impl LiveView {
             self.started = self.started.min(f.window.start);
             self.last_window = self.last_window.max(f.window.end);
         }
-        self.tracker
-            .absorb(features.iter().map(WindowPoint::from_record).collect());
+        self.tracker.absorb(features);
         for d in decisions {
             self.price_changes += u64::from(d.applied);
             if self.decisions.len() == DECISIONS {
@@ -104,11 +102,7 @@ impl LiveView {
         snap.kill_switch = p.kill_switch;
         snap.events = p.stats.received;
         snap.windows_closed = p.stats.windows_closed;
-        snap.dead_letters = pipeline::Reason::ALL
-            .iter()
-            .map(|r| (r.as_str().to_string(), p.stats.dead_letters.get(*r)))
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        snap.dead_letters = crate::snapshot::dead_letter_counts(p.stats);
         snap.price_changes = self.price_changes;
         snap.rates = self.rates;
         if let Ok(mut m) = self.mailbox.lock() {

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use pipeline::Millis;
-use workbench::{ClosedLoop, WindowPoint};
+use pipeline::{FeatureRecord, Millis};
+
+use crate::host::Simulation;
 
 /// Windows of history kept per product (200 minutes at 100 s windows).
 pub const HISTORY: usize = 120;
@@ -57,6 +58,28 @@ pub struct DecisionLine {
     pub to: f64,
 }
 
+impl From<&pipeline::AuditRecord> for DecisionLine {
+    fn from(a: &pipeline::AuditRecord) -> DecisionLine {
+        DecisionLine {
+            window_end: a.window_end,
+            product_id: a.product_id.clone(),
+            rule: a.rule.as_str().to_string(),
+            applied: a.applied,
+            from: a.current_price,
+            to: a.final_price,
+        }
+    }
+}
+
+/// Dead letters by reason, the reasons that occurred only.
+pub fn dead_letter_counts(stats: &pipeline::Stats) -> Vec<(String, u64)> {
+    pipeline::Reason::ALL
+        .iter()
+        .map(|r| (r.as_str().to_string(), stats.dead_letters.get(*r)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
 /// Rates that depend on wall time, measured by the host (fixed in tests).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Rates {
@@ -97,10 +120,6 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(lp: &ClosedLoop) -> Tracker {
-        Tracker::from_items(lp.shop().items())
-    }
-
     /// Rows for these catalog items, at their current prices.
     pub fn from_items<'a>(items: impl IntoIterator<Item = &'a pipeline::CatalogItem>) -> Tracker {
         let rows = items
@@ -137,11 +156,12 @@ impl Tracker {
     }
 
     /// Folds in the windows closed since the last call.
-    pub fn absorb(&mut self, points: Vec<WindowPoint>) {
-        for p in points {
-            let Some(row) = self.rows.get_mut(&p.product_id) else {
+    pub fn absorb(&mut self, windows: &[FeatureRecord]) {
+        for f in windows {
+            let Some(row) = self.rows.get_mut(&f.product_id) else {
                 continue;
             };
+            let p = WindowPoint::from_record(f);
             // 100 s windows: α = 1 − 0.5^(100 s / 6 h).
             const ALPHA: f32 = 0.0032;
             if row.demand.is_empty() {
@@ -160,63 +180,40 @@ impl Tracker {
     /// Captures the loop's state.
     pub fn snapshot(
         &mut self,
-        lp: &ClosedLoop,
+        lp: &impl Simulation,
         rates: Rates,
         speed: Option<f64>,
         paused: bool,
     ) -> Snapshot {
-        let decisions = lp
-            .recent
-            .iter()
-            .rev()
-            .map(|a| DecisionLine {
-                window_end: a.window_end,
-                product_id: a.product_id.clone(),
-                rule: a.rule.as_str().to_string(),
-                applied: a.applied,
-                from: a.current_price,
-                to: a.final_price,
-            })
-            .collect();
-        let base = self.snapshot_items(lp.shop().items(), decisions);
-        let stats = lp.core_stats();
-        let sim = lp.sim();
-        let sc = sim.scenario();
-        let wm = lp.watermark();
+        let base = self.snapshot_items(lp.items(), lp.recent());
         Snapshot {
-            scenario: sc.name.clone(),
-            policy: lp.summary().policy.clone(),
-            model_version: lp.version().to_string(),
-            start: sim.start(),
-            end: sim.end(),
-            clock: sim.clock(),
-            watermark: (wm > Millis::MIN && wm < Millis::MAX).then_some(wm),
             speed,
             paused,
-            kill_switch: lp.pricer().kill_switch(),
-            finished: lp.is_finished(),
-            events: lp.emitted(),
-            windows_closed: stats.windows_closed,
-            dead_letters: pipeline::Reason::ALL
-                .iter()
-                .map(|r| (r.as_str().to_string(), stats.dead_letters.get(*r)))
-                .filter(|(_, n)| *n > 0)
-                .collect(),
-            price_changes: lp.summary().price_changes,
-            revenue: sim.stats().revenue,
             rates,
             products: base.products,
             decisions: base.decisions,
-            moments: sc
-                .trend
-                .iter()
-                .map(|t| (sim.start() + t.at.0, t.label.clone()))
-                .chain(
-                    sc.sale
-                        .iter()
-                        .map(|s| (sim.start() + s.at.0, s.label.clone())),
-                )
-                .collect(),
+            ..lp.header()
+        }
+    }
+}
+
+/// The displayed part of a feature record.
+struct WindowPoint {
+    window_end: Millis,
+    views_per_minute: f32,
+    view_growth: f32,
+    days_of_cover: f32,
+    price: f64,
+}
+
+impl WindowPoint {
+    fn from_record(f: &FeatureRecord) -> WindowPoint {
+        WindowPoint {
+            window_end: f.window.end,
+            views_per_minute: f.get("views_per_minute").unwrap_or(0.0),
+            view_growth: f.get("view_growth_ewma").unwrap_or(1.0),
+            days_of_cover: f.get("days_of_cover").unwrap_or(0.0),
+            price: f.current_price,
         }
     }
 }

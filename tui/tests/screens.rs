@@ -1,60 +1,189 @@
-//! The terminal UI, rendered from a deterministic run into ratatui's test
-//! backend: snapshot tests of the main screens, and a key-driven test.
+//! The terminal UI, rendered into ratatui's test backend from a scripted,
+//! deterministic shop driven through the same [`tui::Simulation`] interface
+//! as the workbench's loop: snapshot tests of the main screens, and a
+//! key-driven test. (The real loop under the UI is tested through the
+//! binary in tmux, tests/tui_tmux.rs.)
 
-use std::path::PathBuf;
-
-use pipeline::{Guardrails, PipelineConfig};
+use pipeline::{CatalogItem, FEATURE_COUNT, FEATURE_NAMES, FeatureRecord, Millis};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use sim::{Scenario, Simulator};
-use tui::{App, Command, Rates, Snapshot, Sort, Tracker};
-use workbench::{ClosedLoop, Policy, RunOptions};
+use tui::{App, Command, DecisionLine, Rates, Simulation, Snapshot, Sort, Tracker};
 
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(path)
+const MIN: Millis = 60_000;
+const HOUR: Millis = 60 * MIN;
+/// 2026-11-28T00:00:00Z.
+const DAY0: Millis = 1_795_824_000_000;
+const WINDOW: Millis = 100_000;
+const TRENDING: usize = 40;
+
+/// 200 shoes with a daily rhythm; at 14:00 a celebrity is seen in sku-0040,
+/// whose views jump twelvefold and decay, and a rule raises its price 10 %
+/// per 5 minutes up to 1.5 × list (held while the kill switch is on).
+struct ScriptedShop {
+    items: Vec<CatalogItem>,
+    clock: Millis,
+    kill_switch: bool,
+    windows: Vec<FeatureRecord>,
+    recent: Vec<DecisionLine>,
+    events: u64,
+    windows_closed: u64,
+    price_changes: u64,
 }
 
-/// The celebrity sighting day, run to 16:00 (two hours into the spike).
-fn spike_loop(kill_switch_at_15: bool) -> (ClosedLoop, Tracker) {
-    let mut sc = Scenario::load(&repo("scenarios/celebrity-spike.toml")).unwrap();
-    sc.start.0 += 2 * 86_400_000;
-    sc.trend.truncate(1);
-    sc.trend[0].at.0 -= 2 * 86_400_000;
-    sc.duration.0 = 86_400_000;
-    let until = sc.start.0 + 16 * 3_600_000;
-    let kill_at = sc.start.0 + 15 * 3_600_000;
-    let (sim, shop) = Simulator::new(sc, None).unwrap();
-    let opts = RunOptions {
-        // Rules, not the ONNX model: snapshots must not depend on the CPU's float kernels.
-        policy: Policy::Rules,
-        config: PipelineConfig::default(),
-        guardrails: Guardrails::default(),
-        record: false,
-        watch: vec![],
-        redeliver_feed: false,
-    };
-    let mut lp = ClosedLoop::new(sim, shop, &opts).unwrap();
-    lp.collect_windows = true;
-    let mut tracker = Tracker::new(&lp);
-    while lp.sim().clock() < until && lp.step() {
-        if kill_switch_at_15 && lp.sim().clock() >= kill_at && !lp.pricer().kill_switch() {
-            lp.set_kill_switch(true);
+fn feature(name: &str) -> usize {
+    FEATURE_NAMES.iter().position(|n| *n == name).unwrap()
+}
+
+impl ScriptedShop {
+    fn new(start: Millis) -> ScriptedShop {
+        let items = (0..200)
+            .map(|i| CatalogItem {
+                base_price: 80.0 + (i % 9) as f64 * 10.0,
+                inventory: 10 + (i % 50) as i64,
+                ..testkit::fixtures::item(&format!("sku-{i:04}"))
+            })
+            .collect();
+        ScriptedShop {
+            items,
+            clock: start,
+            kill_switch: false,
+            windows: Vec::new(),
+            recent: Vec::new(),
+            events: 0,
+            windows_closed: 0,
+            price_changes: 0,
         }
-        tracker.absorb(lp.take_windows());
     }
-    (lp, tracker)
+
+    fn views_per_minute(&self, i: usize, end: Millis) -> f32 {
+        let hour = ((end - DAY0) % (24 * HOUR)) as f32 / HOUR as f32;
+        let rhythm = 1.0 + 0.6 * ((hour - 15.0) / 24.0 * std::f32::consts::TAU).cos();
+        let base = 0.2 + (i % 13) as f32 * 0.15;
+        let since = end - (DAY0 + 14 * HOUR);
+        let spike = if i == TRENDING && since >= 0 {
+            11.0 * 0.5f32.powf(since as f32 / (3 * HOUR) as f32)
+        } else {
+            0.0
+        };
+        base * rhythm * (1.0 + spike)
+    }
 }
 
-fn snapshot(paused: bool, kill: bool) -> Snapshot {
-    let (lp, mut tracker) = spike_loop(kill);
+impl Simulation for ScriptedShop {
+    fn step(&mut self) -> bool {
+        let end = self.clock + WINDOW;
+        for i in 0..self.items.len() {
+            let vpm = self.views_per_minute(i, end);
+            let mut features = [0.0; FEATURE_COUNT];
+            features[feature("views_per_minute")] = vpm;
+            features[feature("view_growth_ewma")] = vpm / self.views_per_minute(i, end - HOUR);
+            features[feature("days_of_cover")] = 30.0 / (1.0 + vpm);
+            let item = &self.items[i];
+            let mut record = testkit::fixtures::record(&item.product_id, end, features);
+            record.base_price = item.base_price;
+            record.current_price = item.current_price();
+            self.events += (vpm * 100.0 / 60.0).round() as u64;
+            self.windows.push(record);
+        }
+        self.windows_closed += 1;
+        let item = &mut self.items[TRENDING];
+        if end >= DAY0 + 14 * HOUR && (end - DAY0) % (5 * MIN) < WINDOW {
+            let from = item.current_price();
+            let (rule, to) = if self.kill_switch {
+                ("kill_switch", from)
+            } else if from < 1.5 * item.base_price - 0.01 {
+                ("max_step", (from * 1.1).min(1.5 * item.base_price))
+            } else {
+                ("ceiling", from)
+            };
+            let applied = to != from;
+            if applied {
+                item.current_price = Some(to);
+                self.price_changes += 1;
+            }
+            self.recent.insert(
+                0,
+                DecisionLine {
+                    window_end: end,
+                    product_id: item.product_id.clone(),
+                    rule: rule.into(),
+                    applied,
+                    from,
+                    to,
+                },
+            );
+        }
+        self.clock = end;
+        true
+    }
+
+    fn clock(&self) -> Millis {
+        self.clock
+    }
+
+    fn is_finished(&self) -> bool {
+        false
+    }
+
+    fn set_kill_switch(&mut self, on: bool) {
+        self.kill_switch = on;
+    }
+
+    fn take_windows(&mut self) -> Vec<FeatureRecord> {
+        std::mem::take(&mut self.windows)
+    }
+
+    fn counters(&self) -> (u64, u128, u64) {
+        (self.events, 0, 0)
+    }
+
+    fn items(&self) -> &[CatalogItem] {
+        &self.items
+    }
+
+    fn recent(&self) -> Vec<DecisionLine> {
+        self.recent.clone()
+    }
+
+    fn header(&self) -> Snapshot {
+        Snapshot {
+            scenario: "celebrity-spike".into(),
+            policy: "rules".into(),
+            model_version: "rules:v1".into(),
+            start: DAY0 + 8 * HOUR,
+            end: DAY0 + 32 * HOUR,
+            clock: self.clock,
+            watermark: Some(self.clock - 5_000),
+            kill_switch: self.kill_switch,
+            events: self.events,
+            windows_closed: self.windows_closed,
+            dead_letters: vec![("late".into(), 3), ("malformed_json".into(), 2)],
+            price_changes: self.price_changes,
+            revenue: 48_210.0,
+            moments: vec![(DAY0 + 14 * HOUR, "celebrity seen in sku-0040".into())],
+            ..Snapshot::default()
+        }
+    }
+}
+
+/// The sighting day from 08:00 to 16:00 (two hours into the spike),
+/// folded into the UI's tracker window by window as the live host does.
+fn snapshot(paused: bool, kill_switch_at_15: bool) -> Snapshot {
+    let mut shop = ScriptedShop::new(DAY0 + 8 * HOUR);
+    let mut tracker = Tracker::from_items(shop.items());
+    while shop.clock() < DAY0 + 16 * HOUR {
+        if kill_switch_at_15 && shop.clock() >= DAY0 + 15 * HOUR {
+            shop.set_kill_switch(true);
+        }
+        shop.step();
+        tracker.absorb(&shop.take_windows());
+    }
     let rates = Rates {
         events_per_sec: 45_000.0,
         model_latency_us: 120.0,
     };
-    tracker.snapshot(&lp, rates, Some(600.0), paused)
+    tracker.snapshot(&shop, rates, Some(600.0), paused)
 }
 
 fn render(app: &App, snap: &Snapshot, w: u16, h: u16) -> String {
@@ -114,8 +243,7 @@ fn keys_drive_the_app() {
     let key = |c: char| KeyEvent::from(KeyCode::Char(c));
     let rows = app.rows(&snap).len();
     // Two hours in, the trend score (views/min against a 6 h baseline) puts
-    // the celebrity shoe on the first screen; ordinary afternoon traffic on
-    // the most popular shoes competes with it for the top rows.
+    // the celebrity shoe on the first screen.
     assert!(
         app.rows(&snap)[..5]
             .iter()
@@ -163,7 +291,7 @@ fn keys_drive_the_app() {
 fn a_live_service_shows_its_windows_prices_and_decisions() {
     let items: Vec<pipeline::CatalogItem> = ["sku-a", "sku-b", "sku-c"]
         .iter()
-        .map(|id| pipeline::fixtures::item(id))
+        .map(|id| testkit::fixtures::item(id))
         .collect();
     let mut view = tui::LiveView::new("pricestream-clicks", "onnx:pricing.onnx@3ca3", &items[..2]);
     let t0: pipeline::Millis = 1_795_874_400_000;
@@ -173,7 +301,7 @@ fn a_live_service_shows_its_windows_prices_and_decisions() {
             .enumerate()
             .map(|(j, item)| {
                 let v = (1 + i * (3 - j)) as f32;
-                pipeline::fixtures::record(&item.product_id, end, [v; pipeline::FEATURE_COUNT])
+                testkit::fixtures::record(&item.product_id, end, [v; pipeline::FEATURE_COUNT])
             })
             .collect();
         let decisions = vec![tui::DecisionLine {

@@ -13,5 +13,5 @@ pub mod summary;
 pub mod training;
 
 pub use policy::Policy;
-pub use run::{ClosedLoop, RunOptions, RunResult, WindowPoint, run};
+pub use run::{ClosedLoop, RunOptions, RunResult, run};
 pub use summary::Summary;

@@ -151,42 +151,15 @@ pub struct ClosedLoop {
     pub model_nanos: u128,
     /// Model calls (batches) so far.
     pub model_calls: u64,
-    /// The latest decisions (newest last), with `collect_windows`.
+    /// The latest decisions (newest last), with `keep_recent`.
     pub recent: std::collections::VecDeque<AuditRecord>,
-    /// For live displays: when set, every closed (product, window) is kept in
-    /// `windows` until taken, and the latest decisions in `recent`.
-    pub collect_windows: bool,
-    windows: Vec<WindowPoint>,
+    /// For live displays: keep the latest decisions in `recent`.
+    pub keep_recent: bool,
     /// Every feature record, in closing order, when kept (training data).
     features: Option<Vec<FeatureRecord>>,
 }
 
-/// One product's closed window, for live displays.
-#[derive(Clone, Debug, PartialEq)]
-pub struct WindowPoint {
-    pub product_id: String,
-    pub window_end: Millis,
-    pub views_per_minute: f32,
-    pub view_growth: f32,
-    pub days_of_cover: f32,
-    pub price: f64,
-}
-
-impl WindowPoint {
-    /// The displayed part of a feature record.
-    pub fn from_record(f: &FeatureRecord) -> WindowPoint {
-        WindowPoint {
-            product_id: f.product_id.clone(),
-            window_end: f.window.end,
-            views_per_minute: f.get("views_per_minute").unwrap_or(0.0),
-            view_growth: f.get("view_growth_ewma").unwrap_or(1.0),
-            days_of_cover: f.get("days_of_cover").unwrap_or(0.0),
-            price: f.current_price,
-        }
-    }
-}
-
-/// How many recent decisions a loop keeps for display.
+/// Decisions kept in `recent` for live displays.
 pub const RECENT: usize = 64;
 
 impl ClosedLoop {
@@ -232,8 +205,7 @@ impl ClosedLoop {
             model_nanos: 0,
             model_calls: 0,
             recent: Default::default(),
-            collect_windows: false,
-            windows: Vec::new(),
+            keep_recent: false,
             features: None,
         })
     }
@@ -356,9 +328,6 @@ impl ClosedLoop {
         if let Some(kept) = &mut self.features {
             kept.push(f.clone());
         }
-        if self.collect_windows {
-            self.windows.push(WindowPoint::from_record(f));
-        }
         if let Some(series) = self.result.series.get_mut(&f.product_id) {
             series.window_end.push(f.window.end);
             series
@@ -386,7 +355,7 @@ impl ClosedLoop {
                 shop: &mut self.shop,
                 summary: &mut self.summary,
                 result: &mut self.result,
-                recent: self.collect_windows.then_some(&mut self.recent),
+                recent: self.keep_recent.then_some(&mut self.recent),
                 record: self.opts.record,
                 redelivery,
                 now,
@@ -421,11 +390,6 @@ impl ClosedLoop {
     /// The simulator's per-window oracle records of the windows closed so far.
     pub fn take_oracle(&mut self) -> Vec<sim::oracle::OracleRecord> {
         self.sim.take_oracle(&self.shop)
-    }
-
-    /// Closed windows since the last call (with `collect_windows`).
-    pub fn take_windows(&mut self) -> Vec<WindowPoint> {
-        std::mem::take(&mut self.windows)
     }
 
     /// Ends the loop and returns what it produced.

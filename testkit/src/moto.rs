@@ -1,5 +1,5 @@
-//! moto's server on loopback, for tests (a test harness, not used by the service): the one in `AWS_ENDPOINT_URL` when
-//! the test command started one, else a private one on port 0, stopped on drop.
+//! moto's server on loopback: the one in `AWS_ENDPOINT_URL` when the test
+//! command started one, else a private one on port 0, stopped on drop.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -95,21 +95,5 @@ impl Moto {
     /// Wipes all state.
     pub fn reset(&self) {
         self.http("POST", "/moto-api/reset", "");
-    }
-
-    /// A fresh emulator state, the test environment, the documented example
-    /// configuration pointed at this server (plus `env` overrides, as
-    /// `PRICESTREAM_*` variables), and clients for it.
-    #[cfg(feature = "aws")]
-    pub fn connect(&self, env: &[(&str, &str)]) -> (crate::Config, crate::aws::Aws) {
-        self.reset();
-        self.test_environment();
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../deploy/pricestream.example.toml");
-        let mut vars = vec![("PRICESTREAM_AWS_ENDPOINT_URL".to_string(), self.url.clone())];
-        vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let config = crate::Config::load(&path, vars).unwrap_or_else(|e| panic!("{e}"));
-        let aws = crate::aws::Aws::connect(&config).unwrap_or_else(|e| panic!("{e}"));
-        (config, aws)
     }
 }

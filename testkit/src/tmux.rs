@@ -1,6 +1,5 @@
 //! Driving the binary in a real terminal: tmux runs it, keys are sent, the
 //! pane is captured. (scripts/test installs tmux when it is missing.)
-#![allow(dead_code)]
 
 use std::process::Command;
 use std::time::{Duration, Instant};

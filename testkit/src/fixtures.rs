@@ -1,10 +1,7 @@
 //! Small, fixed examples of the core's records, for tests, benchmarks and
 //! docs across the workspace (one definition instead of a copy per file).
 
-use crate::catalog::CatalogItem;
-use crate::features::{FEATURE_COUNT, FeatureRecord};
-use crate::time::Millis;
-use crate::window::Window;
+use pipeline::{CatalogItem, FEATURE_COUNT, FeatureRecord, Millis, Window};
 
 /// A shoe with base price 100: cost 45, min 70, MAP 80, max 160, 10 in stock.
 pub fn item(product_id: &str) -> CatalogItem {

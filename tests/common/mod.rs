@@ -1,3 +1,0 @@
-//! Helpers shared by the binary's integration tests.
-
-pub mod tmux;
