@@ -10,7 +10,7 @@ use serde::Deserialize;
 /// A model ready to price, whatever its backend.
 pub type BoxedModel = Box<dyn PriceModel + Send>;
 
-/// A model backend and its settings (`backend = "onnx" | "sagemaker" | "rules"`).
+/// A model backend and its settings (`backend = "onnx" | "sagemaker" | "rules" | "plan"`).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(tag = "backend", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ModelSpec {
@@ -25,6 +25,9 @@ pub enum ModelSpec {
     Sagemaker(SageMakerSpec),
     /// The built-in rule baseline (no model file; for trials).
     Rules,
+    /// The stock-aware `plan` policy: forecast from the feature records,
+    /// then the profit-maximizing plan within the stock (`PlanParams`).
+    Plan(crate::PlanParams),
 }
 
 fn one() -> usize {
@@ -94,6 +97,9 @@ impl ModelSpec {
                 .map(|m| Box::new(m) as BoxedModel)
                 .map_err(|e| e.to_string()),
             ModelSpec::Sagemaker(spec) => load_sagemaker(spec, endpoint_url),
+            ModelSpec::Plan(params) => {
+                crate::PlanningModel::new(params.clone()).map(|m| Box::new(m) as BoxedModel)
+            }
         }
     }
 }
@@ -159,6 +165,15 @@ mod tests {
     #[test]
     fn the_factory_loads_rules_and_names_a_missing_file() {
         assert_eq!(ModelSpec::Rules.load(None).unwrap().version(), "rules:v1");
+        let plan = parse(r#"{"backend": "plan", "elasticity": -2.0, "fans": {"wtp_median": 1.6}}"#)
+            .unwrap();
+        assert_eq!(plan.load(None).unwrap().version(), "plan:v1");
+        let e = parse(r#"{"backend": "plan", "elasticity": 1.0}"#)
+            .unwrap()
+            .load(None)
+            .err()
+            .unwrap();
+        assert!(e.contains("`elasticity`"), "{e}");
         let e = ModelSpec::onnx("/nonexistent/m.onnx")
             .load(None)
             .err()

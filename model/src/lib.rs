@@ -7,6 +7,7 @@ pub mod backend;
 pub mod baselines;
 pub mod contract;
 pub mod onnx;
+pub mod planning;
 pub mod rules;
 #[cfg(feature = "sagemaker")]
 pub mod sagemaker;
@@ -14,6 +15,7 @@ pub mod sagemaker;
 pub use backend::{BoxedModel, ContentType, ModelSpec, SageMakerSpec};
 pub use baselines::{StaticOptModel, TrendRuleModel};
 pub use onnx::{OnnxError, OnnxModel};
+pub use planning::{FanParams, PlanParams, PlanningModel};
 pub use rules::{FixedRatioModel, RulesModel, StaticModel};
 #[cfg(feature = "sagemaker")]
 pub use sagemaker::{SageMakerConfig, SageMakerModel};

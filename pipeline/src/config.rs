@@ -35,9 +35,11 @@ pub struct PipelineConfig {
     pub dedup_horizon: Millis,
     /// Larger records are dead-lettered as `oversize`.
     pub max_record_bytes: usize,
-    /// Events further ahead of the host's clock (a record's arrival time in
-    /// replay and the workbench, the wall clock in `serve`) are
-    /// `event_time_out_of_range`; `"off"` disables the check.
+    /// Events further ahead of the host's clock are
+    /// `event_time_out_of_range`. Meant for hosts with a wall clock
+    /// (`serve`; the documented deployment sets 5 min): replay's clock is
+    /// the batch's first arrival, which later events of a batch may pass.
+    /// Off (`None`, `"off"`) by default.
     #[serde(with = "crate::time::duration::option")]
     pub max_future_skew: Option<Millis>,
     /// Weight of the newest window in the views EWMA (0 < α ≤ 1).
@@ -58,7 +60,7 @@ impl Default for PipelineConfig {
             dedup_capacity: 500_000,
             dedup_horizon: 10 * MINUTE,
             max_record_bytes: 64 * 1024,
-            max_future_skew: Some(5 * MINUTE),
+            max_future_skew: None,
             ewma_alpha: 0.3,
             velocity_horizon: 24 * HOUR,
         }

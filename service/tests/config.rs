@@ -25,7 +25,11 @@ fn the_documented_example_loads() {
     assert_eq!(c.tables.features, "pricestream-features");
     // The core's and the pricer's own types, defaults from their `Default`.
     assert_eq!(c.pipeline.window, 100_000);
-    assert_eq!(c.pipeline.max_future_skew, Some(300_000));
+    assert_eq!(
+        c.pipeline.max_future_skew,
+        Some(300_000),
+        "the example sets 5m"
+    );
     assert_eq!(c.guardrails.cooldown, 300_000);
     assert_eq!(c.guardrails, pipeline::Guardrails::default());
     assert_eq!(c.refresh(), (60_000, 30_000));

@@ -130,7 +130,7 @@ mod tests {
              [[trend]]\nlabel = \"x\"\nproduct = \"sku-0001\"\nat = \"1h\"\nshock = 1\nbranching = 0.1\ndecay = \"1h\"\nelasticity = -0.6\n",
         )
         .unwrap();
-        Demand::new(&sc)
+        crate::demand::from_scenario(&sc)
     }
 
     fn shoppers(segment: usize, n: usize) -> Vec<Decision> {

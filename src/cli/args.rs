@@ -79,8 +79,8 @@ pub struct PipelineFlags {
     /// Larger records are dead-lettered as oversize [default: 65536].
     #[arg(long, value_name = "BYTES")]
     max_record_bytes: Option<usize>,
-    /// Events further ahead of their arrival time are event_time_out_of_range;
-    /// `off` disables the check [default: 5m].
+    /// Events further ahead of the host clock are event_time_out_of_range
+    /// [default: off].
     #[arg(long, value_name = "DURATION|off", value_parser = skew)]
     max_future_skew: Option<Skew>,
 }

@@ -2,6 +2,7 @@
 //! streaming core → features table → pricer and policy → catalog), compares
 //! pricing policies over seeds, and writes reports.
 
+pub mod calibration;
 pub mod charts;
 pub mod compare;
 pub mod oracle;

@@ -17,6 +17,9 @@ pub enum Policy {
     TrendRule,
     /// The transparent rule baseline (`rules`).
     Rules,
+    /// The stock-aware plan from the feature records (`plan`), its demand
+    /// curves calibrated from the scenario.
+    Plan,
     /// A model as configuration names it (`model`: an ONNX file by default).
     Model(ModelSpec),
     /// The clairvoyant, stock-aware oracle through the usual guardrails (`oracle`).
@@ -50,6 +53,7 @@ impl Policy {
             Policy::StaticOpt => "static-opt",
             Policy::TrendRule => "trend-rule",
             Policy::Rules => "rules",
+            Policy::Plan => "plan",
             Policy::Model(_) => "model",
             Policy::Oracle => "oracle",
             Policy::OracleFree => "oracle-free",
@@ -93,13 +97,14 @@ impl Policy {
             "static-opt" => Ok(Policy::StaticOpt),
             "trend-rule" => Ok(Policy::TrendRule),
             "rules" => Ok(Policy::Rules),
+            "plan" => Ok(Policy::Plan),
             "model" => Ok(Policy::Model(model.clone())),
             "oracle" => Ok(Policy::Oracle),
             "oracle-free" => Ok(Policy::OracleFree),
             other => match other.strip_prefix("static@").map(str::parse::<f32>) {
                 Some(Ok(r)) if r > 0.0 && r < 20.0 => Ok(Policy::StaticAt(r)),
                 _ => Err(format!(
-                    "unknown policy {other:?}: use model, rules, static, static@RATIO (e.g. static@0.9), \
+                    "unknown policy {other:?}: use model, plan, rules, static, static@RATIO (e.g. static@0.9), \
                      statics (static@0.8 … static@1.5), static-opt, trend-rule, oracle or oracle-free, \
                      optionally with pinned products like static-opt[sku-0040=1.5]"
                 )),
@@ -137,6 +142,7 @@ mod tests {
             "static-opt",
             "trend-rule",
             "rules",
+            "plan",
             "model",
             "oracle",
             "oracle-free",

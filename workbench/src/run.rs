@@ -106,6 +106,10 @@ fn price_model(
         Policy::StaticOpt => Box::new(StaticOptModel::new(elasticity)),
         Policy::TrendRule => Box::new(TrendRuleModel::new(elasticity)),
         Policy::Rules => Box::new(RulesModel::default()),
+        Policy::Plan => Box::new(
+            model::PlanningModel::new(crate::calibration::plan_params(sim.scenario(), guardrails))
+                .map_err(RunError::Model)?,
+        ),
         Policy::Model(spec) => spec.load(None).map_err(RunError::Model)?,
         Policy::Oracle | Policy::OracleFree => Box::new(OracleModel::new(sim, shop, guardrails)),
         Policy::Pinned(base, pins) => Box::new(PinnedModel::new(

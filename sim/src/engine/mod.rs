@@ -301,7 +301,7 @@ impl Simulator {
         let n = shop.len();
         let mut sim = Simulator {
             intensity: Intensity::new(&sc.traffic),
-            demand: Demand::new(&sc),
+            demand: crate::demand::from_scenario(&sc),
             rng,
             decide_rng: SmallRng::seed_from_u64(stream_seed(sc.seed, b"decisions")),
             start,

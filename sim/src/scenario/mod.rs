@@ -173,41 +173,7 @@ pub struct DemandSpec {
     pub reference: Reference,
 }
 
-/// The price a segment compares the live price with.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Reference {
-    /// The shop's own recent price of the product (an EWMA): returning
-    /// shoppers who saw earlier prices. Written `"shop"`.
-    Shop,
-    /// The list (base) price: shoppers new to the shop. Written `"list"`.
-    List,
-    /// A multiple of the list price, e.g. a resale level. Written as the number.
-    Ratio(f64),
-}
-
-impl<'de> Deserialize<'de> for Reference {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Repr {
-            Name(String),
-            Ratio(f64),
-        }
-        match Repr::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("write \"shop\", \"list\" or a multiple of list like 2.0")
-        })? {
-            Repr::Name(n) if n == "shop" => Ok(Reference::Shop),
-            Repr::Name(n) if n == "list" => Ok(Reference::List),
-            Repr::Ratio(r) if r.is_finite() && r > 0.0 && r <= 20.0 => Ok(Reference::Ratio(r)),
-            Repr::Name(n) => Err(serde::de::Error::custom(format!(
-                "unknown reference {n:?}: write \"shop\", \"list\" or a multiple of list like 2.0"
-            ))),
-            Repr::Ratio(r) => Err(serde::de::Error::custom(format!(
-                "reference ratio must be in (0, 20], got {r}"
-            ))),
-        }
-    }
-}
+pub use pipeline::demand::Reference;
 
 /// A lognormal willingness to pay, in multiples of the list price.
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
