@@ -1,7 +1,9 @@
 //! Inference cost: raw ONNX Runtime on a prepared feature matrix vs the
 //! model backend plus the pricer (`Pricer::price_batch`, the path every host
 //! runs: feature records in, guarded decisions out) on the same batch, at batch sizes 1, 64 and 1024. Target: the full path
-//! within 1.2× of raw inference at 1024.
+//! within 1.2× of raw inference at 1024. The `plan` policy through the same
+//! path (forecast + stock-aware plan per record, no ONNX): target within
+//! 1.5× of the ONNX model and pricer at 1024.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -46,6 +48,7 @@ fn bench(c: &mut Criterion) {
     let rows = reference_rows();
     let items: Vec<CatalogItem> = (0..1024).map(item).collect();
     let pricer = Pricer::new(Guardrails::default());
+    let mut plan = model::PlanningModel::new(model::PlanParams::default()).unwrap();
     let version: Arc<str> = Arc::from(model.version());
     let mut g = c.benchmark_group("model");
     for n in [1usize, 64, 1024] {
@@ -60,17 +63,23 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("raw_ort", n), &n, |b, &n| {
             b.iter(|| black_box(model.infer(n, &flat).unwrap()))
         });
-        g.bench_with_input(BenchmarkId::new("model_and_pricer", n), &n, |b, _| {
+        let through_pricer = |b: &mut criterion::Bencher, m: &mut dyn PriceModel| {
             b.iter(|| {
                 let mut stage = Counting {
                     items: &items,
                     applied: 0,
                 };
                 pricer
-                    .price_batch(&mut model, &version, &records, &mut stage)
+                    .price_batch(m, &version, &records, &mut stage)
                     .unwrap();
                 black_box(stage.applied)
             })
+        };
+        g.bench_with_input(BenchmarkId::new("model_and_pricer", n), &n, |b, _| {
+            through_pricer(b, &mut model)
+        });
+        g.bench_with_input(BenchmarkId::new("plan_and_pricer", n), &n, |b, _| {
+            through_pricer(b, &mut plan)
         });
     }
     g.finish();

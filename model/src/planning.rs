@@ -196,6 +196,9 @@ struct ProductState {
     since: Millis,
     /// Whether the product is in a trend now (with hysteresis).
     trending: bool,
+    /// The last plan outside a trend and the (stock, hour) it was made for:
+    /// an ordinary product's plan changes only with its stock or the hour.
+    cached: Option<(i64, Millis, f32)>,
 }
 
 /// The shop's daily rhythm, learned online: views per hour of the day.
@@ -298,6 +301,7 @@ impl PlanningModel {
                 fast: get(c.recent),
                 since: r.window.end,
                 trending: false,
+                cached: None,
             });
         // The remembered price follows the live one.
         let since = (r.window.end - state.at).max(0) as f64 / HOUR as f64;
@@ -328,6 +332,14 @@ impl PlanningModel {
         } else {
             0.0
         };
+        let hour = r.window.end.div_euclid(HOUR);
+        let key = (stock as i64, hour);
+        if !state.trending
+            && let Some((s, h, ratio)) = state.cached
+            && (s, h) == key
+        {
+            return ratio;
+        }
         let season = p.season_end.map_or(f64::INFINITY, |end| {
             (end - r.window.end) as f64 / HOUR as f64
         });
@@ -352,7 +364,9 @@ impl PlanningModel {
             halflife_hours: p.reference_halflife_hours,
         };
         let planned = plan::solve(&self.demand, product, &ahead, stock, 0, Some(reference));
-        (planned.price / base) as f32
+        let ratio = (planned.price / base) as f32;
+        state.cached = (!state.trending).then_some((key.0, key.1, ratio));
+        ratio
     }
 }
 

@@ -84,6 +84,7 @@ impl AuditRecord {
             Rule::Floor => format!("raised to the floor {:.2}", self.floor),
             Rule::Ceiling => format!("lowered to the ceiling {:.2}", self.ceiling),
             Rule::MaxStep => "limited to the max step".into(),
+            Rule::TrendStep => "a confirmed trend allowed a larger rise (trend step)".into(),
             Rule::MinChange => "change under the minimum, not applied".into(),
         }
     }

@@ -13,6 +13,9 @@
 //!    ceiling = min(max_price, base × max_ratio);
 //! 8. `max_step`: at most `max_step` relative change from the current price,
 //!    unless the current price is itself outside the bounds (then the bounds win);
+//!    `trend_step`: in a confirmed trend (`trend_intensity` ≥
+//!    `trend_confirm_intensity` for at least `trend_confirm`), a rise may be
+//!    as large as `trend_step` (0: the mode is off);
 //! 9. `min_change`: changes under `min_change` are not applied (hysteresis).
 
 use std::sync::Arc;
@@ -46,6 +49,15 @@ pub struct Guardrails {
     pub holdout_share: f64,
     /// Model outputs (ratios) outside this range are rejected as invalid.
     pub output_range: (f32, f32),
+    /// Confirmed-trend mode: the largest relative rise per decision once a
+    /// trend is confirmed (0 turns the mode off; audited as `trend_step`).
+    pub trend_step: f64,
+    /// A trend is confirmed when the product's views over the last hour are
+    /// at least this multiple of its baseline (`trend_intensity`)…
+    pub trend_confirm_intensity: f64,
+    /// …and its trend has lasted this long (`trend_age_hours`).
+    #[serde(with = "crate::time::duration")]
+    pub trend_confirm: Millis,
 }
 
 impl Default for Guardrails {
@@ -58,6 +70,9 @@ impl Default for Guardrails {
             min_change: 0.01,
             holdout_share: 0.10,
             output_range: (0.05, 20.0),
+            trend_step: 0.5,
+            trend_confirm_intensity: 3.0,
+            trend_confirm: 5 * MINUTE,
         }
     }
 }
@@ -71,13 +86,25 @@ impl Guardrails {
             ("max_step", self.max_step, 0.0, 1.0),
             ("min_change", self.min_change, 0.0, 1.0),
             ("holdout_share", self.holdout_share, 0.0, 1.0),
+            ("trend_step", self.trend_step, 0.0, 10.0),
+            (
+                "trend_confirm_intensity",
+                self.trend_confirm_intensity,
+                1.0,
+                1000.0,
+            ),
         ] {
             if !(lo..=hi).contains(&v) {
                 return config_err(key, format!("must be between {lo} and {hi}, got {v}"));
             }
         }
-        if !(0..=30 * 24 * 60 * MINUTE).contains(&self.cooldown) {
-            return config_err("cooldown", "must be between 0 and 30 days");
+        for (key, v) in [
+            ("cooldown", self.cooldown),
+            ("trend_confirm", self.trend_confirm),
+        ] {
+            if !(0..=30 * 24 * 60 * MINUTE).contains(&v) {
+                return config_err(key, "must be between 0 and 30 days");
+            }
         }
         let (lo, hi) = self.output_range;
         if !(lo > 0.0 && lo < hi) {
@@ -96,6 +123,17 @@ impl Guardrails {
             .max(item.min_price);
         let ceiling = item.max_price.min(item.base_price * self.max_ratio);
         (floor, ceiling)
+    }
+
+    /// Whether the record's product is in a confirmed trend (and the mode is on).
+    pub fn confirmed_trend(&self, record: &FeatureRecord) -> bool {
+        if self.trend_step <= 0.0 {
+            return false;
+        }
+        let intensity = record.get("trend_intensity").unwrap_or(0.0);
+        let age_hours = record.get("trend_age_hours").unwrap_or(0.0);
+        f64::from(intensity) >= self.trend_confirm_intensity
+            && f64::from(age_hours) * crate::time::HOUR as f64 >= self.trend_confirm as f64
     }
 
     /// Whether the product is in the holdout: a stable hash of its id.
@@ -119,6 +157,7 @@ pub enum Rule {
     Floor,
     Ceiling,
     MaxStep,
+    TrendStep,
     MinChange,
 }
 
@@ -136,11 +175,12 @@ impl Rule {
             Rule::Floor => "floor",
             Rule::Ceiling => "ceiling",
             Rule::MaxStep => "max_step",
+            Rule::TrendStep => "trend_step",
             Rule::MinChange => "min_change",
         }
     }
 
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 12] = [
         Rule::Model,
         Rule::Replay,
         Rule::InvalidOutput,
@@ -151,6 +191,7 @@ impl Rule {
         Rule::Floor,
         Rule::Ceiling,
         Rule::MaxStep,
+        Rule::TrendStep,
         Rule::MinChange,
     ];
 }
@@ -299,17 +340,31 @@ impl Pricer {
         }
         // The step limit binds only while the current price is itself in bounds.
         let in_bounds = (floor..=ceiling).contains(&current);
+        let rise = if g.confirmed_trend(record) {
+            g.max_step.max(g.trend_step)
+        } else {
+            g.max_step
+        };
         if in_bounds {
-            let (step_lo, step_hi) = (current * (1.0 - g.max_step), current * (1.0 + g.max_step));
+            let (step_lo, step_hi) = (current * (1.0 - g.max_step), current * (1.0 + rise));
             if price < step_lo {
                 (price, rule) = (step_lo.max(floor), Rule::MaxStep);
             } else if price > step_hi {
-                (price, rule) = (step_hi.min(ceiling), Rule::MaxStep);
+                let limit = if rise > g.max_step {
+                    Rule::TrendStep
+                } else {
+                    Rule::MaxStep
+                };
+                (price, rule) = (step_hi.min(ceiling), limit);
+            } else if price > current * (1.0 + g.max_step) {
+                // Only the confirmed trend let it rise this far.
+                rule = Rule::TrendStep;
             }
         }
         // Whole cents, without rounding past the step limit.
         let mut price = (price * 100.0).round() / 100.0;
-        if in_bounds && (price - current).abs() > current * g.max_step {
+        let limit = if price > current { rise } else { g.max_step };
+        if in_bounds && (price - current).abs() > current * limit {
             price -= 0.01 * (price - current).signum();
         }
         let price = price.clamp(floor, ceiling);

@@ -77,7 +77,7 @@ proptest! {
 
     #[test]
     fn applied_prices_respect_every_guardrail(out in output(), it in catalog_item(), share in 0.0f64..0.5) {
-        let g = Guardrails { holdout_share: share, ..Guardrails::default() };
+        let g = Guardrails { holdout_share: share, trend_step: 0.5, ..Guardrails::default() };
         let pricer = Pricer::new(g.clone());
         let rec = record(&it.product_id, T0);
         let d = pricer.decide(&rec, out, &it, &Arc::from("test"));
@@ -94,6 +94,8 @@ proptest! {
         };
         prop_assert!(floor <= u.price && u.price <= ceiling, "{} not in [{floor}, {ceiling}]", u.price);
         if (floor..=ceiling).contains(&current) {
+            // These records are not in a confirmed trend: the max step holds.
+            prop_assert!(!g.confirmed_trend(&rec));
             prop_assert!((u.price - current).abs() <= current * g.max_step + 1e-9, "step {current} -> {}", u.price);
         }
         prop_assert!(((u.price - current) / current).abs() >= g.min_change);
@@ -206,6 +208,47 @@ fn rules_fire_as_documented() {
         pricer_h.decide(&rec, 1.05, &it, &v).audit.rule,
         Rule::Holdout
     );
+}
+
+#[test]
+fn a_confirmed_trend_may_rise_by_the_trend_step_and_nothing_else_changes() {
+    let v: Arc<str> = Arc::from("m1");
+    let it = item("sku-a"); // base 100, cost 40, min 60, max 200, current 100
+    let trend = |intensity: f32, age_hours: f32| {
+        let mut rec = record("sku-a", T0);
+        rec.features[pipeline::features::feature_index("trend_intensity").unwrap()] = intensity;
+        rec.features[pipeline::features::feature_index("trend_age_hours").unwrap()] = age_hours;
+        rec
+    };
+    let on = Pricer::new(no_holdout()); // the mode is on by default: trend_step 0.5
+    let decide = |p: &Pricer, rec: &FeatureRecord, out: f32| {
+        let a = p.decide(rec, out, &it, &v).audit;
+        (a.rule, a.final_price)
+    };
+    let confirmed = trend(5.0, 0.25);
+    assert_eq!(decide(&on, &confirmed, 1.4), (Rule::TrendStep, 140.0));
+    assert_eq!(
+        decide(&on, &confirmed, 2.0),
+        (Rule::TrendStep, 150.0),
+        "at most the trend step"
+    );
+    assert_eq!(decide(&on, &confirmed, 1.05), (Rule::Model, 105.0));
+    assert_eq!(
+        decide(&on, &confirmed, 0.5),
+        (Rule::MaxStep, 90.0),
+        "cuts keep the max step"
+    );
+    // Not confirmed: too young (3 min < 5 min), too weak, or the mode is off.
+    assert_eq!(decide(&on, &trend(5.0, 0.05), 1.4), (Rule::MaxStep, 110.0));
+    assert_eq!(decide(&on, &trend(2.0, 1.0), 1.4), (Rule::MaxStep, 110.0));
+    let off = Pricer::new(Guardrails {
+        trend_step: 0.0,
+        ..no_holdout()
+    });
+    assert_eq!(decide(&off, &confirmed, 1.4), (Rule::MaxStep, 110.0));
+    // The audit says why.
+    let a = on.decide(&confirmed, 1.4, &it, &v).audit;
+    assert!(a.reason().contains("trend step"), "{}", a.reason());
 }
 
 #[test]

@@ -28,6 +28,11 @@ pub struct Forecast {
     pub baseline: Vec<f64>,
     /// Per burst: decisions per hour for a product taking all of the burst.
     pub bursts: Vec<Vec<f64>>,
+    /// Per burst: its first arrival.
+    pub burst_starts: Vec<Millis>,
+    /// Reactive: a burst is known only once it has started (the upper bound
+    /// for a policy that cannot foresee a sighting, only see it).
+    pub reactive: bool,
     /// Per product: its share of baseline decisions and of each burst.
     pub shares: Vec<Shares>,
     /// Half-life of the shop reference price (the EWMA shoppers compare with), in hours.
@@ -57,11 +62,14 @@ impl Forecast {
     }
 
     /// Expected decisions of product `p` per segment in hour `h` (whole hour).
-    fn hour_weights(&self, p: usize, h: usize, segments: usize, out: &mut [f64]) {
+    fn hour_weights(&self, p: usize, h: usize, now: Millis, segments: usize, out: &mut [f64]) {
         out[..segments].fill(0.0);
         let s = &self.shares[p];
         out[demand::REGULAR] = self.baseline.get(h).copied().unwrap_or(0.0) * s.baseline;
         for &(b, share) in &s.bursts {
+            if self.reactive && self.burst_starts.get(b).is_none_or(|&t| t > now) {
+                continue;
+            }
             out[demand::trend_segment(b)] += self.bursts[b].get(h).copied().unwrap_or(0.0) * share;
         }
     }
@@ -74,7 +82,7 @@ impl Forecast {
         let mut out = Vec::with_capacity(last + 1 - first.min(last + 1));
         for h in first..=last {
             let mut w = vec![0.0; segments];
-            self.hour_weights(p, h, segments, &mut w);
+            self.hour_weights(p, h, now, segments, &mut w);
             let lo = (self.start + h as Millis * HOUR).max(now);
             let hi = (self.start + (h as Millis + 1) * HOUR).min(horizon);
             let part = (hi - lo).max(0) as f64 / HOUR as f64;

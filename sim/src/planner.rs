@@ -17,8 +17,8 @@ pub struct Planner {
     forecast: Forecast,
     demand: Demand,
     products: Vec<Product>,
-    /// Per product: the last plan and the (stock, hour) it was made for.
-    cache: Vec<Option<(i64, Millis, Plan)>>,
+    /// Per product: the last plan and the (stock, hour, trends known) it was made for.
+    cache: Vec<Option<(i64, Millis, usize, Plan)>>,
     /// Per product: the shop reference price (the EWMA shoppers compare
     /// with) as followed from the live prices, and when.
     reference: Vec<Option<(f64, Millis)>>,
@@ -49,6 +49,12 @@ impl Planner {
         }
     }
 
+    /// The same planner learning of each trend only when it starts.
+    pub fn reactive(mut self) -> Planner {
+        self.forecast.reactive = true;
+        self
+    }
+
     /// Follows the shop reference with `price`, the live price since the last call.
     fn observe(&mut self, p: usize, now: Millis, price: f64) -> ReferenceNow {
         let half = self.forecast.reference_halflife_hours * HOUR as f64;
@@ -68,8 +74,18 @@ impl Planner {
         let ix = p as usize;
         let reference = self.observe(ix, now, live_price);
         let hour = (now - self.forecast.start).div_euclid(HOUR);
-        if let Some((s, h, plan)) = self.cache[ix]
+        let known = if self.forecast.reactive {
+            self.forecast
+                .burst_starts
+                .iter()
+                .filter(|&&t| t <= now)
+                .count()
+        } else {
+            0
+        };
+        if let Some((s, h, k, plan)) = self.cache[ix]
             && h == hour
+            && k == known
             && (s == stock || (plan.shadow_price == 0.0 && stock as f64 >= plan.could_sell))
         {
             return plan.price;
@@ -84,7 +100,7 @@ impl Planner {
             self.forecast.horizon(now),
             Some(reference),
         );
-        self.cache[ix] = Some((stock, hour, plan));
+        self.cache[ix] = Some((stock, hour, known, plan));
         plan.price
     }
 }

@@ -13,14 +13,28 @@ use sim::shop::Shop;
 
 pub struct OracleModel {
     planner: Planner,
+    version: &'static str,
     ix: FxHashMap<String, u32>,
     inventory: usize,
 }
 
 impl OracleModel {
-    pub fn new(sim: &Simulator, shop: &Shop, guardrails: &Guardrails) -> OracleModel {
+    /// `reactive`: each trend is known only once it has started.
+    pub fn new(
+        sim: &Simulator,
+        shop: &Shop,
+        guardrails: &Guardrails,
+        reactive: bool,
+    ) -> OracleModel {
+        let planner = Planner::new(sim, shop, |item| guardrails.bounds(item));
+        let (planner, version) = if reactive {
+            (planner.reactive(), "oracle:reactive-plan")
+        } else {
+            (planner, "oracle:stock-aware-plan")
+        };
         OracleModel {
-            planner: Planner::new(sim, shop, |item| guardrails.bounds(item)),
+            planner,
+            version,
             ix: shop
                 .items()
                 .iter()
@@ -34,7 +48,7 @@ impl OracleModel {
 
 impl PriceModel for OracleModel {
     fn version(&self) -> &str {
-        "oracle:stock-aware-plan"
+        self.version
     }
 
     fn predict(&mut self, records: &[FeatureRecord]) -> Result<Vec<f32>, ModelError> {

@@ -24,6 +24,10 @@ pub enum Policy {
     Model(ModelSpec),
     /// The clairvoyant, stock-aware oracle through the usual guardrails (`oracle`).
     Oracle,
+    /// The oracle learning of each trend only when it starts
+    /// (`oracle-reactive`): what a policy that sees trends but cannot foresee
+    /// them could earn at best.
+    OracleReactive,
     /// The oracle without the step and cooldown guardrails (`oracle-free`):
     /// what those guardrails cost it.
     OracleFree,
@@ -56,6 +60,7 @@ impl Policy {
             Policy::Plan => "plan",
             Policy::Model(_) => "model",
             Policy::Oracle => "oracle",
+            Policy::OracleReactive => "oracle-reactive",
             Policy::OracleFree => "oracle-free",
             Policy::Pinned(base, _) => base.kind(),
         }
@@ -100,12 +105,13 @@ impl Policy {
             "plan" => Ok(Policy::Plan),
             "model" => Ok(Policy::Model(model.clone())),
             "oracle" => Ok(Policy::Oracle),
+            "oracle-reactive" => Ok(Policy::OracleReactive),
             "oracle-free" => Ok(Policy::OracleFree),
             other => match other.strip_prefix("static@").map(str::parse::<f32>) {
                 Some(Ok(r)) if r > 0.0 && r < 20.0 => Ok(Policy::StaticAt(r)),
                 _ => Err(format!(
                     "unknown policy {other:?}: use model, plan, rules, static, static@RATIO (e.g. static@0.9), \
-                     statics (static@0.8 … static@1.5), static-opt, trend-rule, oracle or oracle-free, \
+                     statics (static@0.8 … static@1.5), static-opt, trend-rule, oracle, oracle-reactive or oracle-free, \
                      optionally with pinned products like static-opt[sku-0040=1.5]"
                 )),
             },
@@ -145,6 +151,7 @@ mod tests {
             "plan",
             "model",
             "oracle",
+            "oracle-reactive",
             "oracle-free",
             "static-opt[sku-0040=1.5]",
             "static@0.8[sku-0040=1.2;sku-0001=0.9]",

@@ -111,7 +111,10 @@ fn price_model(
                 .map_err(RunError::Model)?,
         ),
         Policy::Model(spec) => spec.load(None).map_err(RunError::Model)?,
-        Policy::Oracle | Policy::OracleFree => Box::new(OracleModel::new(sim, shop, guardrails)),
+        Policy::Oracle | Policy::OracleFree => {
+            Box::new(OracleModel::new(sim, shop, guardrails, false))
+        }
+        Policy::OracleReactive => Box::new(OracleModel::new(sim, shop, guardrails, true)),
         Policy::Pinned(base, pins) => Box::new(PinnedModel::new(
             price_model(base, sim, shop, guardrails)?,
             pins,

@@ -48,6 +48,11 @@ impl Simulator {
                 per_hour
             })
             .collect();
+        let burst_starts = self
+            .bursts
+            .iter()
+            .map(|b| b.times.iter().copied().min().unwrap_or(Millis::MAX))
+            .collect();
         let pop = shop.popularity();
         let shares = (0..shop.len())
             .map(|p| Shares {
@@ -77,6 +82,8 @@ impl Simulator {
             restocks,
             baseline,
             bursts,
+            burst_starts,
+            reactive: false,
             shares,
             reference_halflife_hours: self.sc.demand.reference_halflife.0 as f64 / HOUR as f64,
         }
