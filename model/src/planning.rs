@@ -3,12 +3,15 @@
 //! alone — it never sees the simulator.
 //!
 //! Per record it forecasts the shoppers who will reach the purchase
-//! decision every hour until the next restock: the product's baseline views
-//! (`views_per_hour_baseline`) as regular shoppers, and — while a trend is
-//! on (`trend_age_hours`, `trend_intensity`) — the views above the baseline
-//! as the trend's fans, an excess that halves every `fan_halflife_hours`;
-//! views become decisions at the shop's cart rate, learned online from every
-//! record (carts do not depend on the price, so the ratio is unbiased). It
+//! decision every hour until the next restock: regular shoppers at the
+//! product's share of the shop's ordinary traffic (both learned online from
+//! the records: the share from its views outside trends, the shop's traffic
+//! as an average and as its rate over the last hour, which carries the daily
+//! rhythm), and — while the product's last hour of views is well above what
+//! its share of the shop's current traffic predicts — the excess as the
+//! trend's fans, halving every `fan_halflife_hours`. Views become decisions
+//! at the shop's cart rate, learned online too (carts do not depend on the
+//! price, so the ratio is unbiased). It
 //! then solves the stock-aware plan (`pipeline::plan`: hourly prices
 //! maximizing expected profit subject to expected sales ≤ stock) with the
 //! segments' purchase curves, and proposes the plan's price for now. Re-solved
@@ -48,11 +51,10 @@ pub struct PlanParams {
     pub fans: FanParams,
     /// A trend's excess views halve in this time.
     pub fan_halflife_hours: f64,
-    /// Less excess (views per hour over the baseline) is noise, not fans.
+    /// Less excess (views per hour over the expected) is noise, not fans.
     pub min_excess_views_per_hour: f64,
     /// A product's trend signals count only after this much of its history
-    /// (the 72 h baseline needs time to settle; before, every product looks
-    /// like it is trending).
+    /// (its share of the shop's traffic needs a few hours of views to settle).
     pub warmup_hours: f64,
     /// Longest planning horizon (without a scheduled restock).
     pub horizon_hours: f64,
@@ -196,43 +198,61 @@ struct ProductState {
     since: Millis,
     /// Whether the product is in a trend now (with hysteresis).
     trending: bool,
+    /// Its views outside trends, and the shop's views since it was first seen:
+    /// its share of the shop's ordinary traffic.
+    own: f64,
+    shop_at_first: f64,
     /// The last plan outside a trend and the (stock, hour) it was made for:
     /// an ordinary product's plan changes only with its stock or the hour.
     cached: Option<(i64, Millis, f32)>,
 }
 
-/// The shop's daily rhythm, learned online: views per hour of the day.
+/// Shop-wide traffic, learned online from the records: views per hour over
+/// about the last hour (an EWMA of closed windows: it carries the daily
+/// rhythm) and on average since the first record.
 #[derive(Clone, Debug, Default)]
-struct Rhythm {
-    views: [f64; 24],
-    /// Distinct hours seen per hour of the day.
-    hours: [f64; 24],
-    last: [Option<Millis>; 24],
+struct Traffic {
+    /// The window being summed: (start, end, views).
+    window: Option<(Millis, Millis, f64)>,
+    /// Views per hour, EWMA with a one-hour half-life.
+    rate: Option<f64>,
+    total: f64,
+    first: Option<Millis>,
+    latest: Millis,
 }
 
-impl Rhythm {
-    fn add(&mut self, end: Millis, views: f64) {
-        let hour = end.div_euclid(HOUR);
-        let h = hour.rem_euclid(24) as usize;
-        self.views[h] += views;
-        if self.last[h] != Some(hour) {
-            self.last[h] = Some(hour);
-            self.hours[h] += 1.0;
+impl Traffic {
+    fn add(&mut self, start: Millis, end: Millis, views: f64) {
+        self.total += views;
+        self.first.get_or_insert(start);
+        match self.window {
+            Some((s, e, v)) if e == end => self.window = Some((s, e, v + views)),
+            Some((s, e, v)) if e < end => {
+                self.fold(s, e, v);
+                self.window = Some((start, end, views));
+            }
+            Some(_) => {} // a late record of an earlier window: in the total only
+            None => self.window = Some((start, end, views)),
         }
     }
 
-    /// This hour of the day's traffic against the day's mean (1 until
-    /// every hour has been seen).
-    fn factor(&self, end: Millis) -> f64 {
-        if self.hours.contains(&0.0) {
-            return 1.0;
-        }
-        let rate = |h: usize| self.views[h] / self.hours[h];
-        let mean = (0..24).map(rate).sum::<f64>() / 24.0;
-        if mean <= 0.0 {
-            return 1.0;
-        }
-        rate(end.div_euclid(HOUR).rem_euclid(24) as usize) / mean
+    fn fold(&mut self, start: Millis, end: Millis, views: f64) {
+        let hours = (end - start).max(1) as f64 / HOUR as f64;
+        let now = views / hours;
+        let w = 1.0 - 0.5f64.powf(hours);
+        self.rate = Some(self.rate.map_or(now, |r| r + w * (now - r)));
+        self.latest = end;
+    }
+
+    /// Views per hour now (the last closed windows).
+    fn now(&self) -> f64 {
+        self.rate.unwrap_or(0.0)
+    }
+
+    /// Views per hour on average since the first record.
+    fn mean(&self, end: Millis) -> f64 {
+        let hours = (end - self.first.unwrap_or(end)).max(1) as f64 / HOUR as f64;
+        self.total / hours.max(1.0)
     }
 }
 
@@ -240,7 +260,6 @@ struct Columns {
     views: usize,
     carts: usize,
     inventory: usize,
-    baseline: usize,
     recent: usize,
     restock: usize,
 }
@@ -250,7 +269,7 @@ pub struct PlanningModel {
     demand: Demand,
     columns: Columns,
     products: FxHashMap<String, ProductState>,
-    rhythm: Rhythm,
+    traffic: Traffic,
     views: f64,
     decisions: f64,
 }
@@ -267,13 +286,12 @@ impl PlanningModel {
                 views: col("views")?,
                 carts: col("add_to_carts")?,
                 inventory: col("inventory")?,
-                baseline: col("views_per_hour_baseline")?,
                 recent: col("views_per_hour_recent")?,
                 restock: col("hours_to_restock")?,
             },
             params,
             products: FxHashMap::default(),
-            rhythm: Rhythm::default(),
+            traffic: Traffic::default(),
             views: 0.0,
             decisions: 0.0,
         })
@@ -287,8 +305,9 @@ impl PlanningModel {
         let (views, carts) = (get(c.views), get(c.carts));
         self.views += views;
         self.decisions += carts;
-        self.rhythm.add(r.window.end, views);
-        let rhythm = self.rhythm.factor(r.window.end);
+        self.traffic.add(r.window.start, r.window.end, views);
+        let shop_total = self.traffic.total;
+        let shop_products = self.products.len().max(1) as f64;
         let per_view = (self.decisions + PRIOR_RATIO * PRIOR_VIEWS) / (self.views + PRIOR_VIEWS);
         let hours = (r.window.end - r.window.start).max(1) as f64 / HOUR as f64;
         let p = &self.params;
@@ -301,6 +320,8 @@ impl PlanningModel {
                 fast: get(c.recent),
                 since: r.window.end,
                 trending: false,
+                own: 0.0,
+                shop_at_first: shop_total - views,
                 cached: None,
             });
         // The remembered price follows the live one.
@@ -315,10 +336,16 @@ impl PlanningModel {
             // Nothing to sell: hold.
             return (r.current_price / r.base_price) as f32;
         }
-        // A trend is views well above what this hour of the day brings the
-        // product: fans, whose excess decays; the daily rhythm is not one.
-        let baseline = get(c.baseline);
-        let expected = baseline * rhythm;
+        // The product's share of the shop's ordinary traffic (a prior of an
+        // even share for its first views), so its expected views now follow
+        // the shop's: the daily rhythm is not a trend, and a cold start
+        // needs no history of its own.
+        let prior = 500.0;
+        let share =
+            (state.own + prior / shop_products) / ((shop_total - state.shop_at_first) + prior);
+        let expected = share * self.traffic.now();
+        let baseline = share * self.traffic.mean(r.window.end);
+        // A trend is views well above that: fans, whose excess decays.
         let settled = (r.window.end - state.since) as f64 >= p.warmup_hours * HOUR as f64;
         // Detected on the hour-long rate (a few views in one window are
         // noise), sized on the fast one (a trend's first minutes count).
@@ -330,6 +357,7 @@ impl PlanningModel {
         let excess = if state.trending {
             (state.fast.max(get(c.recent)) - expected).max(0.0)
         } else {
+            state.own += views;
             0.0
         };
         let hour = r.window.end.div_euclid(HOUR);
