@@ -218,7 +218,6 @@ struct Traffic {
     rate: Option<f64>,
     total: f64,
     first: Option<Millis>,
-    latest: Millis,
 }
 
 impl Traffic {
@@ -241,7 +240,6 @@ impl Traffic {
         let now = views / hours;
         let w = 1.0 - 0.5f64.powf(hours);
         self.rate = Some(self.rate.map_or(now, |r| r + w * (now - r)));
-        self.latest = end;
     }
 
     /// Views per hour now (the last closed windows).

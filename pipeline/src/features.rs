@@ -72,9 +72,31 @@ pub const AHEAD_HOURS_CAP: f64 = 72.0;
 /// Assumed half-life of a trend's excess views, for `views_ahead_per_unit`.
 pub const EXCESS_HALF_LIFE_HOURS: f64 = 12.0;
 
-/// Position of a feature in [`FEATURE_NAMES`].
-pub fn feature_index(name: &str) -> Option<usize> {
-    FEATURE_NAMES.iter().position(|n| *n == name)
+/// Position of a feature in [`FEATURE_NAMES`] (a `const fn`, so hot paths
+/// can resolve their columns at compile time).
+pub const fn feature_index(name: &str) -> Option<usize> {
+    let mut i = 0;
+    while i < FEATURE_NAMES.len() {
+        if bytes_equal(FEATURE_NAMES[i].as_bytes(), name.as_bytes()) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// The enriched features of one product over one window; keyed by `(product_id, window.end)`.

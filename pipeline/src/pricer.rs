@@ -130,8 +130,10 @@ impl Guardrails {
         if self.trend_step <= 0.0 {
             return false;
         }
-        let intensity = record.get("trend_intensity").unwrap_or(0.0);
-        let age_hours = record.get("trend_age_hours").unwrap_or(0.0);
+        // Resolved at compile time: this runs for every decision.
+        const INTENSITY: usize = column("trend_intensity");
+        const AGE_HOURS: usize = column("trend_age_hours");
+        let (intensity, age_hours) = (record.features[INTENSITY], record.features[AGE_HOURS]);
         f64::from(intensity) >= self.trend_confirm_intensity
             && f64::from(age_hours) * crate::time::HOUR as f64 >= self.trend_confirm as f64
     }
@@ -140,6 +142,14 @@ impl Guardrails {
     pub fn in_holdout(&self, product_id: &str) -> bool {
         let bucket = xxhash_rust::xxh3::xxh3_64(product_id.as_bytes()) % 10_000;
         (bucket as f64) < self.holdout_share * 10_000.0
+    }
+}
+
+/// A feature's column; a name that is not a feature fails the build.
+const fn column(name: &str) -> usize {
+    match crate::features::feature_index(name) {
+        Some(i) => i,
+        None => panic!("not a feature name"),
     }
 }
 
