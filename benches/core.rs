@@ -172,6 +172,7 @@ fn run_pipeline(w: &Workload) -> pipeline::Stats {
                 records.extend(chunk.iter().enumerate().map(|(k, (_, b))| RawRecord {
                     bytes: b,
                     position: Position::Offset((from + k) as u64),
+                    truncated: None,
                 }));
                 p.ingest(ids[i], now, &records, &w.catalog, &mut out);
             }

@@ -1,46 +1,9 @@
 //! The `pricestream` command line: outputs, exit codes and error messages.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn pricestream(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pricestream"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A temp dir holding the shipped sample, so paths in the outputs are short.
-fn sample_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for f in [
-        "catalog.csv",
-        "orders.ndjson",
-        "events-0.ndjson",
-        "events-1.ndjson",
-    ] {
-        std::fs::copy(repo().join("scenarios/sample").join(f), dir.path().join(f)).unwrap();
-    }
-    dir
-}
-
-const SAMPLE: [&str; 6] = [
-    "replay",
-    "--catalog",
-    "catalog.csv",
-    "--orders",
-    "orders.ndjson",
-    "events-0.ndjson",
-];
+use common::*;
+use std::process::Command;
 
 #[test]
 fn replay_writes_features_dead_letters_and_stats() {
@@ -111,19 +74,6 @@ fn replay_is_deterministic_and_can_write_to_stdout() {
     let first = run();
     assert!(first.len() > 1000);
     assert_eq!(first, run());
-}
-
-fn expect_usage_error(args: &[&str], dir: &Path, needles: &[&str]) {
-    let o = pricestream(args, dir);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-    for n in needles {
-        assert!(
-            stderr(&o).contains(n),
-            "{args:?}: {:?} not in {}",
-            n,
-            stderr(&o)
-        );
-    }
 }
 
 #[test]

@@ -95,7 +95,8 @@ impl fmt::Display for Position<'_> {
     }
 }
 
-/// One record the core could not use. `bytes` is the record exactly as received.
+/// One record the core could not use. `bytes` is the record exactly as
+/// received, unless `truncated` says it is only the record's start.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeadLetter {
     pub reason: Reason,
@@ -103,13 +104,52 @@ pub struct DeadLetter {
     pub partition: Arc<str>,
     pub position: String,
     pub bytes: Vec<u8>,
+    pub truncated: Option<Truncation>,
+}
+
+/// How many bytes a dead letter keeps of a record over `max_record_bytes`:
+/// enough to see what it was, never enough to fill a disk or a table item.
+pub const KEPT_PREFIX: usize = 4096;
+
+/// The whole of a record whose dead letter keeps only its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Truncation {
+    /// The record's full length in bytes.
+    pub len: u64,
+    /// SHA-256 of the full record.
+    pub sha256: [u8; 32],
+}
+
+impl Truncation {
+    pub fn of(bytes: &[u8]) -> Self {
+        use sha2::Digest;
+        Truncation {
+            len: bytes.len() as u64,
+            sha256: sha2::Sha256::digest(bytes).into(),
+        }
+    }
+
+    pub fn sha256_hex(&self) -> String {
+        self.sha256.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// At most `max` leading bytes; a UTF-8 character cut at the end is dropped
+/// so that text stays text in the serialized dead letter.
+pub fn prefix(bytes: &[u8], max: usize) -> &[u8] {
+    let head = &bytes[..bytes.len().min(max)];
+    match std::str::from_utf8(head) {
+        Err(e) if e.error_len().is_none() => &head[..e.valid_up_to()],
+        _ => head,
+    }
 }
 
 /// Serialized as `{reason, detail, partition, position, raw}` where `raw` is the
-/// record as text, or `raw_base64` when the bytes are not valid UTF-8 — lossless either way.
+/// record as text, or `raw_base64` when the bytes are not valid UTF-8 — lossless
+/// either way; a truncated record adds `truncated: {len, sha256}`.
 impl Serialize for DeadLetter {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(5))?;
+        let mut m = s.serialize_map(None)?;
         m.serialize_entry("reason", &self.reason)?;
         m.serialize_entry("detail", &self.detail)?;
         m.serialize_entry("partition", &*self.partition)?;
@@ -120,6 +160,12 @@ impl Serialize for DeadLetter {
                 "raw_base64",
                 &base64::engine::general_purpose::STANDARD.encode(&self.bytes),
             )?,
+        }
+        if let Some(t) = &self.truncated {
+            m.serialize_entry(
+                "truncated",
+                &serde_json::json!({"len": t.len, "sha256": t.sha256_hex()}),
+            )?;
         }
         m.end()
     }
@@ -155,9 +201,39 @@ mod tests {
             partition: "p".into(),
             position: "1".into(),
             bytes: bytes.clone(),
+            truncated: None,
         };
         let v: serde_json::Value = serde_json::to_value(&dl).unwrap();
         assert!(v.get("raw").is_none());
+        assert!(v.get("truncated").is_none());
         assert_eq!(original_bytes(&v), Some(bytes));
+    }
+
+    #[test]
+    fn a_truncated_record_names_its_length_and_digest() {
+        let t = Truncation::of(b"abc");
+        assert_eq!(
+            t.sha256_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let dl = DeadLetter {
+            reason: Reason::Oversize,
+            detail: "x".into(),
+            partition: "p".into(),
+            position: "1".into(),
+            bytes: b"ab".to_vec(),
+            truncated: Some(t),
+        };
+        let v = serde_json::to_value(&dl).unwrap();
+        assert_eq!(v["truncated"]["len"], 3);
+        assert_eq!(v["raw"], "ab");
+    }
+
+    #[test]
+    fn prefixes_do_not_split_a_character() {
+        assert_eq!(prefix("aé".as_bytes(), 2), b"a");
+        assert_eq!(prefix(b"abc", 2), b"ab");
+        assert_eq!(prefix(&[0xff, 0xfe, 0xfd], 2), &[0xff, 0xfe]);
+        assert_eq!(prefix(b"ab", 10), b"ab");
     }
 }

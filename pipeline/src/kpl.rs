@@ -77,6 +77,10 @@ pub fn unpack(bytes: &[u8]) -> Result<Unpacked<'_>, String> {
     }
     let agg =
         AggregatedRecord::decode(message).map_err(|e| format!("KPL aggregate protobuf: {e}"))?;
+    // An aggregate with no user records would otherwise vanish uncounted.
+    if agg.records.is_empty() {
+        return Err("KPL aggregate holds no user records".into());
+    }
     agg.records
         .into_iter()
         .enumerate()
@@ -213,6 +217,22 @@ mod tests {
         rec.extend(msg);
         rec.extend(Md5::digest(msg));
         assert!(unpack(&rec).unwrap_err().contains("protobuf"));
+    }
+
+    #[test]
+    fn aggregates_without_user_records_are_refused() {
+        let seal = |msg: &[u8]| {
+            let mut rec = MAGIC.to_vec();
+            rec.extend(msg);
+            rec.extend(Md5::digest(msg));
+            rec
+        };
+        // An empty body, and one holding only key tables.
+        for msg in [&[][..], &[0x0A, 0x02, b'p', b'k', 0x12, 0x01, b'h']] {
+            let err = unpack(&seal(msg)).unwrap_err();
+            assert!(err.contains("no user records"), "{err}");
+        }
+        assert!(unpack(&pack(&[])).is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use crate::aggregate::{Aggregate, session_key};
 use crate::catalog::{Catalog, Orders};
 use crate::config::{ConfigError, PipelineConfig};
-use crate::dead_letter::{DeadLetter, Position, Reason};
+use crate::dead_letter::{self, DeadLetter, Position, Reason, Truncation};
 use crate::decode::decode;
 use crate::dedup::{Dedup, dedup_key};
 use crate::event::EventType;
@@ -27,6 +27,20 @@ use crate::window::{Window, WindowSpec};
 pub struct RawRecord<'a> {
     pub bytes: &'a [u8],
     pub position: Position<'a>,
+    /// Set by a reader that stopped buffering an over-long record: `bytes`
+    /// is then only its start (the record is oversize whatever it holds).
+    pub truncated: Option<Truncation>,
+}
+
+impl RawRecord<'_> {
+    /// The record's full length, whether or not all of it is in `bytes`.
+    pub fn len(&self) -> u64 {
+        self.truncated.map_or(self.bytes.len() as u64, |t| t.len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// What the operator produced since the host last drained it.
@@ -260,7 +274,7 @@ impl Pipeline {
                 *n += 1;
             }
             // KPL aggregates carry several user records: each is one record here.
-            if record.bytes.starts_with(&kpl::MAGIC) {
+            if record.truncated.is_none() && record.bytes.starts_with(&kpl::MAGIC) {
                 match kpl::unpack(record.bytes) {
                     Ok(kpl::Unpacked::Aggregate(subs)) => {
                         for (i, sub) in subs.iter().enumerate() {
@@ -268,6 +282,7 @@ impl Pipeline {
                             let sub = RawRecord {
                                 bytes: &sub.data,
                                 position: Position::Sequence(&position),
+                                truncated: None,
                             };
                             self.ingest_checked(partition, now, &sub, catalog, out);
                         }
@@ -307,12 +322,25 @@ impl Pipeline {
         out: &mut Output,
     ) {
         self.counters.dead_letters.add(reason);
+        // Whole when within the record limit; else a prefix, the length and a digest.
+        let (bytes, truncated) = match record.truncated {
+            Some(t) => (record.bytes, Some(t)),
+            None if record.bytes.len() > self.config.max_record_bytes => {
+                (record.bytes, Some(Truncation::of(record.bytes)))
+            }
+            None => (record.bytes, None),
+        };
+        let bytes = match truncated {
+            Some(_) => dead_letter::prefix(bytes, dead_letter::KEPT_PREFIX),
+            None => bytes,
+        };
         out.dead_letters.push(DeadLetter {
             reason,
             detail,
             partition: self.watermarks.name(partition).clone(),
             position: record.position.to_string(),
-            bytes: record.bytes.to_vec(),
+            bytes: bytes.to_vec(),
+            truncated,
         });
     }
 
@@ -325,13 +353,10 @@ impl Pipeline {
     ) -> Result<(), (Reason, String)> {
         self.counters.received += 1;
         let limit = self.config.max_record_bytes;
-        if record.bytes.len() > limit {
+        if record.len() > limit as u64 {
             return Err((
                 Reason::Oversize,
-                format!(
-                    "record is {} bytes; the limit is {limit}",
-                    record.bytes.len()
-                ),
+                format!("record is {} bytes; the limit is {limit}", record.len()),
             ));
         }
         let event = decode(record.bytes).map_err(|r| (r.reason, r.detail))?;

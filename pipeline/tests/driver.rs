@@ -28,6 +28,7 @@ fn ingest(d: &mut Driver, p: pipeline::PartitionId, lines: &[String], catalog: &
         .map(|l| RawRecord {
             bytes: l.as_bytes(),
             position: Position::Offset(0),
+            truncated: None,
         })
         .collect();
     d.ingest(p, now, &records, catalog);

@@ -56,6 +56,7 @@ fn run(
         batch.push(RawRecord {
             bytes,
             position: Position::Offset(i as u64),
+            truncated: None,
         });
         let next_part = records.get(i + 1).map(|r| r.0);
         if cuts.get(i).copied().unwrap_or(true) || next_part != Some(*part) {

@@ -106,6 +106,7 @@ impl Host {
         let record = RawRecord {
             bytes,
             position: Position::Sequence(&position),
+            truncated: None,
         };
         self.core
             .ingest(self.parts[part], T0, &[record], &catalog, &mut out);

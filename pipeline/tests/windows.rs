@@ -345,10 +345,12 @@ fn a_corrupted_kpl_aggregate_is_dead_lettered_whole() {
         pipeline::RawRecord {
             bytes: &good,
             position: pipeline::Position::Sequence("100"),
+            truncated: None,
         },
         pipeline::RawRecord {
             bytes: &bad,
             position: pipeline::Position::Sequence("101"),
+            truncated: None,
         },
     ];
     let mut out = pipeline::Output::default();
@@ -362,4 +364,22 @@ fn a_corrupted_kpl_aggregate_is_dead_lettered_whole() {
         "the whole aggregate is kept"
     );
     assert_eq!(out.dead_letters[0].position, "101");
+}
+
+#[test]
+fn an_empty_kpl_aggregate_is_counted_and_dead_lettered() {
+    let mut h = Harness::tumbling(&["a"]);
+    let empty = pipeline::kpl::pack(&[]);
+    let raw = [pipeline::RawRecord {
+        bytes: &empty,
+        position: pipeline::Position::Sequence("7"),
+        truncated: None,
+    }];
+    let mut out = pipeline::Output::default();
+    let p = h.parts[0];
+    h.pipeline.ingest(p, T0, &raw, &h.catalog, &mut out);
+    let s = h.pipeline.stats();
+    assert_eq!((s.received, s.accepted, s.dead_lettered), (1, 0, 1));
+    assert_eq!(out.dead_letters[0].reason, Reason::BadAggregate);
+    assert_eq!(out.dead_letters[0].bytes, empty);
 }

@@ -36,6 +36,17 @@ pub fn replay(
     stream: &str,
     letters: &[DeadLetter],
 ) -> Result<ProduceReport, Error> {
+    if let Some(d) = letters.iter().find(|d| d.truncated.is_some()) {
+        return Err(Error::user(format!(
+            "the dead letter at {} {} keeps only the start of its record ({} bytes of {}), \
+             so it cannot be re-fed; leave out its reason ({}) or delete it",
+            d.partition,
+            d.position,
+            d.bytes.len(),
+            d.truncated.map_or(0, |t| t.len),
+            d.reason
+        )));
+    }
     let records = letters
         .iter()
         .map(|d| {

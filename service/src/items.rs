@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use pipeline::{AuditRecord, CatalogItem, DeadLetter, FeatureRecord, Millis, Order, Reason};
+use pipeline::{
+    AuditRecord, CatalogItem, DeadLetter, FeatureRecord, Millis, Order, Reason, Truncation,
+};
 
 use crate::aws::Item;
 use crate::leases::Lease;
@@ -241,6 +243,14 @@ impl Codec for DeadLetter {
                 AttributeValue::B(Blob::new(d.bytes.clone())),
             ),
         ])
+        .into_iter()
+        .chain(d.truncated.iter().flat_map(|t| {
+            [
+                ("full_len".to_string(), AttributeValue::N(t.len.to_string())),
+                ("sha256".to_string(), AttributeValue::S(t.sha256_hex())),
+            ]
+        }))
+        .collect()
     }
 
     fn from_item(item: &Item) -> Result<Self, ItemError> {
@@ -261,8 +271,29 @@ impl Codec for DeadLetter {
                 .and_then(|v| v.as_b().ok())
                 .map(|b| b.as_ref().to_vec())
                 .ok_or("attribute `bytes` missing")?,
+            truncated: match item.get("full_len") {
+                None => None,
+                Some(_) => Some(Truncation {
+                    len: number(item, "full_len")?,
+                    sha256: s("sha256")
+                        .ok()
+                        .and_then(|h| parse_sha256(&h))
+                        .ok_or("attribute `sha256` missing or not 64 hex digits")?,
+                }),
+            },
         })
     }
+}
+
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 impl Codec for AuditRecord {
@@ -408,6 +439,15 @@ mod tests {
             partition: "shardId-000000000001".into(),
             position: "49590338271490256608559692538361571095921575989136588898:3".into(),
             bytes: vec![0xff, b'{', 0, b'}'],
+            truncated: None,
+        });
+        round_trip(DeadLetter {
+            reason: Reason::Oversize,
+            detail: "record is 9 bytes; the limit is 4".into(),
+            partition: "shardId-000000000001".into(),
+            position: "4959".into(),
+            bytes: b"{\"ev".to_vec(),
+            truncated: Some(Truncation::of(b"{\"event\":")),
         });
         round_trip(Lease {
             shard_id: "shardId-000000000000".into(),

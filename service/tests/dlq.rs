@@ -16,6 +16,7 @@ fn letter(reason: Reason, position: &str, bytes: &[u8]) -> DeadLetter {
         partition: "shardId-000000000001".into(),
         position: position.into(),
         bytes: bytes.to_vec(),
+        truncated: None,
     }
 }
 

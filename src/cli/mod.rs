@@ -6,6 +6,7 @@ mod args;
 mod aws;
 mod error;
 mod live;
+mod output;
 mod replay;
 mod serve;
 mod sim;

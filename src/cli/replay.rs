@@ -1,14 +1,14 @@
 //! `pricestream replay`: the core over NDJSON event files.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 
 use clap::Args;
 use pipeline::drivers::replay::{ReplayError, ReplayInput, ReplayOptions, replay};
 
 use super::args::PipelineFlags;
 use super::error::{CliError, CliResult};
+use super::output::{self, Sink};
 
 #[derive(Args)]
 pub struct ReplayArgs {
@@ -56,20 +56,10 @@ impl ReplayArgs {
     }
 }
 
-fn create(path: &Path) -> Result<Box<dyn Write>, CliError> {
-    if path == Path::new("-") {
-        return Ok(Box::new(BufWriter::new(io::stdout().lock())));
-    }
-    File::create(path)
-        .map(|f| Box::new(BufWriter::new(f)) as Box<dyn Write>)
-        .map_err(|e| CliError::input(format!("cannot create {}: {e}", path.display())))
-}
-
 pub fn run(args: ReplayArgs) -> CliResult {
     let config = args.pipeline.config()?;
     if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| CliError::input(format!("cannot create {}: {e}", dir.display())))?;
+        output::ensure_dir(dir)?;
     }
     let (Some(features_path), Some(dead_letters_path)) = (
         args.path(&args.features, "features.ndjson"),
@@ -79,8 +69,12 @@ pub fn run(args: ReplayArgs) -> CliResult {
             "give --out DIR, or both --features and --dead-letters",
         ));
     };
-    let mut features = create(&features_path)?;
-    let mut dead_letters = create(&dead_letters_path)?;
+    // Outputs are temporary files until the replay succeeds: a bad input
+    // path leaves the previous results in place.
+    let mut features = Sink::create(&features_path)?;
+    let mut dead_letters = Sink::create(&dead_letters_path)?;
+    let stats_path = args.path(&args.stats_json, "stats.json");
+    let mut stats = stats_path.as_deref().map(Sink::create).transpose()?;
     let input = ReplayInput {
         events: args.events.clone(),
         catalog: args.catalog.clone(),
@@ -102,14 +96,12 @@ pub fn run(args: ReplayArgs) -> CliResult {
             ReplayError::Output { source, .. } => CliError::output(source),
             e => CliError::with_code(e.exit_code(), e),
         })?;
-    features
-        .flush()
-        .and_then(|()| dead_letters.flush())
-        .map_err(CliError::output)?;
-    if let Some(path) = args.path(&args.stats_json, "stats.json") {
+    features.commit()?;
+    dead_letters.commit()?;
+    if let Some(mut out) = stats.take() {
         let json = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";
-        std::fs::write(&path, json)
-            .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))?;
+        out.write_all(json.as_bytes()).map_err(CliError::output)?;
+        out.commit()?;
     }
     if !args.quiet {
         eprint!("{}", summary.stats.summary());

@@ -288,6 +288,7 @@ impl ClosedLoop {
                 .map(|b| RawRecord {
                     bytes: b,
                     position: Position::Offset(0),
+                    truncated: None,
                 })
                 .collect();
             self.driver.ingest(self.ids[k], now, &raw, &self.shop);

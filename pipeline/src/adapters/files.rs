@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{CatalogItem, Order};
+use crate::dead_letter::Truncation;
 use crate::tables::{CatalogTable, OrdersTable};
 use crate::time::{Millis, parse_rfc3339};
 
@@ -234,20 +235,41 @@ pub fn load_orders(path: &Path) -> Result<OrdersTable, FileError> {
     Ok(orders.iter().collect())
 }
 
+/// One non-blank line of an NDJSON file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    /// 1-based line number.
+    pub number: u64,
+    /// The line without its terminator; only its start when `truncated`.
+    pub bytes: Vec<u8>,
+    /// Set when the line was longer than the reader's limit.
+    pub truncated: Option<Truncation>,
+}
+
 /// Lines of an NDJSON event file as raw bytes (any encoding), with 1-based
 /// line numbers. A trailing `\r` is removed; blank lines are skipped and counted.
+/// At most `limit` bytes of a line are buffered: the rest is only measured and
+/// hashed, so a file without newlines needs no more memory than a short one.
 pub struct NdjsonLines<R> {
     reader: R,
     line: u64,
     blank: u64,
+    limit: usize,
 }
 
 impl<R: BufRead> NdjsonLines<R> {
+    /// Lines buffered whole, however long (for trusted files).
     pub fn new(reader: R) -> Self {
+        Self::with_limit(reader, usize::MAX)
+    }
+
+    /// Lines longer than `limit` bytes come back truncated to their first `limit`.
+    pub fn with_limit(reader: R, limit: usize) -> Self {
         NdjsonLines {
             reader,
             line: 0,
             blank: 0,
+            limit,
         }
     }
 
@@ -256,25 +278,113 @@ impl<R: BufRead> NdjsonLines<R> {
         self.blank
     }
 
-    /// The next non-blank line and its number, or `None` at end of file.
-    pub fn next_line(&mut self) -> io::Result<Option<(u64, Vec<u8>)>> {
+    /// The next non-blank line, or `None` at end of file.
+    pub fn next_line(&mut self) -> io::Result<Option<Line>> {
         loop {
-            let mut buf = Vec::new();
-            if self.reader.read_until(b'\n', &mut buf)? == 0 {
+            let Some((mut bytes, long)) = self.read_line()? else {
                 return Ok(None);
-            }
+            };
             self.line += 1;
-            if buf.last() == Some(&b'\n') {
-                buf.pop();
-                if buf.last() == Some(&b'\r') {
-                    buf.pop();
+            let truncated = match long {
+                Some(long) => Some(long.finish()),
+                None => {
+                    strip_terminator(&mut bytes);
+                    if bytes.iter().all(u8::is_ascii_whitespace) {
+                        self.blank += 1;
+                        continue;
+                    }
+                    (bytes.len() > self.limit).then(|| {
+                        let t = Truncation::of(&bytes);
+                        bytes.truncate(self.limit);
+                        t
+                    })
+                }
+            };
+            return Ok(Some(Line {
+                number: self.line,
+                bytes,
+                truncated,
+            }));
+        }
+    }
+
+    /// Reads up to and including the next `\n`, keeping at most `limit`
+    /// bytes of the record (plus room for its `\r\n`).
+    fn read_line(&mut self) -> io::Result<Option<(Vec<u8>, Option<LongLine>)>> {
+        let mut buf = Vec::new();
+        let mut long: Option<LongLine> = None;
+        let keep = self.limit.saturating_add(2);
+        let mut any = false;
+        loop {
+            let chunk = self.reader.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            any = true;
+            let (take, done) = match memchr::memchr(b'\n', chunk) {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            let part = &chunk[..take];
+            match &mut long {
+                Some(l) => l.update(part),
+                None if buf.len() + part.len() <= keep => buf.extend_from_slice(part),
+                None => {
+                    let mut l = LongLine::default();
+                    l.update(&buf);
+                    l.update(part);
+                    let room = keep - buf.len();
+                    buf.extend_from_slice(&part[..room]);
+                    buf.truncate(self.limit);
+                    long = Some(l);
                 }
             }
-            if buf.iter().all(u8::is_ascii_whitespace) {
-                self.blank += 1;
-                continue;
+            self.reader.consume(take);
+            if done {
+                break;
             }
-            return Ok(Some((self.line, buf)));
+        }
+        Ok(any.then_some((buf, long)))
+    }
+}
+
+fn strip_terminator(buf: &mut Vec<u8>) {
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+    }
+}
+
+/// Length and SHA-256 of a line too long to keep, computed as it streams
+/// by. The last two bytes are held back so that the terminator is not hashed.
+#[derive(Default)]
+struct LongLine {
+    hasher: sha2::Sha256,
+    len: u64,
+    tail: Vec<u8>,
+}
+
+impl LongLine {
+    fn update(&mut self, part: &[u8]) {
+        use sha2::Digest;
+        self.tail.extend_from_slice(part);
+        if self.tail.len() > 2 {
+            let cut = self.tail.len() - 2;
+            self.hasher.update(&self.tail[..cut]);
+            self.len += cut as u64;
+            self.tail.drain(..cut);
+        }
+    }
+
+    fn finish(mut self) -> Truncation {
+        use sha2::Digest;
+        strip_terminator(&mut self.tail);
+        self.hasher.update(&self.tail);
+        Truncation {
+            len: self.len + self.tail.len() as u64,
+            sha256: self.hasher.finalize().into(),
         }
     }
 }
@@ -297,12 +407,12 @@ pub fn write_ndjson<W: Write + ?Sized, T: Serialize>(w: &mut W, value: &T) -> io
 pub fn load_price_changes(path: &Path) -> Result<Vec<crate::pricer::PriceUpdate>, FileError> {
     let mut out = Vec::new();
     let mut lines = NdjsonLines::new(open(path)?);
-    while let Some((line, bytes)) = lines
+    while let Some(line) = lines
         .next_line()
         .map_err(|e| FileError::new(path, None, e.to_string()))?
     {
-        let a: crate::audit::AuditRecord = serde_json::from_slice(&bytes)
-            .map_err(|e| FileError::new(path, Some(line), e.to_string()))?;
+        let a: crate::audit::AuditRecord = serde_json::from_slice(&line.bytes)
+            .map_err(|e| FileError::new(path, Some(line.number), e.to_string()))?;
         out.extend(a.applied_update());
     }
     Ok(out)
@@ -316,10 +426,48 @@ mod tests {
     fn lines_keep_bytes_and_skip_blanks() {
         let data = b"a\r\n\n  \n\xff\xfe\nlast".to_vec();
         let mut l = NdjsonLines::from_reader(&data[..]);
-        assert_eq!(l.next_line().unwrap(), Some((1, b"a".to_vec())));
-        assert_eq!(l.next_line().unwrap(), Some((4, vec![0xff, 0xfe])));
-        assert_eq!(l.next_line().unwrap(), Some((5, b"last".to_vec())));
-        assert_eq!(l.next_line().unwrap(), None);
+        let mut next = || l.next_line().unwrap().map(|l| (l.number, l.bytes));
+        assert_eq!(next(), Some((1, b"a".to_vec())));
+        assert_eq!(next(), Some((4, vec![0xff, 0xfe])));
+        assert_eq!(next(), Some((5, b"last".to_vec())));
+        assert_eq!(next(), None);
         assert_eq!(l.blank_lines(), 2);
+    }
+
+    /// A tiny read buffer so that long lines span many reads.
+    fn lines(data: &[u8], limit: usize) -> Vec<Line> {
+        let mut l = NdjsonLines::with_limit(BufReader::with_capacity(3, data), limit);
+        std::iter::from_fn(|| l.next_line().unwrap()).collect()
+    }
+
+    #[test]
+    fn long_lines_keep_their_start_length_and_digest() {
+        let long = "x".repeat(100);
+        let data = format!("ab\r\n{long}\r\n{long}\nabcd\nabcdef");
+        let got = lines(data.as_bytes(), 4);
+        let plain = |n, b: &str| Line {
+            number: n,
+            bytes: b.as_bytes().to_vec(),
+            truncated: None,
+        };
+        let cut = |n| Line {
+            number: n,
+            bytes: b"xxxx".to_vec(),
+            truncated: Some(Truncation::of(long.as_bytes())),
+        };
+        assert_eq!(
+            got,
+            vec![plain(1, "ab"), cut(2), cut(3), plain(4, "abcd"), {
+                let mut l = plain(5, "abcd");
+                l.truncated = Some(Truncation::of(b"abcdef"));
+                l
+            }]
+        );
+    }
+
+    #[test]
+    fn a_line_at_the_limit_with_crlf_is_whole() {
+        assert_eq!(lines(b"abcd\r\nz", 4)[0].truncated, None);
+        assert_eq!(lines(b"abcde\r\nz", 4)[0].truncated.unwrap().len, 5);
     }
 }

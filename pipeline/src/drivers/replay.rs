@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::adapters::files::{self, FileError, NdjsonLines, write_ndjson};
 use crate::catalog::Orders;
 use crate::config::{ConfigError, PipelineConfig};
-use crate::dead_letter::Position;
+use crate::dead_letter::{Position, Truncation};
 use crate::decode::decode;
 use crate::host::Driver;
 use crate::operator::{Pipeline, RawRecord};
@@ -91,6 +91,7 @@ impl ReplayError {
 struct Pending {
     line: u64,
     bytes: Vec<u8>,
+    truncated: Option<Truncation>,
     arrival: Millis,
 }
 
@@ -98,6 +99,8 @@ struct Pending {
 struct Source {
     id: PartitionId,
     path: PathBuf,
+    /// The canonical path, to refuse one file given twice.
+    real: PathBuf,
     lines: NdjsonLines<BufReader<File>>,
     head: VecDeque<Pending>,
     arrival: Millis,
@@ -111,13 +114,16 @@ impl Source {
             return Ok(());
         }
         match self.lines.next_line() {
-            Ok(Some((line, bytes))) => {
-                if let Ok(ev) = decode(&bytes) {
+            Ok(Some(line)) => {
+                if line.truncated.is_none()
+                    && let Ok(ev) = decode(&line.bytes)
+                {
                     self.arrival = self.arrival.max(ev.event_time);
                 }
                 self.head.push_back(Pending {
-                    line,
-                    bytes,
+                    line: line.number,
+                    bytes: line.bytes,
+                    truncated: line.truncated,
                     arrival: self.arrival,
                 });
             }
@@ -151,13 +157,24 @@ pub fn replay(
     let mut sources = Vec::with_capacity(input.events.len());
     for path in &input.events {
         let name = path.display().to_string();
-        if sources.iter().any(|s: &Source| s.path == *path) {
-            return Err(FileError::new(path, None, "given twice").into());
+        let lines = NdjsonLines::with_limit(files::open(path)?, options.config.max_record_bytes);
+        // `a.ndjson` and `./a.ndjson` are one file: two partitions of it would
+        // be all duplicates.
+        let real = std::fs::canonicalize(path)
+            .map_err(|e| FileError::new(path, None, format!("cannot resolve: {e}")))?;
+        if let Some(first) = sources.iter().find(|s: &&Source| s.real == real) {
+            return Err(FileError::new(
+                path,
+                None,
+                format!("is the same file as {}, given before", first.path.display()),
+            )
+            .into());
         }
         sources.push(Source {
+            real,
             id: pipeline.register_partition(&name),
             path: path.clone(),
-            lines: NdjsonLines::new(files::open(path)?),
+            lines,
             head: VecDeque::new(),
             arrival: Millis::MIN,
             ended: false,
@@ -268,6 +285,7 @@ impl Host<'_> {
             .map(|p| RawRecord {
                 bytes: &p.bytes,
                 position: Position::Offset(p.line),
+                truncated: p.truncated,
             })
             .collect();
         self.driver.ingest(partition, self.clock, &records, catalog);

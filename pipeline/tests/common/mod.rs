@@ -92,6 +92,7 @@ impl Harness {
             .map(|(i, r)| RawRecord {
                 bytes: r.as_bytes(),
                 position: Position::Offset(i as u64 + 1),
+                truncated: None,
             })
             .collect();
         let mut out = Output::default();

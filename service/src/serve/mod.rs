@@ -371,6 +371,7 @@ impl Run<'_> {
                     .map(|r| RawRecord {
                         bytes: &r.data,
                         position: Position::Sequence(&r.sequence),
+                        truncated: None,
                     })
                     .collect();
                 driver.ingest(shard.part, now, &records, &caches.catalog);
