@@ -132,3 +132,129 @@ fn one_file_under_two_names_is_refused() {
         &["./events-0.ndjson", "same file as events-0.ndjson"],
     );
 }
+
+/// A `.ort/` planted in the working directory is never loaded: the library
+/// comes from beside the executable (here the checkout's `.ort/`).
+#[test]
+fn the_onnx_library_is_not_loaded_from_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let planted = p.join(".ort/wheel/onnxruntime/capi/libonnxruntime.so.1.24.4");
+    std::fs::create_dir_all(planted.parent().unwrap()).unwrap();
+    std::fs::write(&planted, b"not a library").unwrap();
+    let scenario = repo().join("scenarios/steady.toml");
+    let model = repo().join("model/pricing.onnx");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--policy",
+        "model",
+        "--duration",
+        "1h",
+        "-q",
+    ];
+    let o = pricestream(&args, p);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn an_unwritable_report_directory_is_named_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("a-file"), b"").unwrap();
+    let scenario = repo().join("scenarios/celebrity-spike.toml");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--policy",
+        "static",
+        "--seeds",
+        "1..10",
+        "--report",
+        "a-file/rep",
+    ];
+    let started = std::time::Instant::now();
+    expect_usage_error(&args, p, &["a-file/rep"]);
+    // Seconds, not the minute ten simulated weeks take.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn durations_on_the_command_line_obey_the_file_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = repo().join("scenarios/steady.toml");
+    for command in ["sim", "run"] {
+        let mut args = vec![command, scenario.to_str().unwrap(), "--duration", "400d"];
+        if command == "sim" {
+            args.extend(["--out", "o"]);
+        } else {
+            args.extend(["--policy", "static"]);
+        }
+        expect_usage_error(&args, dir.path(), &["`duration`", "366 days"]);
+    }
+}
+
+#[test]
+fn export_training_keeps_the_old_csv_when_a_scenario_is_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("train.csv"), "old\n").unwrap();
+    std::fs::write(p.join("bad.toml"), "name = 3\n").unwrap();
+    let good = repo().join("scenarios/steady.toml");
+    let args = [
+        "export-training",
+        good.to_str().unwrap(),
+        "bad.toml",
+        "--duration",
+        "2h",
+        "--out",
+        "train.csv",
+    ];
+    expect_usage_error(&args, p, &["bad.toml"]);
+    assert_eq!(read(p, "train.csv"), "old\n");
+}
+
+/// A scenario of a billion sessions a day for a year says what it is about
+/// to cost before it writes anything much (the test stops it there).
+#[test]
+fn a_large_simulation_prints_its_estimate_first() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let steady = std::fs::read_to_string(repo().join("scenarios/steady.toml")).unwrap();
+    let huge = replace_key(&steady, "duration", "duration = \"366d\"");
+    let huge = replace_key(&huge, "sessions_per_day", "sessions_per_day = 1e9");
+    std::fs::write(p.join("huge.toml"), huge).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pricestream"))
+        .args(["sim", "huge.toml", "--out", "o"])
+        .current_dir(p)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        first.contains("M events") && first.contains("GB"),
+        "{first}"
+    );
+}
+
+/// `key = …` lines of a TOML text replaced by `line`.
+fn replace_key(text: &str, key: &str, line: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.trim_start().starts_with(key) {
+                line
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

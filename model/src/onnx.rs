@@ -1,7 +1,8 @@
 //! ONNX Runtime backend (`ort`, loading the shared library at run time).
 //!
 //! The library comes from the pinned `onnxruntime` wheel (`scripts/install-ort`
-//! puts it under `.ort/`); `ORT_DYLIB_PATH` overrides. A missing or too old
+//! puts it under `.ort/`), found from the executable's location, never the
+//! working directory; `ORT_DYLIB_PATH` (absolute) overrides. A missing or too old
 //! library is an error that says what to run, never a panic.
 
 use std::path::{Path, PathBuf};
@@ -30,21 +31,48 @@ pub enum OnnxError {
     Model { path: PathBuf, message: String },
 }
 
-/// The library to load: `ORT_DYLIB_PATH`, else `.ort/…` in the current
-/// directory or in a parent of the executable (a checkout's `target/`).
-pub fn dylib_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
-        return PathBuf::from(p);
+/// The library to load: `ORT_DYLIB_PATH` (an absolute path), else the
+/// pinned library beside the executable or under `.ort/` in a directory
+/// above it (a checkout's `target/release/`). Never a path relative to the
+/// working directory: whoever can write there would choose the code loaded.
+pub fn dylib_path() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().ok();
+    search(std::env::var_os("ORT_DYLIB_PATH"), exe.as_deref())
+}
+
+fn search(env: Option<std::ffi::OsString>, exe: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(p) = env {
+        let p = PathBuf::from(p);
+        if !p.is_absolute() {
+            return Err(format!(
+                "ORT_DYLIB_PATH={} is relative; give an absolute path (e.g. \"$PWD/{}\")",
+                p.display(),
+                p.display()
+            ));
+        }
+        return Ok(p);
     }
-    let mut candidates = vec![PathBuf::from(BUNDLED_DYLIB)];
-    if let Ok(exe) = std::env::current_exe() {
-        candidates.extend(exe.ancestors().skip(1).map(|dir| dir.join(BUNDLED_DYLIB)));
-    }
+    let Some(dir) = exe.and_then(Path::parent).filter(|d| d.is_absolute()) else {
+        return Err(format!(
+            "cannot locate the executable to find the library beside it: {FIX}"
+        ));
+    };
+    let file = Path::new(BUNDLED_DYLIB)
+        .file_name()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let mut candidates = vec![dir.join(&file)];
+    candidates.extend(dir.ancestors().map(|d| d.join(BUNDLED_DYLIB)));
     candidates
         .iter()
         .find(|p| p.exists())
         .cloned()
-        .unwrap_or_else(|| PathBuf::from(BUNDLED_DYLIB))
+        .ok_or_else(|| {
+            format!(
+                "library not found beside {} or in a .ort/ above it: {FIX}",
+                dir.display()
+            )
+        })
 }
 
 static RUNTIME: OnceLock<Result<Environment, String>> = OnceLock::new();
@@ -53,7 +81,7 @@ static RUNTIME: OnceLock<Result<Environment, String>> = OnceLock::new();
 pub fn runtime() -> Result<&'static Environment, OnnxError> {
     RUNTIME
         .get_or_init(|| {
-            let path = dylib_path();
+            let path = dylib_path()?;
             if !path.exists() {
                 return Err(format!("library not found at {}: {FIX}", path.display()));
             }
@@ -185,4 +213,43 @@ pub fn feature_matrix(records: &[FeatureRecord]) -> Array2<f32> {
     let flat: Vec<f32> = records.iter().flat_map(|r| r.features).collect();
     Array2::from_shape_vec((records.len(), FEATURE_COUNT), flat)
         .unwrap_or_else(|_| Array2::zeros((0, FEATURE_COUNT)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_library_is_found_from_the_executable_not_the_working_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let exe = root.path().join("target/release/pricestream");
+        let lib = root.path().join(BUNDLED_DYLIB);
+        std::fs::create_dir_all(lib.parent().unwrap()).unwrap();
+        std::fs::write(&lib, b"").unwrap();
+        assert_eq!(search(None, Some(&exe)), Ok(lib.clone()));
+        // Beside the executable wins over the checkout's .ort/.
+        let beside = exe.with_file_name("libonnxruntime.so.1.24.4");
+        std::fs::create_dir_all(beside.parent().unwrap()).unwrap();
+        std::fs::write(&beside, b"").unwrap();
+        assert_eq!(search(None, Some(&exe)), Ok(beside));
+        // A relative executable path (no anchor) finds nothing.
+        assert!(search(None, Some(Path::new("target/release/pricestream"))).is_err());
+    }
+
+    #[test]
+    fn ort_dylib_path_must_be_absolute() {
+        let err = search(Some("lib/libonnxruntime.so".into()), None).unwrap_err();
+        assert!(err.contains("relative"), "{err}");
+        assert_eq!(
+            search(Some("/opt/ort/libonnxruntime.so".into()), None),
+            Ok(PathBuf::from("/opt/ort/libonnxruntime.so"))
+        );
+    }
+
+    #[test]
+    fn a_missing_library_says_what_to_run() {
+        let root = tempfile::tempdir().unwrap();
+        let err = search(None, Some(&root.path().join("bin/pricestream"))).unwrap_err();
+        assert!(err.contains("scripts/install-ort"), "{err}");
+    }
 }

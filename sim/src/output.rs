@@ -64,6 +64,9 @@ pub struct SimSummary {
     pub oracle_records: usize,
 }
 
+/// The most products a simulated shop holds (generated or from a file).
+pub const MAX_PRODUCTS: usize = 100_000;
+
 /// Loads a scenario (and its catalog file, if any) and builds the simulator.
 pub fn prepare(
     path: &Path,
@@ -74,14 +77,33 @@ pub fn prepare(
     if let Some(seed) = seed {
         sc.seed = seed;
     }
+    let invalid = |key: &str, message: String| ScenarioError {
+        file: path.to_path_buf(),
+        key: key.into(),
+        message,
+    };
     if let Some(d) = duration {
+        // The override is held to the file's rules (and offsets inside it).
         sc.duration.0 = d;
+        sc.validate()
+            .map_err(|(key, message)| invalid(&key, format!("{message} (with --duration)")))?;
     }
     let shop = match &sc.catalog.file {
-        Some(file) => Some(Shop::new(
-            read_catalog_items(file)?,
-            sc.catalog.zipf_exponent,
-        )),
+        Some(file) => {
+            let items = read_catalog_items(file)?;
+            if items.len() > MAX_PRODUCTS {
+                return Err(invalid(
+                    "catalog.file",
+                    format!(
+                        "{} has {} products; at most {MAX_PRODUCTS}",
+                        file.display(),
+                        items.len()
+                    ),
+                )
+                .into());
+            }
+            Some(Shop::new(items, sc.catalog.zipf_exponent))
+        }
         None => None,
     };
     Simulator::new(sc, shop).map_err(|mut e| {

@@ -119,3 +119,62 @@ fn a_missing_file_is_named() {
         "{msg}"
     );
 }
+
+#[test]
+fn type_errors_name_the_key_and_line() {
+    assert_mentions(
+        "[traffic]\nsessions_per_day = \"lots\"\n",
+        &["`traffic.sessions_per_day`", "invalid type", "line 5"],
+    );
+    assert_mentions(
+        "[[faults.bots]]\nat = \"1h\"\nlength = \"1h\"\nsessions = \"four\"\nviews_per_session = 3\n",
+        &["`faults.bots[0].sessions`", "line 7"],
+    );
+}
+
+#[test]
+fn counts_that_allocate_are_capped() {
+    let bots = |sessions: u64| {
+        format!(
+            "[[faults.bots]]\nat = \"1h\"\nlength = \"1h\"\nsessions = {sessions}\nviews_per_session = 3\n"
+        )
+    };
+    // 4e9 does not fit u32 (a type error); 4e6 fits but would draw 4e6 times up front.
+    assert_mentions(&bots(4_000_000_000), &["`faults.bots[0].sessions`"]);
+    assert_mentions(&bots(4_000_000), &["`faults.bots[0].sessions`", "1000000"]);
+    let many =
+        "[[sale]]\nlabel = \"x\"\nat = \"1h\"\nlength = \"1h\"\ndiscount = 0.2\n".repeat(1001);
+    assert_mentions(&many, &["`sale`", "at most 1000"]);
+}
+
+#[test]
+fn a_duration_override_is_held_to_the_file_rules() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/steady.toml");
+    let Err(e) = sim::output::prepare(&path, None, Some(400 * pipeline::time::DAY)) else {
+        panic!("400 days accepted")
+    };
+    let msg = e.to_string();
+    assert!(
+        msg.contains("`duration`") && msg.contains("366 days"),
+        "{msg}"
+    );
+}
+
+/// The estimate printed before a large run is the simulator's own arithmetic:
+/// within 3 % of the events it then makes, bots included.
+#[test]
+fn the_estimate_matches_what_the_simulator_makes() {
+    for name in ["steady", "bad-input"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scenarios/{name}.toml"));
+        let (sim, shop) = sim::output::prepare(&path, None, None).unwrap();
+        let estimate = sim.scenario().estimate();
+        let dir = tempfile::tempdir().unwrap();
+        let summary = sim::output::write_run(sim, shop, dir.path()).unwrap();
+        let made = summary.stats.events_total() as f64;
+        assert!(
+            (estimate.events / made - 1.0).abs() < 0.03,
+            "{name}: estimated {} events, made {made}",
+            estimate.events
+        );
+    }
+}

@@ -1,7 +1,6 @@
 //! `pricestream sim` (scenario → files) and `export-training` (labeled
 //! feature records from closed-loop runs).
 
-use std::io::BufWriter;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -9,6 +8,7 @@ use pipeline::Millis;
 
 use super::args::{Seeds, duration, seeds};
 use super::error::{CliError, CliResult};
+use super::output::{self, Sink};
 
 #[derive(Args)]
 pub struct SimArgs {
@@ -32,6 +32,11 @@ pub fn run_sim(args: SimArgs) -> CliResult {
     let sim_error = |e: sim::output::SimError| CliError::with_code(e.exit_code(), e);
     let (sim, shop) =
         sim::output::prepare(&args.scenario, args.seed, args.duration).map_err(sim_error)?;
+    output::ensure_dir(&args.out)?;
+    let estimate = sim.scenario().estimate();
+    if estimate.is_large() && !args.quiet {
+        eprintln!("{}: {estimate}", args.scenario.display());
+    }
     let summary = sim::output::write_run(sim, shop, &args.out).map_err(sim_error)?;
     if !args.quiet {
         let s = &summary.stats;
@@ -91,10 +96,15 @@ pub fn run_export(args: ExportArgs) -> CliResult {
         watch: Vec::new(),
         redeliver_feed: false,
     };
-    let file = std::fs::File::create(&args.out)
-        .map_err(|e| CliError::input(format!("cannot create {}: {e}", args.out.display())))?;
+    // Every scenario is checked before any work, and the CSV replaces the
+    // old one only when all of them are done.
+    for path in &args.scenarios {
+        sim::output::prepare(path, None, args.duration)
+            .map_err(|e| CliError::with_code(e.exit_code(), e))?;
+    }
+    let sink = Sink::create(&args.out)?;
     let written = |e: csv::Error| CliError::runtime(format!("writing {}: {e}", args.out.display()));
-    let mut out = csv::Writer::from_writer(BufWriter::new(file));
+    let mut out = csv::Writer::from_writer(sink);
     out.write_record(workbench::training::training_header())
         .map_err(written)?;
     for path in &args.scenarios {
@@ -112,6 +122,7 @@ pub fn run_export(args: ExportArgs) -> CliResult {
             args.seeds.0
         );
     }
-    out.flush()
-        .map_err(|e| CliError::runtime(format!("writing {}: {e}", args.out.display())))
+    out.into_inner()
+        .map_err(|e| CliError::runtime(format!("writing {}: {}", args.out.display(), e.error())))?
+        .commit()
 }

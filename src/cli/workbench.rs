@@ -8,6 +8,7 @@ use pipeline::Millis;
 
 use super::args::{PipelineFlags, Seeds, Speed, cap_ratio, duration, seeds, speed};
 use super::error::{CliError, CliResult};
+use super::output;
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -107,6 +108,18 @@ pub fn run(args: RunArgs) -> CliResult {
     if args.tui {
         return run_tui(&args, base);
     }
+    if let Some(dir) = &args.report {
+        output::ensure_dir(dir)?;
+    }
+    let mut sized = scenario.clone();
+    if let Some(d) = args.duration {
+        sized.duration.0 = d;
+    }
+    let one = sized.estimate();
+    let runs = (seeds.len() * policies.len()) as f64;
+    if one.events * runs > sim::scenario::Estimate::LARGE_EVENTS && !args.quiet {
+        eprintln!("{}: {one} per run; {} runs", args.scenario.display(), runs);
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -157,8 +170,9 @@ pub fn run(args: RunArgs) -> CliResult {
         );
     }
     if let Some(dir) = &args.report {
-        workbench::report::write(dir, &args.scenario, &finished)
-            .map_err(|e| CliError::runtime(format!("writing the report: {e}")))?;
+        workbench::report::write(dir, &args.scenario, &finished).map_err(|e| {
+            CliError::runtime(format!("writing the report into {}: {e}", dir.display()))
+        })?;
         eprintln!("report in {}", dir.join("report.html").display());
     }
     Ok(())

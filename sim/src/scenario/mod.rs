@@ -9,7 +9,10 @@ use pipeline::Millis;
 use pipeline::time::{DAY, parse_rfc3339};
 use serde::{Deserialize, Deserializer};
 
+mod estimate;
 mod validate;
+
+pub use estimate::Estimate;
 
 /// A duration written like `100s`, `15m`, `1d 14h` (humantime syntax).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -457,13 +460,19 @@ impl Scenario {
 
     /// Parses and validates scenario text; errors are (key, message).
     pub fn parse(text: &str) -> Result<Scenario, (String, String)> {
-        let s: Scenario = toml::from_str(text).map_err(|e| {
-            let msg = e.message().to_string();
+        let located = |e: &toml::de::Error| {
             let line = e
                 .span()
                 .map(|sp| text[..sp.start.min(text.len())].matches('\n').count() + 1);
             let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
-            (String::new(), format!("{msg}{at}"))
+            format!("{}{at}", e.message())
+        };
+        let doc = toml::Deserializer::parse(text).map_err(|e| (String::new(), located(&e)))?;
+        // The path names the key of a type error (`invalid type: string "four"`).
+        let s: Scenario = serde_path_to_error::deserialize(doc).map_err(|e| {
+            let key = e.path().to_string();
+            let key = if key == "." { String::new() } else { key };
+            (key, located(e.inner()))
         })?;
         s.validate()?;
         Ok(s)

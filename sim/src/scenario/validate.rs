@@ -6,7 +6,7 @@ use pipeline::time::DAY;
 use super::{Dur, Kernel, Scenario};
 
 impl Scenario {
-    pub(super) fn validate(&self) -> Result<(), (String, String)> {
+    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
         let bad = |key: &str, msg: String| Err((key.to_string(), msg));
         let in_range = |key: &str, v: f64, lo: f64, hi: f64| {
             if v.is_finite() && v >= lo && v <= hi {
@@ -198,8 +198,25 @@ impl Scenario {
                 "must be at least 10m (so the event's window has surely closed)".into(),
             );
         }
+        // Every count that allocates up front is capped (bot sessions are drawn
+        // in advance; the lists are walked per event).
+        for (key, n, max) in [
+            ("trend", self.trend.len(), 100),
+            ("sale", self.sale.len(), 1_000),
+            ("faults.bots", ft.bots.len(), 100),
+        ] {
+            if n > max {
+                return bad(key, format!("at most {max} entries, got {n}"));
+            }
+        }
         for (i, b) in ft.bots.iter().enumerate() {
             self.check_offset(&format!("faults.bots[{i}].at"), b.at)?;
+            if !(1..=1_000_000).contains(&b.sessions) {
+                return bad(
+                    &format!("faults.bots[{i}].sessions"),
+                    format!("must be 1 to 1000000, got {}", b.sessions),
+                );
+            }
             if b.views_per_session == 0 || b.views_per_session > 10_000 {
                 return bad(
                     &format!("faults.bots[{i}].views_per_session"),
