@@ -83,9 +83,8 @@ pub fn prepare(
         message,
     };
     if let Some(d) = duration {
-        // The override is held to the file's rules (and offsets inside it).
         sc.duration.0 = d;
-        sc.validate()
+        sc.check_duration()
             .map_err(|(key, message)| invalid(&key, format!("{message} (with --duration)")))?;
     }
     let shop = match &sc.catalog.file {
