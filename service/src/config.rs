@@ -242,6 +242,43 @@ const SECTIONS: [&str; 9] = [
     "metrics",
 ];
 
+/// An endpoint URL must be `http(s)://host[:port][/path]`: checked at load,
+/// not at the first request (where the SDK's error is a page of debug output).
+fn check_endpoint(u: &str) -> Result<(), String> {
+    let url = url::Url::parse(u).map_err(|e| format!("{u:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!(
+            "{u:?} must be http:// or https:// with a host, e.g. \"http://127.0.0.1:5000\""
+        ));
+    }
+    Ok(())
+}
+
+/// The file line of the key a deserialization error names, if the key is
+/// in the file (it may come from a `PRICESTREAM_*` variable instead).
+fn line_of(text: &str, path: &serde_path_to_error::Path) -> Option<usize> {
+    use serde_path_to_error::Segment;
+    let root = toml::de::DeTable::parse(text).ok()?;
+    let mut segments = path.iter().filter(|s| !matches!(s, Segment::Unknown));
+    let Some(Segment::Map { key }) = segments.next() else {
+        return None;
+    };
+    let mut node = root.get_ref().get(key.as_str())?;
+    for segment in segments {
+        node = match segment {
+            Segment::Map { key } => node.get_ref().get(key.as_str())?,
+            Segment::Seq { index } => node.get_ref().get(*index)?,
+            Segment::Enum { .. } | Segment::Unknown => continue,
+        };
+    }
+    Some(
+        text[..node.span().start.min(text.len())]
+            .matches('\n')
+            .count()
+            + 1,
+    )
+}
+
 impl Config {
     /// Reads `path`, applies `PRICESTREAM_*` variables from `env`, validates.
     pub fn load(
@@ -309,13 +346,19 @@ impl Config {
             serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let key = e.path().to_string();
                 let key = if key == "." { String::new() } else { key };
-                err(file, &key, e.inner().message().to_string())
+                let at = line_of(text, e.path())
+                    .map(|l| format!(" (line {l})"))
+                    .unwrap_or_default();
+                err(file, &key, format!("{}{at}", e.inner().message()))
             })?;
         config.validate(file)?;
         Ok(config)
     }
 
     fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        if let Some(u) = &self.aws.endpoint_url {
+            check_endpoint(u).map_err(|m| err(file, "aws.endpoint_url", m))?;
+        }
         let s = &self.stream;
         if s.name.is_empty() {
             return Err(err(file, "stream.name", "must not be empty"));

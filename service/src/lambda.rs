@@ -43,6 +43,47 @@ pub fn convert(v: &Av) -> Ddb {
     }
 }
 
+/// A stream batch sorted out: the feature records to price (with their
+/// sequence numbers), removals skipped, and the records that are not feature
+/// records (their sequence numbers, to report as failed).
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub records: Vec<FeatureRecord>,
+    pub sequences: Vec<String>,
+    pub skipped: usize,
+    pub failed: Vec<String>,
+}
+
+/// Sorts a batch's records; each lands in exactly one of the three lists.
+pub fn decode_batch(event: &Event) -> Batch {
+    let mut batch = Batch::default();
+    for r in &event.records {
+        let sequence = r.change.sequence_number.clone().unwrap_or_default();
+        // Removals (e.g. TTL) carry no new image: nothing to price.
+        if r.event_name == "REMOVE" || r.change.new_image.is_empty() {
+            batch.skipped += 1;
+            continue;
+        }
+        let item: Item = r
+            .change
+            .new_image
+            .iter()
+            .map(|(k, v)| (k.clone(), convert(v)))
+            .collect::<HashMap<_, _>>();
+        match FeatureRecord::from_item(&item) {
+            Ok(record) => {
+                batch.records.push(record);
+                batch.sequences.push(sequence);
+            }
+            Err(e) => {
+                warn!(sequence = %sequence, "not a feature record: {e}");
+                batch.failed.push(sequence);
+            }
+        }
+    }
+    batch
+}
+
 /// The handler's state, kept across invocations of a warm function.
 pub struct Handler {
     aws: Aws,
@@ -66,32 +107,13 @@ impl Handler {
     /// Prices one stream batch; the response lists the sequence numbers of
     /// the records to retry.
     pub fn handle(&mut self, event: &Event) -> DynamoDbEventResponse {
-        let mut failures = Vec::new();
-        let mut records = Vec::new();
-        let mut sequences = Vec::new();
-        for r in &event.records {
-            let sequence = r.change.sequence_number.clone().unwrap_or_default();
-            // Removals (e.g. TTL) carry no new image: nothing to price.
-            if r.event_name == "REMOVE" || r.change.new_image.is_empty() {
-                continue;
-            }
-            let item: Item = r
-                .change
-                .new_image
-                .iter()
-                .map(|(k, v)| (k.clone(), convert(v)))
-                .collect::<HashMap<_, _>>();
-            match FeatureRecord::from_item(&item) {
-                Ok(record) => {
-                    records.push(record);
-                    sequences.push(sequence);
-                }
-                Err(e) => {
-                    warn!(sequence = %sequence, "not a feature record: {e}");
-                    failures.push(failure(&sequence));
-                }
-            }
-        }
+        let Batch {
+            records,
+            sequences,
+            failed,
+            ..
+        } = decode_batch(event);
+        let mut failures: Vec<_> = failed.iter().map(|s| failure(s)).collect();
         match self.stage.price(&self.aws, &records) {
             Ok(outcomes) => {
                 for (outcome, sequence) in outcomes.iter().zip(&sequences) {

@@ -151,3 +151,40 @@ fn mistakes_name_the_file_or_variable_and_the_key() {
     );
     assert!(msg.contains("`metrics.address`"), "{msg}");
 }
+
+#[test]
+fn type_errors_in_the_file_name_the_key_and_its_line() {
+    let text = std::fs::read_to_string(example()).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("shards = 4"))
+        .unwrap()
+        + 1;
+    let msg = error(|t| t.replace("shards = 4", "shards = \"four\""), &[]);
+    assert!(
+        msg.contains("`stream.shards`")
+            && msg.contains("invalid type")
+            && msg.contains(&format!("(line {line})")),
+        "{msg}"
+    );
+}
+
+#[test]
+fn endpoint_urls_are_checked_at_load() {
+    for bad in ["not a url", "ftp://127.0.0.1:5000", "http://"] {
+        let msg = error(
+            |t| t,
+            &[("PRICESTREAM_AWS_ENDPOINT_URL", &format!("\"{bad}\""))],
+        );
+        assert!(
+            msg.contains("`aws.endpoint_url`") && msg.len() < 300,
+            "{bad}: {msg}"
+        );
+    }
+    let env = [(
+        "PRICESTREAM_AWS_ENDPOINT_URL".to_string(),
+        "\"http://127.0.0.1:5000\"".to_string(),
+    )];
+    let text = std::fs::read_to_string(example()).unwrap();
+    assert!(Config::parse(&text, "svc.toml", env).is_ok());
+}

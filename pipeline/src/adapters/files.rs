@@ -74,9 +74,17 @@ fn format_of(path: &Path) -> Result<Format, FileError> {
 /// checking each with `check`. Errors name the file and the line.
 fn read_rows<T: DeserializeOwned>(
     path: &Path,
+    check: impl FnMut(&T) -> Result<(), String>,
+) -> Result<Vec<T>, FileError> {
+    read_rows_from(path, open(path)?, check)
+}
+
+/// [`read_rows`] over any reader; `path` names the format and the errors.
+fn read_rows_from<T: DeserializeOwned>(
+    path: &Path,
+    reader: impl BufRead,
     mut check: impl FnMut(&T) -> Result<(), String>,
 ) -> Result<Vec<T>, FileError> {
-    let reader = open(path)?;
     let mut rows = Vec::new();
     let mut push = |row: T, line: Option<u64>| {
         check(&row).map_err(|m| FileError::new(path, line, m))?;
@@ -168,8 +176,14 @@ pub fn load_catalog(path: &Path) -> Result<CatalogTable, FileError> {
 
 /// Reads catalog items in file order, validated, with unique product ids.
 pub fn read_catalog_items(path: &Path) -> Result<Vec<CatalogItem>, FileError> {
+    parse_catalog(path, open(path)?)
+}
+
+/// Catalog items from `reader`, in the format `path`'s extension names
+/// (errors name `path`); the checks of [`read_catalog_items`].
+pub fn parse_catalog(path: &Path, reader: impl BufRead) -> Result<Vec<CatalogItem>, FileError> {
     let mut seen = std::collections::HashSet::new();
-    let items = read_rows::<CatalogItem>(path, |item| {
+    let items = read_rows_from::<CatalogItem>(path, reader, |item| {
         item.validate()?;
         if !seen.insert(item.product_id.clone()) {
             return Err(format!("duplicate product_id {:?}", item.product_id));
