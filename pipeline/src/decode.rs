@@ -203,6 +203,21 @@ impl<'de> Deserialize<'de> for Val<'de> {
     }
 }
 
+/// A decoded `event_time`: milliseconds, or a number too large to be one
+/// (kept as given, for the detail).
+enum EventTime {
+    Ms(Millis),
+    Beyond(String),
+}
+
+impl EventTime {
+    /// `exact` is the number as milliseconds when it fits; otherwise it is
+    /// shown as the number it was.
+    fn from_number(n: impl fmt::Display, exact: Option<Millis>) -> EventTime {
+        exact.map_or_else(|| EventTime::Beyond(n.to_string()), EventTime::Ms)
+    }
+}
+
 /// The known fields of one record, before validation.
 #[derive(Default)]
 struct RawEvent<'de> {
@@ -226,7 +241,17 @@ impl<'de> Visitor<'de> for EventVisitor {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
-            let value = map.next_value::<Val>()?;
+            // serde_json refuses numbers beyond f64 (`1e400`) as a syntax
+            // error; it is a bad value of a known field.
+            let value = match map.next_value::<Val>() {
+                Err(e) if e.to_string().starts_with("number out of range") => {
+                    return Err(de::Error::custom(format!(
+                        "`{}` is a number beyond the range of a 64-bit float",
+                        field.name()
+                    )));
+                }
+                other => other?,
+            };
             let slot = &mut raw.values[field as usize];
             if slot.is_some() {
                 raw.duplicate.get_or_insert(field);
@@ -236,6 +261,13 @@ impl<'de> Visitor<'de> for EventVisitor {
         }
         Ok(raw)
     }
+}
+
+fn out_of_range(shown: String) -> Rejection {
+    Rejection::new(
+        Reason::EventTimeOutOfRange,
+        format!("`event_time` {shown} is outside [2000-01-01, 2100-01-01)"),
+    )
 }
 
 fn bad(field: Field, what: impl fmt::Display) -> Rejection {
@@ -285,15 +317,11 @@ impl<'de> RawEvent<'de> {
         let referrer = self.required_str(Field::Referrer)?;
         let user_id = self.optional_str(Field::UserId)?;
         let campaign = self.optional_str(Field::Campaign)?;
-        if !in_event_range(event_time) {
-            return Err(Rejection::new(
-                Reason::EventTimeOutOfRange,
-                format!(
-                    "`event_time` {} is outside [2000-01-01, 2100-01-01)",
-                    format_rfc3339(event_time)
-                ),
-            ));
-        }
+        let event_time = match event_time {
+            EventTime::Ms(ms) if in_event_range(ms) => ms,
+            EventTime::Ms(ms) => return Err(out_of_range(format_rfc3339(ms))),
+            EventTime::Beyond(n) => return Err(out_of_range(format!("{n} ms"))),
+        };
         Ok(ClickEvent {
             event_id,
             event_type,
@@ -333,16 +361,19 @@ impl<'de> RawEvent<'de> {
         }
     }
 
-    fn event_time(&mut self) -> Result<Millis, Rejection> {
+    fn event_time(&mut self) -> Result<EventTime, Rejection> {
         let field = Field::EventTime;
         match self.take(field) {
             Some(Val::Str(s)) => parse_rfc3339(&s)
+                .map(EventTime::Ms)
                 .ok_or_else(|| bad(field, format_args!("{s:?} is not an RFC 3339 timestamp"))),
-            Some(Val::UInt(ms)) => Ok(Millis::try_from(ms).unwrap_or(Millis::MAX)),
-            Some(Val::Int(ms)) => Ok(ms),
+            // Numbers outside the contract's range keep their value for the
+            // detail (a cast would clamp 2^64 to i64::MAX).
+            Some(Val::UInt(ms)) => Ok(EventTime::from_number(ms, Millis::try_from(ms).ok())),
+            Some(Val::Int(ms)) => Ok(EventTime::from_number(ms, Some(ms))),
             Some(Val::Float(ms)) if ms.is_finite() && ms.fract() == 0.0 => {
-                // Saturating cast: out-of-range values are caught by the range check.
-                Ok(ms as Millis)
+                let exact = (ms.abs() < 9e18).then_some(ms as Millis);
+                Ok(EventTime::from_number(ms, exact))
             }
             Some(Val::Float(ms)) => Err(bad(
                 field,
@@ -460,5 +491,32 @@ mod tests {
     fn details_name_the_field() {
         let err = decode(GOOD.replace("120.5", "true").as_bytes()).unwrap_err();
         assert_eq!(err.detail, "`price` is a boolean, expected a number");
+    }
+
+    #[test]
+    fn numbers_beyond_f64_are_bad_values_of_their_field() {
+        let err = decode(GOOD.replace("120.5", "1e400").as_bytes()).unwrap_err();
+        assert_eq!(err.reason, Reason::BadValue);
+        assert!(
+            err.detail.starts_with("`price` is a number beyond"),
+            "{}",
+            err.detail
+        );
+    }
+
+    #[test]
+    fn huge_event_times_are_shown_as_given_not_clamped() {
+        let time =
+            |t: &str| decode(GOOD.replace(r#""2026-11-28T14:00:00Z""#, t).as_bytes()).unwrap_err();
+        for (given, shown) in [
+            ("18446744073709551616", "18446744073709552000 ms"),
+            ("18446744073709551615", "18446744073709551615 ms"),
+            ("-1e19", "-10000000000000000000 ms"),
+            ("9223372036854775807", "9223372036854775807"),
+        ] {
+            let err = time(given);
+            assert_eq!(err.reason, Reason::EventTimeOutOfRange, "{given}");
+            assert!(err.detail.contains(shown), "{given}: {}", err.detail);
+        }
     }
 }

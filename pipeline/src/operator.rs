@@ -397,12 +397,21 @@ impl Pipeline {
         if is_closed(last) {
             return Err((
                 Reason::Late,
+                // The close time, not the current watermark: the detail must
+                // not depend on how records were batched.
                 format!(
-                    "event_time {} is in window [{}, {}), closed at watermark {}",
+                    "event_time {} is in window [{}, {}), {}",
                     format_rfc3339(event.event_time),
                     format_rfc3339(last.start),
                     format_rfc3339(last.end),
-                    format_rfc3339(wm)
+                    if last.end <= resumed {
+                        "which closed before this partition resumed".to_string()
+                    } else {
+                        format!(
+                            "which closed when the watermark reached {}",
+                            format_rfc3339(last.end.saturating_add(lateness))
+                        )
+                    }
                 ),
             ));
         }

@@ -46,7 +46,11 @@ fn find(dir: &Path, stem: &str) -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-fn run_case(dir: &Path) -> Vec<String> {
+/// Replays a case's inputs (with `batch` records per call if given).
+fn replay_case(
+    dir: &Path,
+    batch: Option<usize>,
+) -> (Vec<u8>, Vec<u8>, pipeline::drivers::replay::ReplaySummary) {
     let case: Case = std::fs::read_to_string(dir.join("case.json"))
         .map(|s| serde_json::from_str(&s).expect("case.json"))
         .unwrap_or_default();
@@ -67,8 +71,17 @@ fn run_case(dir: &Path) -> Vec<String> {
         catalog: find(dir, "catalog").expect("a catalog file"),
         orders: find(dir, "orders"),
     };
+    let mut options = options(&case);
+    if let Some(b) = batch {
+        options.batch_size = b;
+    }
     let (mut features, mut dead) = (Vec::new(), Vec::new());
-    let mut summary = replay(&input, &options(&case), &mut features, &mut dead).expect("replay");
+    let summary = replay(&input, &options, &mut features, &mut dead).expect("replay");
+    (features, dead, summary)
+}
+
+fn run_case(dir: &Path) -> Vec<String> {
+    let (features, dead, mut summary) = replay_case(dir, None);
     assert!(summary.stats.balanced());
     // Allocation sizes are not part of the contract.
     summary.stats.dedup.memory_bytes = 0;
@@ -99,6 +112,13 @@ fn run_case(dir: &Path) -> Vec<String> {
 
 #[test]
 fn replay_matches_the_golden_files() {
+    let cases = cases();
+    assert!(cases.len() >= 4);
+    let failures: Vec<String> = cases.iter().flat_map(|c| run_case(c)).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn cases() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap()
@@ -106,7 +126,27 @@ fn replay_matches_the_golden_files() {
         .filter(|p| p.is_dir())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 4);
-    let failures: Vec<String> = cases.iter().flat_map(|c| run_case(c)).collect();
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    cases
+}
+
+/// Features and dead letters, details included, are the same whether the
+/// core gets one record per call or hundreds.
+#[test]
+fn outputs_do_not_depend_on_the_batch_size() {
+    for case in cases() {
+        let (f1, d1, _) = replay_case(&case, Some(1));
+        let (f500, d500, _) = replay_case(&case, Some(500));
+        assert_eq!(
+            String::from_utf8_lossy(&f1),
+            String::from_utf8_lossy(&f500),
+            "{}",
+            case.display()
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&d1),
+            String::from_utf8_lossy(&d500),
+            "{}",
+            case.display()
+        );
+    }
 }
