@@ -134,6 +134,20 @@ impl Truncation {
     }
 }
 
+impl DeadLetter {
+    /// The same letter holding at most `max` bytes: a longer record keeps
+    /// its first [`KEPT_PREFIX`] bytes, its length and its digest (a store
+    /// with an item size limit, e.g. DynamoDB's 400 KB, cannot take more).
+    pub fn bounded(mut self, max: usize) -> DeadLetter {
+        if self.bytes.len() > max && self.truncated.is_none() {
+            self.truncated = Some(Truncation::of(&self.bytes));
+            let keep = prefix(&self.bytes, KEPT_PREFIX.min(max)).len();
+            self.bytes.truncate(keep);
+        }
+        self
+    }
+}
+
 /// At most `max` leading bytes; a UTF-8 character cut at the end is dropped
 /// so that text stays text in the serialized dead letter.
 pub fn prefix(bytes: &[u8], max: usize) -> &[u8] {
@@ -227,6 +241,28 @@ mod tests {
         let v = serde_json::to_value(&dl).unwrap();
         assert_eq!(v["truncated"]["len"], 3);
         assert_eq!(v["raw"], "ab");
+    }
+
+    #[test]
+    fn a_bounded_letter_keeps_its_start_length_and_digest() {
+        let letter = DeadLetter {
+            reason: Reason::UnknownProduct,
+            detail: "x".into(),
+            partition: "p".into(),
+            position: "1".into(),
+            bytes: vec![b'a'; 10_000],
+            truncated: None,
+        };
+        let small = letter.clone().bounded(20_000);
+        assert_eq!(small, letter);
+        let cut = letter.clone().bounded(5_000);
+        assert_eq!(cut.bytes.len(), KEPT_PREFIX);
+        assert_eq!(cut.truncated, Some(Truncation::of(&letter.bytes)));
+        assert_eq!(
+            cut.clone().bounded(100),
+            cut,
+            "a truncated letter stays as it is"
+        );
     }
 
     #[test]

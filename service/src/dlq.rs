@@ -10,9 +10,18 @@ use crate::aws::{Aws, put_items, scan_all, write_requests};
 use crate::items::Codec;
 use crate::produce::{ProduceReport, put_records};
 
-/// Stores dead letters (BatchWriteItem; a replay writes the same items).
+/// The most record bytes a dead-letter item holds: DynamoDB refuses items
+/// over 400 KB, and a record that cannot be stored would stop its shard.
+pub const MAX_ITEM_BYTES: usize = 256 * 1024;
+
+/// Stores dead letters (BatchWriteItem; a replay writes the same items);
+/// records over [`MAX_ITEM_BYTES`] keep their start, length and digest.
 pub fn put(aws: &Aws, table: &str, letters: &[DeadLetter]) -> Result<(), Error> {
-    put_items(aws, table, letters.iter().map(Codec::to_item).collect())
+    let items = letters
+        .iter()
+        .map(|d| d.clone().bounded(MAX_ITEM_BYTES).to_item())
+        .collect();
+    put_items(aws, table, items)
 }
 
 /// Every dead letter (paginated Scan), optionally only one reason.

@@ -50,3 +50,22 @@ fn dead_letters_are_listed_and_replayed_to_the_stream() {
         "replayed letters are removed"
     );
 }
+
+/// A record between 400 KB and 1 MB (valid in Kinesis) is stored by its
+/// start, length and digest — the whole would be refused by DynamoDB and
+/// stop its shard — and is not re-fed as if it were whole.
+#[test]
+fn a_record_too_large_for_an_item_is_stored_by_its_start_and_digest() {
+    let moto = Moto::start();
+    let (config, aws) = common::connect(&moto, &[("PRICESTREAM_STREAM_NAME", "dlq-big")]);
+    init(&aws, &config, None).unwrap();
+    let table = &config.tables.dead_letters;
+    let big = vec![b'x'; 600 * 1024];
+    dlq::put(&aws, table, &[letter(Reason::Oversize, "7", &big)]).unwrap();
+    let stored = dlq::list(&aws, table, None).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].bytes, big[..pipeline::dead_letter::KEPT_PREFIX]);
+    assert_eq!(stored[0].truncated, Some(pipeline::Truncation::of(&big)));
+    let err = dlq::replay(&aws, table, "dlq-big", &stored).unwrap_err();
+    assert!(err.to_string().contains("cannot be re-fed"), "{err}");
+}
