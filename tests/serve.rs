@@ -359,9 +359,17 @@ fn serve_matches_replay_prices_and_survives_a_restart() {
         "stopped mid-stream ({partial} of {})",
         whole.features.len()
     );
+    let log = dir.path().join("serve.log");
+    let args = ["serve", "--config", cfg_s, "--drain", "--log"];
     let report: serde_json::Value =
-        serde_json::from_str(pricestream(&["serve", "--config", cfg_s, "--drain"]).trim()).unwrap();
+        serde_json::from_str(pricestream(&[&args[..], &[log.to_str().unwrap()]].concat()).trim())
+            .unwrap();
     assert_eq!(report["settle_timeouts"].as_u64(), Some(0), "{report}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("metrics on http://") && logged.contains("leased"),
+        "--log without --tui holds the service's log: {logged}"
+    );
     let restarted = state(&aws, &config);
     assert!(
         restarted.features == whole.features,

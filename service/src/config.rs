@@ -83,7 +83,8 @@ pub struct StreamConfig {
     /// others (reading a backlog in step keeps lateness a matter of event time).
     #[serde(default = "defaults::max_ahead")]
     pub max_ahead: Dur,
-    /// This worker's name in the lease table (default: host name and process id).
+    /// This worker's name in the lease table (default: host name, process id
+    /// and a random suffix, unique per process).
     pub worker_id: Option<String>,
 }
 

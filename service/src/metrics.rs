@@ -175,6 +175,8 @@ impl Endpoint {
             .server_addr()
             .to_ip()
             .map_or_else(|| address.to_string(), |a| a.to_string());
+        // Logged as well as printed: with --tui the log is where it can be read.
+        tracing::info!(address = %bound, "metrics on http://{bound}/metrics");
         let s = server.clone();
         let thread = std::thread::spawn(move || {
             for request in s.incoming_requests() {

@@ -21,9 +21,10 @@ pub struct ServeArgs {
     /// cleanly, K toggles the kill switch, space pauses reading); logs go to --log.
     #[arg(long, conflicts_with = "drain")]
     tui: bool,
-    /// Where logs go while the terminal UI runs.
-    #[arg(long, value_name = "FILE", default_value = "pricestream-serve.log")]
-    log: PathBuf,
+    /// Write logs to FILE instead of stderr (with --tui: default
+    /// pricestream-serve.log, as the screen is the UI's).
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
 }
 
 /// Feeds `serve`'s windows and counters to the terminal UI.
@@ -71,20 +72,23 @@ impl service::serve::Observer for TuiObserver {
 
 pub fn run(args: ServeArgs) -> CliResult {
     let config = super::aws::load_config(&args.config)?;
-    if args.tui {
-        match File::create(&args.log) {
+    let log = args
+        .log
+        .clone()
+        .or_else(|| args.tui.then(|| PathBuf::from("pricestream-serve.log")));
+    match &log {
+        Some(path) => match File::create(path) {
             Ok(f) => {
                 service::serve::init_logs_to(&config.metrics.log_format, std::sync::Mutex::new(f))
             }
             Err(e) => {
-                return Err(CliError::runtime(format!(
-                    "cannot write {}: {e}",
-                    args.log.display()
+                return Err(CliError::input(format!(
+                    "--log: cannot write {}: {e}",
+                    path.display()
                 )));
             }
-        }
-    } else {
-        service::serve::init_logs(&config.metrics.log_format);
+        },
+        None => service::serve::init_logs(&config.metrics.log_format),
     }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = stop.clone();

@@ -158,15 +158,7 @@ pub fn serve(
         .stream
         .worker_id
         .clone()
-        .unwrap_or_else(|| format!("pricestream-{}", std::process::id()));
-    let mut caches = Caches {
-        catalog: CatalogTable::new(),
-        orders: OrdersTable::new(),
-        catalog_at: Instant::now(),
-        orders_at: Instant::now(),
-    };
-    refresh_catalog(&aws, config, &mut caches)?;
-    refresh_orders(&aws, config, &mut caches)?;
+        .unwrap_or_else(default_worker_id);
     let mut driver = Driver::new(Pipeline::new(config.pipeline.clone()).map_err(Error::user)?);
     let mut consumer = Consumer::new(
         &config.stream.name,
@@ -182,6 +174,16 @@ pub fn serve(
     consumer.refresh(&aws, &Positions::new())?;
     let ids: Vec<String> = consumer.shards().iter().map(|s| s.id.clone()).collect();
     let leases = leases::acquire(&aws, config, &worker, &ids, &stop)?;
+    // Caches are loaded once the leases are held: a standby may have waited
+    // while the catalog's prices moved.
+    let mut caches = Caches {
+        catalog: CatalogTable::new(),
+        orders: OrdersTable::new(),
+        catalog_at: Instant::now(),
+        orders_at: Instant::now(),
+    };
+    refresh_catalog(&aws, config, &mut caches)?;
+    refresh_orders(&aws, config, &mut caches)?;
     let mut shards: BTreeMap<String, Shard> = BTreeMap::new();
     let mut positions = Positions::new();
     for lease in leases {
@@ -478,4 +480,37 @@ fn aligned(
         .filter(|id| !behind_busy || !ahead.contains(id.as_str()))
         .cloned()
         .collect()
+}
+
+/// `pricestream-HOST-PID-SUFFIX`: containers often share a pid (1) and may
+/// share a host name, and a worker that took another's id would take its
+/// leases at once.
+pub fn default_worker_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    // A per-process random value from the standard library's hasher keys.
+    let suffix = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    format!(
+        "pricestream-{host}-{}-{:06x}",
+        std::process::id(),
+        suffix & 0xff_ffff
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn default_worker_ids_are_unique_per_process_even_with_the_same_pid_and_host() {
+        let (a, b) = (super::default_worker_id(), super::default_worker_id());
+        let pid = format!("-{}-", std::process::id());
+        assert!(a.starts_with("pricestream-") && a.contains(&pid), "{a}");
+        assert_ne!(a, b, "two workers in one container (pid 1 each) differ");
+    }
 }
