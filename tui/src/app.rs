@@ -59,7 +59,9 @@ pub const SPEEDS: [Option<f64>; 8] = [
 
 #[derive(Clone, Debug)]
 pub struct App {
-    pub selected: usize,
+    /// The selected product, by id: it stays selected while the sort
+    /// reorders the rows (`None`: the first row).
+    pub selected: Option<String>,
     pub sort: Sort,
     pub filter: String,
     pub filtering: bool,
@@ -74,7 +76,7 @@ pub struct App {
 impl App {
     pub fn new(speed: Option<f64>) -> App {
         App {
-            selected: 0,
+            selected: None,
             sort: Sort::Trend,
             filter: String::new(),
             filtering: false,
@@ -115,15 +117,24 @@ impl App {
         rows
     }
 
-    /// The selected product, if any row is visible.
+    /// The selected product, if any row is visible: the one chosen, else
+    /// (none chosen, or filtered out) the first row.
     pub fn selected_row<'s>(&self, snap: &'s Snapshot) -> Option<&'s ProductRow> {
         let rows = self.rows(snap);
-        rows.get(self.selected.min(rows.len().saturating_sub(1)))
-            .copied()
+        rows.get(self.selected_index(&rows)).copied()
     }
 
-    /// Applies a key; returns what the host must do.
-    pub fn on_key(&mut self, key: KeyEvent, rows: usize) -> Option<Command> {
+    /// The selected product's position among `rows` (0 if it is not there).
+    pub fn selected_index(&self, rows: &[&ProductRow]) -> usize {
+        self.selected
+            .as_deref()
+            .and_then(|id| rows.iter().position(|r| r.product_id == id))
+            .unwrap_or(0)
+    }
+
+    /// Applies a key, given the product ids of the rows on screen in their
+    /// order; returns what the host must do.
+    pub fn on_key(&mut self, key: KeyEvent, rows: &[&str]) -> Option<Command> {
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             self.quit = true;
             return Some(Command::Quit);
@@ -137,36 +148,43 @@ impl App {
                 KeyCode::Char(c) => self.filter.push(c),
                 _ => {}
             }
-            self.selected = 0;
+            // The first match is selected while the filter changes.
+            self.selected = None;
             return None;
         }
         if self.help {
-            // Any key closes the help; q and Esc still quit.
+            // Any key closes the help and does nothing else (Esc included:
+            // in `serve --tui` quitting stops the service).
             self.help = false;
-            if !matches!(key.code, KeyCode::Char('q') | KeyCode::Esc) {
-                return None;
-            }
+            return None;
         }
+        let at = self
+            .selected
+            .as_deref()
+            .and_then(|id| rows.iter().position(|r| *r == id))
+            .unwrap_or(0);
+        let mut select = |i: usize| {
+            if let Some(id) = rows.get(i) {
+                self.selected = Some(id.to_string());
+            }
+            None
+        };
         match key.code {
+            KeyCode::Down | KeyCode::Char('j') => {
+                select((at + 1).min(rows.len().saturating_sub(1)))
+            }
+            KeyCode::Up | KeyCode::Char('k') => select(at.saturating_sub(1)),
             KeyCode::Char('q') | KeyCode::Esc => {
                 self.quit = true;
                 Some(Command::Quit)
-            }
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.selected = (self.selected + 1).min(rows.saturating_sub(1));
-                None
-            }
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.selected = self.selected.saturating_sub(1);
-                None
             }
             KeyCode::Enter => {
                 self.chart_focus = !self.chart_focus;
                 None
             }
             KeyCode::Char('s') => {
+                // The selection stays on its product in the new order.
                 self.sort = self.sort.next();
-                self.selected = 0;
                 None
             }
             KeyCode::Char('/') => {
@@ -216,7 +234,7 @@ pub const KEYS: [(&str, &str); 11] = [
     ("+ / -", "faster / slower (1× … 3600×, max)"),
     ("K", "toggle the global kill switch (through the pricer)"),
     ("?", "this help"),
-    ("q  Esc", "quit"),
+    ("q  Esc", "quit (from the main screen)"),
     ("Ctrl-C", "quit"),
     ("any key", "close this help"),
 ];

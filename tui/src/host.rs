@@ -91,8 +91,12 @@ pub fn show(
                 && let Event::Key(key) = event::read()?
                 && key.kind == KeyEventKind::Press
             {
-                let rows = app.rows(&snap).len();
-                if let Some(cmd) = app.on_key(key, rows) {
+                let rows: Vec<&str> = app
+                    .rows(&snap)
+                    .iter()
+                    .map(|r| r.product_id.as_str())
+                    .collect();
+                if let Some(cmd) = app.on_key(key, &rows) {
                     on_command(cmd);
                     if cmd == Command::Quit {
                         return Ok(());

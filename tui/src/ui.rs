@@ -199,8 +199,7 @@ fn draw_table(f: &mut Frame, area: Rect, app: &App, snap: &Snapshot) {
                 .bg(Color::DarkGray)
                 .add_modifier(Modifier::BOLD),
         );
-    let mut state =
-        TableState::default().with_selected(Some(app.selected.min(rows.len().saturating_sub(1))));
+    let mut state = TableState::default().with_selected(Some(app.selected_index(&rows)));
     f.render_stateful_widget(table, area, &mut state);
 }
 

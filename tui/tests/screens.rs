@@ -170,9 +170,13 @@ impl Simulation for ScriptedShop {
 /// The sighting day from 08:00 to 16:00 (two hours into the spike),
 /// folded into the UI's tracker window by window as the live host does.
 fn snapshot(paused: bool, kill_switch_at_15: bool) -> Snapshot {
+    snapshot_until(DAY0 + 16 * HOUR, paused, kill_switch_at_15)
+}
+
+fn snapshot_until(end: Millis, paused: bool, kill_switch_at_15: bool) -> Snapshot {
     let mut shop = ScriptedShop::new(DAY0 + 8 * HOUR);
     let mut tracker = Tracker::from_items(shop.items());
-    while shop.clock() < DAY0 + 16 * HOUR {
+    while shop.clock() < end {
         if kill_switch_at_15 && shop.clock() >= DAY0 + 15 * HOUR {
             shop.set_kill_switch(true);
         }
@@ -209,7 +213,7 @@ fn main_screen_at_80x24_and_160x48() {
 fn help_overlay_lists_every_key() {
     let snap = snapshot(false, false);
     let mut app = App::new(Some(600.0));
-    app.on_key(KeyEvent::from(KeyCode::Char('?')), 0);
+    app.on_key(KeyEvent::from(KeyCode::Char('?')), &[]);
     let screen = render(&app, &snap, 100, 30);
     for (key, _) in tui::app::KEYS {
         assert!(
@@ -241,7 +245,14 @@ fn keys_drive_the_app() {
     let snap = snapshot(false, false);
     let mut app = App::new(Some(600.0));
     let key = |c: char| KeyEvent::from(KeyCode::Char(c));
-    let rows = app.rows(&snap).len();
+    let ids: Vec<String> = app
+        .rows(&snap)
+        .iter()
+        .map(|r| r.product_id.clone())
+        .collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let rows = &ids[..];
+    let one = &ids[..1];
     // Two hours in, the trend score (views/min against a 6 h baseline) puts
     // the celebrity shoe on the first screen.
     assert!(
@@ -254,7 +265,7 @@ fn keys_drive_the_app() {
     app.on_key(KeyEvent::from(KeyCode::Down), rows);
     app.on_key(key('j'), rows);
     app.on_key(key('k'), rows);
-    assert_eq!(app.selected, 1);
+    assert_eq!(app.selected.as_deref(), Some(ids[1]));
     // Sort.
     app.on_key(key('s'), rows);
     assert_eq!(app.sort, Sort::Change);
@@ -272,18 +283,75 @@ fn keys_drive_the_app() {
         "{screen}"
     );
     // Pause, speed, kill switch.
-    assert_eq!(app.on_key(key(' '), 1), Some(Command::Pause(true)));
-    assert_eq!(app.on_key(key('+'), 1), Some(Command::Speed(Some(1800.0))));
-    assert_eq!(app.on_key(key('-'), 1), Some(Command::Speed(Some(600.0))));
-    assert_eq!(app.on_key(key('K'), 1), Some(Command::KillSwitch(true)));
+    assert_eq!(app.on_key(key(' '), one), Some(Command::Pause(true)));
+    assert_eq!(
+        app.on_key(key('+'), one),
+        Some(Command::Speed(Some(1800.0)))
+    );
+    assert_eq!(app.on_key(key('-'), one), Some(Command::Speed(Some(600.0))));
+    assert_eq!(app.on_key(key('K'), one), Some(Command::KillSwitch(true)));
     // Enter focuses the chart; q quits; Ctrl-C quits too.
-    app.on_key(KeyEvent::from(KeyCode::Enter), 1);
+    app.on_key(KeyEvent::from(KeyCode::Enter), one);
     assert!(app.chart_focus);
-    assert_eq!(app.on_key(key('q'), 1), Some(Command::Quit));
+    assert_eq!(app.on_key(key('q'), one), Some(Command::Quit));
     let mut other = App::new(None);
     assert_eq!(
-        other.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL), 0),
+        other.on_key(
+            KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+            &[]
+        ),
         Some(Command::Quit)
+    );
+}
+
+/// The selection is a product, not a row: the trend sort reorders the rows
+/// every window, and the selected shoe (and its chart) stays selected.
+#[test]
+fn the_selected_product_stays_selected_while_the_sort_reorders() {
+    let at_16 = snapshot(false, false);
+    let mut app = App::new(Some(600.0));
+    let ids = |snap: &Snapshot, app: &App| -> Vec<String> {
+        app.rows(snap)
+            .iter()
+            .map(|r| r.product_id.clone())
+            .collect()
+    };
+    let before = ids(&at_16, &app);
+    let pick = before.iter().position(|id| id == "sku-0040").unwrap() + 3;
+    let rows: Vec<&str> = before.iter().map(String::as_str).collect();
+    for _ in 0..pick {
+        app.on_key(KeyEvent::from(KeyCode::Down), &rows);
+    }
+    let chosen = before[pick].clone();
+    assert_eq!(app.selected_row(&at_16).unwrap().product_id, chosen);
+    // Ten hours later the spike has decayed and the order is different.
+    let later = snapshot_until(DAY0 + 26 * HOUR, false, false);
+    let after = ids(&later, &app);
+    assert_ne!(
+        after.iter().position(|id| *id == chosen),
+        Some(pick),
+        "the rows were reordered"
+    );
+    assert_eq!(app.selected_row(&later).unwrap().product_id, chosen);
+    let screen = render(&app, &later, 120, 32);
+    assert!(screen.contains(&chosen), "{screen}");
+    // Changing the sort keeps it too.
+    let rows: Vec<&str> = after.iter().map(String::as_str).collect();
+    app.on_key(KeyEvent::from(KeyCode::Char('s')), &rows);
+    assert_eq!(app.selected_row(&later).unwrap().product_id, chosen);
+}
+
+#[test]
+fn esc_closes_the_help_and_does_not_quit() {
+    let mut app = App::new(Some(600.0));
+    app.on_key(KeyEvent::from(KeyCode::Char('?')), &[]);
+    assert!(app.help);
+    assert_eq!(app.on_key(KeyEvent::from(KeyCode::Esc), &[]), None);
+    assert!(!app.help && !app.quit);
+    assert_eq!(
+        app.on_key(KeyEvent::from(KeyCode::Esc), &[]),
+        Some(Command::Quit),
+        "on the main screen Esc still quits"
     );
 }
 
