@@ -51,3 +51,45 @@ fn the_tui_runs_answers_keys_and_restores_the_terminal() {
         "the alternate screen is gone:\n{after}"
     );
 }
+
+/// `kill -TERM` (as a service manager or a closed terminal sends) ends the
+/// UI like `q`: raw mode off and the alternate screen gone.
+#[test]
+fn sigterm_restores_the_terminal() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let bin = env!("CARGO_BIN_EXE_pricestream");
+    let name = format!("pricestream-term-{}", std::process::id());
+    let command = format!(
+        "cd {} && {bin} run scenarios/celebrity-spike.toml --tui --policy static --speed 60; \
+         echo EXITED; stty -a | grep -o -- '-\\?icanon' | sed 's/^/MODE:/'; sleep 20",
+        root.display()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &command,
+    ]);
+    let _guard = Session(name.clone());
+    wait_for(&name, "prices · sort trend");
+    let shell = tmux(&["list-panes", "-t", &name, "-F", "#{pane_pid}"]);
+    let killed = std::process::Command::new("pkill")
+        .args(["-TERM", "-P", shell.trim(), "pricestream"])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "the UI process was found");
+    let after = wait_for(&name, "MODE:");
+    assert!(
+        after.contains("MODE:icanon") && !after.contains("MODE:-icanon"),
+        "canonical mode is back:\n{after}"
+    );
+    assert!(
+        !after.contains("prices · sort"),
+        "the alternate screen is gone:\n{after}"
+    );
+}

@@ -144,7 +144,8 @@ pub fn run(args: ServeArgs) -> CliResult {
     let set = |f: &std::sync::atomic::AtomicBool, on: bool| {
         f.store(on, std::sync::atomic::Ordering::SeqCst)
     };
-    let shown = tui::host::show(&mailbox, Some(1.0), |cmd| match cmd {
+    // The signal handler's flag stops the UI too, which restores the terminal.
+    let shown = tui::host::show(&mailbox, Some(1.0), &stop, |cmd| match cmd {
         tui::Command::Quit => set(&stop, true),
         tui::Command::KillSwitch(on) => set(&kill_switch, on),
         tui::Command::Pause(on) => set(&paused, on),

@@ -183,8 +183,14 @@ fn run_tui(args: &RunArgs, opts: workbench::RunOptions) -> CliResult {
         .map_err(|e| CliError::with_code(e.exit_code(), e))?;
     let lp = workbench::ClosedLoop::new(sim, shop, &opts)
         .map_err(|e| CliError::with_code(e.exit_code(), e))?;
+    // SIGTERM, SIGHUP (and SIGINT, though raw mode reads Ctrl-C as a key)
+    // end the UI like `q`, so the terminal is restored.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst))
+        .map_err(|e| CliError::runtime(format!("cannot handle SIGTERM: {e}")))?;
     let super::live::LiveLoop(lp) =
-        tui::host::run_live(super::live::LiveLoop::new(lp), args.speed.0)
+        tui::host::run_live(super::live::LiveLoop::new(lp), args.speed.0, &stop)
             .map_err(|e| CliError::runtime(format!("terminal: {e}")))?;
     if lp.is_finished() {
         print!("{}", workbench::report::describe(lp.summary()));

@@ -7,6 +7,7 @@
 //! [`Simulation`] (the binary adapts the workbench's closed loop), so the UI
 //! depends on the core's types only.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -48,15 +49,16 @@ pub trait Simulation: Send + 'static {
     fn header(&self) -> Snapshot;
 }
 
-/// Runs `lp` under the UI until the user quits; returns the loop as it stood.
-pub fn run_live<S: Simulation>(lp: S, speed: Option<f64>) -> std::io::Result<S> {
+/// Runs `lp` under the UI until the user quits or `stop` is set (a signal
+/// handler's flag); returns the loop as it stood.
+pub fn run_live<S: Simulation>(lp: S, speed: Option<f64>, stop: &AtomicBool) -> std::io::Result<S> {
     let mailbox: Mailbox = Arc::new(Mutex::new(None));
     let (commands, inbox) = channel::<Command>();
     let worker = {
         let mailbox = mailbox.clone();
         std::thread::spawn(move || drive(lp, speed, &mailbox, &inbox))
     };
-    let outcome = show(&mailbox, speed, |cmd| {
+    let outcome = show(&mailbox, speed, stop, |cmd| {
         let _ = commands.send(cmd);
     });
     let _ = commands.send(Command::Quit);
@@ -67,11 +69,13 @@ pub fn run_live<S: Simulation>(lp: S, speed: Option<f64>) -> std::io::Result<S> 
 }
 
 /// The UI on this thread: draws the latest snapshot in `mailbox` and hands
-/// each command to `on_command` until the user quits (then the terminal is
-/// restored, also when drawing fails).
+/// each command to `on_command` until the user quits or `stop` is set — by
+/// the host's SIGTERM/SIGHUP/SIGINT handler — then restores the terminal
+/// (also when drawing fails).
 pub fn show(
     mailbox: &Mailbox,
     speed: Option<f64>,
+    stop: &AtomicBool,
     mut on_command: impl FnMut(Command),
 ) -> std::io::Result<()> {
     let mut terminal = ratatui::try_init().map_err(|e| {
@@ -83,6 +87,10 @@ pub fn show(
     let mut snap = Snapshot::default();
     let outcome = (|| -> std::io::Result<()> {
         loop {
+            if stop.load(Ordering::SeqCst) {
+                on_command(Command::Quit);
+                return Ok(());
+            }
             if let Some(s) = mailbox.lock().ok().and_then(|mut m| m.take()) {
                 snap = s;
             }
