@@ -222,17 +222,14 @@ fn draw_chart(f: &mut Frame, area: Rect, app: &App, snap: &Snapshot) {
         .iter()
         .map(|d| (hours(snap, d.0), f64::from(d.1)))
         .collect();
-    let y_price = prices
-        .iter()
-        .map(|p| p.1)
-        .fold(row.base_price * 1.1, f64::max);
-    let y_demand = demand.iter().map(|p| p.1).fold(1.0, f64::max) * 1.1;
-    let marks = |ymax: f64| -> Vec<Vec<(f64, f64)>> {
+    let y_price = price_bounds(&prices, row.base_price);
+    let y_demand = [0.0, demand.iter().map(|p| p.1).fold(1.0, f64::max) * 1.1];
+    let marks = |[lo, hi]: [f64; 2]| -> Vec<Vec<(f64, f64)>> {
         snap.moments
             .iter()
             .map(|(t, _)| hours(snap, *t))
             .filter(|x| (x0..=x1).contains(x))
-            .map(|x| vec![(x, 0.0), (x, ymax)])
+            .map(|x| vec![(x, lo), (x, hi)])
             .collect()
     };
     let price_marks = marks(y_price);
@@ -240,7 +237,7 @@ fn draw_chart(f: &mut Frame, area: Rect, app: &App, snap: &Snapshot) {
     let chart = |title: String,
                  data: &[(f64, f64)],
                  marks: &[Vec<(f64, f64)>],
-                 ymax: f64,
+                 [ymin, ymax]: [f64; 2],
                  color: Color,
                  area: Rect,
                  f: &mut Frame| {
@@ -269,8 +266,8 @@ fn draw_chart(f: &mut Frame, area: Rect, app: &App, snap: &Snapshot) {
             )
             .y_axis(
                 Axis::default()
-                    .bounds([0.0, ymax])
-                    .labels(["0".to_string(), format!("{ymax:.0}")]),
+                    .bounds([ymin, ymax])
+                    .labels([format!("{ymin:.0}"), format!("{ymax:.0}")]),
             );
         f.render_widget(c, area);
     };
@@ -284,8 +281,12 @@ fn draw_chart(f: &mut Frame, area: Rect, app: &App, snap: &Snapshot) {
     if area.height < 14 {
         // Too short for two charts: demand only, the price in the title.
         let title = format!(
-            " {} views/min {:.1} · price {:.2}{} ",
-            row.product_id, row.views_per_minute, row.price, moment
+            " {} views/min {:.1} · price {:.2}{} · Enter: price chart{} ",
+            row.product_id,
+            row.views_per_minute,
+            row.price,
+            stock_label(row),
+            moment
         );
         chart(
             title,
@@ -301,7 +302,13 @@ fn draw_chart(f: &mut Frame, area: Rect, app: &App, snap: &Snapshot) {
     let [top, low] =
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
     chart(
-        format!(" {} price {:.2}{} ", row.product_id, row.price, moment),
+        format!(
+            " {} price {:.2}{}{} ",
+            row.product_id,
+            row.price,
+            stock_label(row),
+            moment
+        ),
         &prices,
         &price_marks,
         y_price,
@@ -318,6 +325,26 @@ fn draw_chart(f: &mut Frame, area: Rect, app: &App, snap: &Snapshot) {
         low,
         f,
     );
+}
+
+/// Stock next to the price: a drop to the floor after a sell-out explains itself.
+fn stock_label(row: &ProductRow) -> String {
+    if row.inventory <= 0 {
+        " · SOLD OUT".to_string()
+    } else {
+        format!(" · stock {} ({:.0}d)", row.inventory, row.days_of_cover)
+    }
+}
+
+/// The price axis fitted to the data and the list price (a 54–73 move is
+/// not drawn on 0–73), with a little room above and below.
+fn price_bounds(prices: &[(f64, f64)], base: f64) -> [f64; 2] {
+    let (lo, hi) = prices
+        .iter()
+        .map(|p| p.1)
+        .fold((base, base), |(lo, hi), p| (lo.min(p), hi.max(p)));
+    let pad = ((hi - lo) * 0.1).max(base * 0.02).max(0.5);
+    [(lo - pad).max(0.0), hi + pad]
 }
 
 fn draw_pipeline(f: &mut Frame, area: Rect, snap: &Snapshot) {
@@ -394,9 +421,12 @@ fn draw_decisions(f: &mut Frame, area: Rect, snap: &Snapshot) {
 fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
     let text = if app.filtering {
         format!(" filter: {}▏ (Enter to finish)", app.filter)
-    } else {
+    } else if area.width >= 92 {
         " ? help · ↑↓ select · s sort · / filter · space pause · +/- speed · K kill switch · q quit"
             .to_string()
+    } else {
+        // Narrow terminals: every key still fits, quit included.
+        " ? help · ↑↓ · Enter chart · s sort · / filter · space · +/- · K · q quit".to_string()
     };
     f.render_widget(
         Paragraph::new(text).style(Style::new().fg(Color::DarkGray)),
