@@ -155,25 +155,27 @@ impl Tracker {
         self.rows.extend(fresh.rows);
     }
 
-    /// Folds in the windows closed since the last call.
+    /// Folds in the windows closed since the last call. A product without a
+    /// record in a closed window had no events in it: that window is a zero
+    /// for it, so every product's demand, trend score and chart move on the
+    /// same clock (one view does not read "0.6 v/min" forever).
     pub fn absorb(&mut self, windows: &[FeatureRecord]) {
-        for f in windows {
-            let Some(row) = self.rows.get_mut(&f.product_id) else {
-                continue;
-            };
-            let p = WindowPoint::from_record(f);
-            // 100 s windows: α = 1 − 0.5^(100 s / 6 h).
-            const ALPHA: f32 = 0.0032;
-            if row.demand.is_empty() {
-                row.baseline = p.views_per_minute;
-            } else {
-                row.baseline += ALPHA * (p.views_per_minute - row.baseline);
+        let mut order: Vec<&FeatureRecord> = windows.iter().collect();
+        order.sort_by_key(|f| f.window.end);
+        for group in order.chunk_by(|a, b| a.window.end == b.window.end) {
+            let end = group[0].window.end;
+            let mut seen = std::collections::HashSet::with_capacity(group.len());
+            for f in group {
+                if let Some(row) = self.rows.get_mut(&f.product_id) {
+                    seen.insert(f.product_id.as_str());
+                    row.observe(&WindowPoint::from_record(f));
+                }
             }
-            row.views_per_minute = p.views_per_minute;
-            row.growth = p.view_growth;
-            row.days_of_cover = p.days_of_cover;
-            push_bounded(&mut row.demand, (p.window_end, p.views_per_minute));
-            push_bounded(&mut row.prices, (p.window_end, p.price));
+            for (id, row) in &mut self.rows {
+                if !seen.contains(id.as_str()) {
+                    row.observe(&WindowPoint::quiet(end, row));
+                }
+            }
         }
     }
 
@@ -206,7 +208,35 @@ struct WindowPoint {
     price: f64,
 }
 
+impl ProductRow {
+    fn observe(&mut self, p: &WindowPoint) {
+        // 100 s windows: α = 1 − 0.5^(100 s / 6 h).
+        const ALPHA: f32 = 0.0032;
+        if self.demand.is_empty() {
+            self.baseline = p.views_per_minute;
+        } else {
+            self.baseline += ALPHA * (p.views_per_minute - self.baseline);
+        }
+        self.views_per_minute = p.views_per_minute;
+        self.growth = p.view_growth;
+        self.days_of_cover = p.days_of_cover;
+        push_bounded(&mut self.demand, (p.window_end, p.views_per_minute));
+        push_bounded(&mut self.prices, (p.window_end, p.price));
+    }
+}
+
 impl WindowPoint {
+    /// A window in which the product had no events.
+    fn quiet(window_end: Millis, row: &ProductRow) -> WindowPoint {
+        WindowPoint {
+            window_end,
+            views_per_minute: 0.0,
+            view_growth: 0.0,
+            days_of_cover: row.days_of_cover,
+            price: row.price,
+        }
+    }
+
     fn from_record(f: &FeatureRecord) -> WindowPoint {
         WindowPoint {
             window_end: f.window.end,

@@ -409,3 +409,41 @@ fn a_live_service_shows_its_windows_prices_and_decisions() {
     assert!(screen.contains("pricestream-clicks"), "{screen}");
     insta::assert_snapshot!("live_service_120x32", screen);
 }
+
+/// A product with one view and then silence reads 0 views/min, and its
+/// chart covers the same windows as a busy product's (the shop's clock).
+#[test]
+fn quiet_windows_are_zeros_for_every_product() {
+    let items: Vec<CatalogItem> = ["sku-busy", "sku-once"]
+        .iter()
+        .map(|id| testkit::fixtures::item(id))
+        .collect();
+    let mut tracker = Tracker::from_items(&items);
+    let views = |v: f32| {
+        let mut f = [0.0; FEATURE_COUNT];
+        f[feature("views_per_minute")] = v;
+        f
+    };
+    let t0 = DAY0 + 12 * HOUR;
+    tracker.absorb(&[
+        testkit::fixtures::record("sku-busy", t0, views(6.0)),
+        testkit::fixtures::record("sku-once", t0, views(0.6)),
+    ]);
+    // Thirty windows, the busy shoe only, delivered in one batch out of order.
+    let mut later: Vec<FeatureRecord> = (1..=30)
+        .map(|i| testkit::fixtures::record("sku-busy", t0 + i * WINDOW, views(6.0)))
+        .collect();
+    later.reverse();
+    tracker.absorb(&later);
+    let snap = tracker.snapshot_items(&items, Vec::new());
+    let row = |id: &str| snap.products.iter().find(|r| r.product_id == id).unwrap();
+    let (busy, once) = (row("sku-busy"), row("sku-once"));
+    assert_eq!(once.views_per_minute, 0.0, "no events is zero demand");
+    assert!(once.trend() < busy.trend());
+    assert_eq!(once.demand.len(), busy.demand.len());
+    assert_eq!(once.demand.last().unwrap().0, t0 + 30 * WINDOW);
+    assert!(
+        busy.demand.windows(2).all(|w| w[0].0 < w[1].0),
+        "in time order"
+    );
+}
