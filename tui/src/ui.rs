@@ -37,6 +37,12 @@ fn clock(t: Millis) -> String {
     s.get(5..19).map(|x| x.replace('T', " ")).unwrap_or(s)
 }
 
+/// An x-axis label in clock time ("14:00"; the day is in the status bar).
+fn axis_time(snap: &Snapshot, x_hours: f64) -> String {
+    let t = snap.start + (x_hours * 3_600_000.0).round() as Millis;
+    clock(t).get(6..11).unwrap_or_default().to_string()
+}
+
 fn hours(snap: &Snapshot, t: Millis) -> f64 {
     (t - snap.start) as f64 / 3_600_000.0
 }
@@ -262,7 +268,7 @@ fn draw_chart(f: &mut Frame, area: Rect, app: &App, snap: &Snapshot) {
             .x_axis(
                 Axis::default()
                     .bounds([x0, x1])
-                    .labels([format!("{x0:.0}h"), format!("{x1:.0}h")]),
+                    .labels([x0, (x0 + x1) / 2.0, x1].map(|x| axis_time(snap, x))),
             )
             .y_axis(
                 Axis::default()
