@@ -421,7 +421,10 @@ fn serve_tui_shows_live_prices_and_quits_cleanly() {
     wait_for_within(&name, "→", 120);
     tmux(&["send-keys", "-t", &name, "K"]);
     wait_for(&name, "KILL SWITCH ON");
+    // Quitting stops the service, so it asks first.
     tmux(&["send-keys", "-t", &name, "q"]);
+    wait_for(&name, "quit and stop the service?");
+    tmux(&["send-keys", "-t", &name, "y"]);
     let after = wait_for_within(&name, "EXITED", 60);
     assert!(after.contains("EXITED 0"), "clean exit:\n{after}");
     assert!(

@@ -71,6 +71,10 @@ pub struct App {
     pub speed: Option<f64>,
     pub kill_switch: bool,
     pub quit: bool,
+    /// Showing a running service: `q`/Esc ask before quitting.
+    pub live: bool,
+    /// "Quit the service? y/n" is showing.
+    pub confirm_quit: bool,
 }
 
 impl App {
@@ -86,6 +90,8 @@ impl App {
             speed,
             kill_switch: false,
             quit: false,
+            live: false,
+            confirm_quit: false,
         }
     }
 
@@ -152,6 +158,14 @@ impl App {
             self.selected = None;
             return None;
         }
+        if self.confirm_quit {
+            self.confirm_quit = false;
+            if matches!(key.code, KeyCode::Char('y' | 'Y')) {
+                self.quit = true;
+                return Some(Command::Quit);
+            }
+            return None;
+        }
         if self.help {
             // Any key closes the help and does nothing else (Esc included:
             // in `serve --tui` quitting stops the service).
@@ -174,10 +188,16 @@ impl App {
                 select((at + 1).min(rows.len().saturating_sub(1)))
             }
             KeyCode::Up | KeyCode::Char('k') => select(at.saturating_sub(1)),
+            KeyCode::Char('q') | KeyCode::Esc if self.live => {
+                // Quitting here stops the production service: ask first.
+                self.confirm_quit = true;
+                None
+            }
             KeyCode::Char('q') | KeyCode::Esc => {
                 self.quit = true;
                 Some(Command::Quit)
             }
+            KeyCode::Char('+' | '=' | '-') if self.live => None,
             KeyCode::Enter => {
                 self.chart_focus = !self.chart_focus;
                 None

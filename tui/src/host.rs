@@ -92,6 +92,7 @@ pub fn show(
                 return Ok(());
             }
             if let Some(s) = mailbox.lock().ok().and_then(|mut m| m.take()) {
+                app.live = s.live;
                 snap = s;
             }
             terminal.draw(|f| ui::draw(f, &app, &snap))?;

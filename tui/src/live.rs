@@ -98,6 +98,7 @@ impl LiveView {
         snap.clock = p.now;
         snap.watermark = p.stats.watermark;
         snap.speed = Some(1.0);
+        snap.live = true;
         snap.paused = p.paused;
         snap.kill_switch = p.kill_switch;
         snap.events = p.stats.received;

@@ -111,6 +111,9 @@ pub struct Snapshot {
     pub decisions: Vec<DecisionLine>,
     /// Scenario moments to mark on charts: (time, label).
     pub moments: Vec<(Millis, String)>,
+    /// A running service (`serve --tui`), not a simulation: no speed keys,
+    /// and quitting asks first (it stops the service).
+    pub live: bool,
 }
 
 /// Keeps per-product history between snapshots (fed by the loop's closed windows).

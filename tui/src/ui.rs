@@ -49,6 +49,18 @@ fn hours(snap: &Snapshot, t: Millis) -> f64 {
 
 pub fn draw(f: &mut Frame, app: &App, snap: &Snapshot) {
     let area = f.area();
+    if snap.scenario.is_empty() {
+        // Nothing reported yet (a service connecting, leasing shards).
+        let text = "pricestream — connecting; waiting for the first window… (Ctrl-C quits)";
+        let [_, mid, _] = Layout::vertical([
+            Constraint::Percentage(45),
+            Constraint::Length(1),
+            Constraint::Min(0),
+        ])
+        .areas(area);
+        f.render_widget(Paragraph::new(text).centered(), mid);
+        return;
+    }
     let bottom_h = if area.height >= 40 { 10 } else { 7 };
     let [status, body, bottom, footer] = Layout::vertical([
         Constraint::Length(1),
@@ -76,7 +88,7 @@ pub fn draw(f: &mut Frame, app: &App, snap: &Snapshot) {
         Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(bottom);
     draw_pipeline(f, pipe, snap);
     draw_decisions(f, log, snap);
-    draw_footer(f, footer, app);
+    draw_footer(f, footer, app, snap);
     if app.help {
         draw_help(f, area);
     }
@@ -84,8 +96,9 @@ pub fn draw(f: &mut Frame, app: &App, snap: &Snapshot) {
 
 fn draw_status(f: &mut Frame, area: Rect, snap: &Snapshot) {
     let speed = match snap.speed {
-        Some(s) => format!("{s:.0}×"),
-        None => "max".into(),
+        _ if snap.live => "live".into(),
+        Some(s) => format!("speed {s:.0}×"),
+        None => "speed max".into(),
     };
     let mut spans = vec![Span::styled(
         " pricestream ",
@@ -118,7 +131,7 @@ fn draw_status(f: &mut Frame, area: Rect, snap: &Snapshot) {
     }
     let version: String = snap.model_version.chars().take(40).collect();
     spans.push(Span::raw(format!(
-        " {} · {} · speed {} · policy {} ({}) ",
+        " {} · {} · {} · policy {} ({}) ",
         clock(snap.clock),
         snap.scenario,
         speed,
@@ -424,20 +437,28 @@ fn draw_decisions(f: &mut Frame, area: Rect, snap: &Snapshot) {
     );
 }
 
-fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
-    let text = if app.filtering {
+fn draw_footer(f: &mut Frame, area: Rect, app: &App, snap: &Snapshot) {
+    // A service has no speed to change.
+    let speed = if snap.live { "" } else { " · +/- speed" };
+    let text = if app.confirm_quit {
+        " quit and stop the service? y: yes, any other key: no".to_string()
+    } else if app.filtering {
         format!(" filter: {}▏ (Enter to finish)", app.filter)
     } else if area.width >= 92 {
-        " ? help · ↑↓ select · s sort · / filter · space pause · +/- speed · K kill switch · q quit"
-            .to_string()
+        format!(
+            " ? help · ↑↓ select · s sort · / filter · space pause{speed} · K kill switch · q quit"
+        )
     } else {
         // Narrow terminals: every key still fits, quit included.
-        " ? help · ↑↓ · Enter chart · s sort · / filter · space · +/- · K · q quit".to_string()
+        let speed = if snap.live { "" } else { " · +/-" };
+        format!(" ? help · ↑↓ · Enter chart · s sort · / filter · space{speed} · K · q quit")
     };
-    f.render_widget(
-        Paragraph::new(text).style(Style::new().fg(Color::DarkGray)),
-        area,
-    );
+    let style = if app.confirm_quit {
+        Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().fg(Color::DarkGray)
+    };
+    f.render_widget(Paragraph::new(text).style(style), area);
 }
 
 fn draw_help(f: &mut Frame, area: Rect) {

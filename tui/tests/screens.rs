@@ -405,9 +405,33 @@ fn a_live_service_shows_its_windows_prices_and_decisions() {
         "a product that appeared later gets a row"
     );
     assert_eq!(snap.price_changes, 1);
-    let screen = render(&App::new(Some(1.0)), &snap, 120, 32);
+    let mut app = App::new(Some(1.0));
+    app.live = snap.live;
+    let screen = render(&app, &snap, 120, 32);
     assert!(screen.contains("pricestream-clicks"), "{screen}");
+    assert!(
+        !screen.contains("speed"),
+        "a service has no speed keys:\n{screen}"
+    );
     insta::assert_snapshot!("live_service_120x32", screen);
+    // Quitting stops the service: q asks, only y confirms.
+    let q = KeyEvent::from(KeyCode::Char('q'));
+    assert_eq!(app.on_key(q, &[]), None);
+    assert!(render(&app, &snap, 120, 32).contains("quit and stop the service? y"));
+    assert_eq!(app.on_key(KeyEvent::from(KeyCode::Char('n')), &[]), None);
+    assert!(!app.quit);
+    app.on_key(KeyEvent::from(KeyCode::Esc), &[]);
+    assert_eq!(
+        app.on_key(KeyEvent::from(KeyCode::Char('y')), &[]),
+        Some(Command::Quit)
+    );
+}
+
+/// Before the service's first report the screen says what it is waiting for.
+#[test]
+fn a_service_that_has_not_reported_says_it_is_waiting() {
+    let screen = render(&App::new(Some(1.0)), &Snapshot::default(), 80, 24);
+    assert!(screen.contains("waiting for the first window"), "{screen}");
 }
 
 /// A product with one view and then silence reads 0 views/min, and its
