@@ -530,3 +530,45 @@ fn a_reader_that_stops_early_ends_the_command_quietly() {
             .starts_with("{\"product_id\"")
     );
 }
+
+#[test]
+fn top_level_help_leads_with_run_and_examples_and_version_names_the_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = pricestream(&["--help"], dir.path());
+    let help = String::from_utf8_lossy(&o.stdout);
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take(2)
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(commands, ["run", "sim"], "{help}");
+    assert!(help.contains("Examples:") && help.contains("pricestream run scenarios/"));
+    let o = pricestream(&["--version"], dir.path());
+    let version = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        version.contains("(commit ")
+            && version.contains("ONNX Runtime: 1.24")
+            && version.contains("feature records: version"),
+        "{version}"
+    );
+}
+
+/// The shipped model is found from anywhere, not only from the checkout.
+#[test]
+fn run_finds_the_shipped_model_from_another_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = repo().join("scenarios/steady.toml");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--policy",
+        "model",
+        "--duration",
+        "1h",
+        "-q",
+    ];
+    let o = pricestream(&args, dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+}

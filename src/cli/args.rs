@@ -11,6 +11,24 @@ pub fn duration(s: &str) -> Result<Millis, String> {
     Millis::try_from(d.as_millis()).map_err(|_| "too long".to_string())
 }
 
+/// The shipped model: `model/pricing.onnx` in the working directory, else in
+/// the checkout the executable was built in (so `run` works from anywhere).
+pub fn default_model() -> std::path::PathBuf {
+    const SHIPPED: &str = "model/pricing.onnx";
+    if std::path::Path::new(SHIPPED).exists() {
+        return SHIPPED.into();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.ancestors()
+                .skip(1)
+                .map(|d| d.join(SHIPPED))
+                .find(|p| p.exists())
+        })
+        .unwrap_or_else(|| SHIPPED.into())
+}
+
 #[derive(Clone, Debug)]
 pub struct Seeds(pub Vec<u64>);
 

@@ -73,6 +73,7 @@ pub fn run_audit(config: &Path) -> CliResult {
 pub enum DlqCommand {
     /// Print dead letters as NDJSON (original bytes as `raw` or `raw_base64`).
     List {
+        /// Service configuration (see deploy/pricestream.example.toml).
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
         /// Only this reason (e.g. unknown_product).
@@ -81,8 +82,10 @@ pub enum DlqCommand {
     },
     /// Put dead letters back on the stream (original bytes) and remove them from the table.
     Replay {
+        /// Service configuration (see deploy/pricestream.example.toml).
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+        /// Only this reason (e.g. unknown_product, after adding the product).
         #[arg(long)]
         reason: Option<String>,
         /// Only say what would be replayed.
@@ -145,8 +148,10 @@ pub struct ProduceArgs {
     /// Service configuration (see deploy/pricestream.example.toml).
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
+    /// Override the scenario's seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Override the scenario's duration (e.g. 6h).
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     duration: Option<Millis>,
     /// Simulated time per real second (e.g. 60), or `max`.

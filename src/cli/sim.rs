@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use pipeline::Millis;
 
-use super::args::{Seeds, duration, seeds};
+use super::args::{Seeds, default_model, duration, seeds};
 use super::error::{CliError, CliResult};
 use super::output::{self, Sink};
 
@@ -80,13 +80,15 @@ pub struct ExportArgs {
     /// prices) or e.g. `model`, so labels cover the states a model leads to.
     #[arg(long, default_value = "static")]
     policy: String,
-    /// ONNX model for `--policy model`.
-    #[arg(long, default_value = "model/pricing.onnx")]
-    model: PathBuf,
+    /// ONNX model for `--policy model` [default: model/pricing.onnx here,
+    /// or in the checkout the binary was built in].
+    #[arg(long, value_name = "PATH")]
+    model: Option<PathBuf>,
 }
 
 pub fn run_export(args: ExportArgs) -> CliResult {
-    let policy = workbench::Policy::parse(&args.policy, &model::ModelSpec::onnx(&args.model))
+    let path = args.model.clone().unwrap_or_else(default_model);
+    let policy = workbench::Policy::parse(&args.policy, &model::ModelSpec::onnx(&path))
         .map_err(|e| CliError::input(format!("--policy: {e}")))?;
     let opts = workbench::RunOptions {
         policy,

@@ -14,12 +14,13 @@ use super::output;
 pub struct RunArgs {
     /// Scenario file (TOML), e.g. scenarios/celebrity-spike.toml.
     scenario: PathBuf,
-    /// Pricing policy: model, rules, static, static@RATIO, static-opt, trend-rule, oracle,
-    /// oracle-free; pin products with e.g. static-opt[sku-0040=1.5].
+    /// Pricing policy: model, plan, rules, static, static@RATIO (e.g. static@1.2),
+    /// static-opt, trend-rule, oracle, oracle-reactive, oracle-free; pin products
+    /// with e.g. static-opt[sku-0040=1.5].
     #[arg(long, default_value = "model")]
     policy: String,
-    /// ONNX model for the `model` policy [default: model/pricing.onnx, or
-    /// the --config file's model].
+    /// ONNX model for the `model` policy [default: the --config file's model,
+    /// else model/pricing.onnx here or in the checkout the binary was built in].
     #[arg(long, value_name = "PATH")]
     model: Option<PathBuf>,
     /// A deployment's configuration (as `serve` reads it): its `[pipeline]`,
@@ -75,7 +76,7 @@ pub fn run(args: RunArgs) -> CliResult {
     let model = match (&args.model, &deployed) {
         (Some(path), _) => model::ModelSpec::onnx(path),
         (None, Some(d)) => d.model.clone(),
-        (None, None) => model::ModelSpec::onnx("model/pricing.onnx"),
+        (None, None) => model::ModelSpec::onnx(super::args::default_model()),
     };
     let list = args.compare.as_deref().unwrap_or(args.policy.as_str());
     let policies = workbench::Policy::parse_list(list, &model)
