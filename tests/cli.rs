@@ -572,3 +572,48 @@ fn run_finds_the_shipped_model_from_another_directory() {
     let o = pricestream(&args, dir.path());
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// The report says what was run and shows, per trending product, its charts,
+/// and the guardrail and product tables.
+#[test]
+fn the_report_has_its_header_trend_charts_and_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let scenario = repo().join("scenarios/celebrity-spike.toml");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--compare",
+        "static-opt,plan",
+        "--seeds",
+        "1,2",
+        "--duration",
+        "2d 20h",
+        "--report",
+        "rep",
+        "-q",
+    ];
+    let o = pricestream(&args, p);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(p.join("rep/report.html")).unwrap();
+    for needle in [
+        "<h1>celebrity-spike</h1>",
+        "seeds 1, 2",
+        "static-opt (static-opt",
+        "plan (plan:",
+        "generated 20",
+        "Trend: ",
+        "Guardrail decisions by rule",
+        "id=\"product-table\"",
+        "sku-0040",
+    ] {
+        assert!(html.contains(needle), "{needle:?} missing from the report");
+    }
+    let trend = &html[html.find("Trend: ").unwrap()..html.find("id=\"guardrails\"").unwrap()];
+    assert!(
+        trend.matches("<svg").count() >= 2,
+        "price and demand charts of the trending shoe"
+    );
+    let rows = html.matches("<tr><td>sku-").count();
+    assert!(rows >= 2 * 200, "every product under both policies: {rows}");
+}

@@ -140,6 +140,11 @@ fn draw(
         .configure_mesh()
         .x_desc(frame.x_label)
         .x_label_formatter(&|x| format!("{x:.0}"))
+        // No spurious decimals ("120000.0"): as many as the span needs.
+        .y_label_formatter(&|y| {
+            let decimals = if y1 - y0 >= 20.0 { 0 } else { 1 };
+            format!("{y:.decimals$}")
+        })
         .y_desc(y_label)
         .light_line_style(RGBColor(235, 235, 235))
         .draw()

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod oracle;
 pub mod policy;
 pub mod report;
+mod report_tables;
 mod report_trend;
 pub mod run;
 pub mod summary;

@@ -188,6 +188,8 @@ fn html(
     body += "</table>";
     body += &best_and_headroom(finished);
     body += &crate::report_trend::sections(sc, finished, recorded);
+    body += &crate::report_tables::guardrails(finished);
+    body += &crate::report_tables::products(recorded);
     let profit: Vec<Line> = recorded
         .iter()
         .enumerate()

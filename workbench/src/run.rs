@@ -71,6 +71,8 @@ pub struct RunResult {
     pub profit: Vec<(Millis, f64)>,
     /// Simulated time covered (ms).
     pub sim_time: Millis,
+    /// Every product's outcome, in catalog order.
+    pub products: Vec<crate::summary::ProductSummary>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +194,7 @@ impl ClosedLoop {
                 .collect(),
             profit: Vec::new(),
             sim_time: sim.end() - sim.start(),
+            products: Vec::new(),
         };
         Ok(ClosedLoop {
             next_minute: sim.start(),
@@ -404,6 +407,7 @@ impl ClosedLoop {
     pub fn into_result(mut self) -> RunResult {
         while self.step() {}
         self.result.summary = self.summary;
+        self.result.products = crate::summary::product_summaries(&self.sim, &self.shop);
         self.result
     }
 }

@@ -181,23 +181,7 @@ fn trend_outcomes(sim: &Simulator, shop: &Shop) -> Vec<TrendOutcome> {
             let products: Vec<ProductSummary> = sim
                 .trend_targets(i)
                 .iter()
-                .map(|&p| {
-                    let o = &outcomes[p as usize];
-                    ProductSummary {
-                        product_id: shop.get(p).product_id.clone(),
-                        starting_stock: shop.restock_level(p),
-                        decisions: o.decisions,
-                        units: o.units,
-                        revenue: round2(o.revenue),
-                        profit: round2(o.profit),
-                        expected_profit: round2(o.expected_profit),
-                        missed: o.missed,
-                        sold_out_at: o.sold_out_at.map(pipeline::time::format_rfc3339),
-                        sold_out_after_hours: o
-                            .sold_out_at
-                            .map(|s| ((s - at) as f64 / 3_600_000.0 * 100.0).round() / 100.0),
-                    }
-                })
+                .map(|&p| product_summary(shop, p, &outcomes[p as usize], at))
                 .collect();
             TrendOutcome {
                 label: t.label.clone(),
@@ -211,6 +195,38 @@ fn trend_outcomes(sim: &Simulator, shop: &Shop) -> Vec<TrendOutcome> {
             }
         })
         .collect()
+}
+
+/// Every product over the run, in catalog order (`sold_out_after_hours`
+/// counts from the start).
+pub fn product_summaries(sim: &Simulator, shop: &Shop) -> Vec<ProductSummary> {
+    sim.outcomes()
+        .iter()
+        .enumerate()
+        .map(|(p, o)| product_summary(shop, p as sim::shop::ProductIx, o, sim.start()))
+        .collect()
+}
+
+fn product_summary(
+    shop: &Shop,
+    p: sim::shop::ProductIx,
+    o: &sim::ProductOutcome,
+    from: pipeline::Millis,
+) -> ProductSummary {
+    ProductSummary {
+        product_id: shop.get(p).product_id.clone(),
+        starting_stock: shop.restock_level(p),
+        decisions: o.decisions,
+        units: o.units,
+        revenue: round2(o.revenue),
+        profit: round2(o.profit),
+        expected_profit: round2(o.expected_profit),
+        missed: o.missed,
+        sold_out_at: o.sold_out_at.map(pipeline::time::format_rfc3339),
+        sold_out_after_hours: o
+            .sold_out_at
+            .map(|s| ((s - from) as f64 / 3_600_000.0 * 100.0).round() / 100.0),
+    }
 }
 
 fn round2(v: f64) -> f64 {
