@@ -39,29 +39,40 @@ pub struct Frame<'a> {
     /// The y axis starts at zero (counts, totals) or hugs the data (prices).
     pub y_from_zero: bool,
     pub size: (u32, u32),
+    /// x is hours since this moment: label the axis in clock time.
+    pub clock_from: Option<pipeline::Millis>,
 }
 
 impl Frame<'_> {
-    /// Hours since the start, y from zero: the whole run.
-    pub fn whole_run(size: (u32, u32)) -> Frame<'static> {
+    /// The whole run, x in clock time, y from zero.
+    pub fn whole_run(start: pipeline::Millis, size: (u32, u32)) -> Frame<'static> {
         Frame {
-            x_label: "hours since start",
+            x_label: "time (UTC)",
             x_range: None,
             y_from_zero: true,
             size,
+            clock_from: Some(start),
         }
     }
 }
 
-/// A line chart as an SVG document (x in hours since the start).
+/// A line chart of the whole run as an SVG document (x in hours since
+/// `start`, labelled in clock time).
 pub fn line_chart(
     title: &str,
     y_label: &str,
     lines: &[Line],
     markers: &[Marker<'_>],
+    start: pipeline::Millis,
     size: (u32, u32),
 ) -> String {
-    framed_chart(title, y_label, lines, markers, Frame::whole_run(size))
+    framed_chart(
+        title,
+        y_label,
+        lines,
+        markers,
+        Frame::whole_run(start, size),
+    )
 }
 
 /// A line chart within a frame (a zoomed x range, a y axis that need not start at zero).
@@ -139,7 +150,15 @@ fn draw(
     chart
         .configure_mesh()
         .x_desc(frame.x_label)
-        .x_label_formatter(&|x| format!("{x:.0}"))
+        .x_label_formatter(&|x| match frame.clock_from {
+            // "11-25 14:00": the month-day and time of a RFC 3339 stamp.
+            Some(start) => {
+                let t = start + (x * 3_600_000.0).round() as pipeline::Millis;
+                let s = pipeline::time::format_rfc3339(t);
+                s.get(5..16).map_or(s.clone(), |x| x.replace('T', " "))
+            }
+            None => format!("{x:.0}"),
+        })
         // No spurious decimals ("120000.0"): as many as the span needs.
         .y_label_formatter(&|y| {
             let decimals = if y1 - y0 >= 20.0 { 0 } else { 1 };

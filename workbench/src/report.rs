@@ -211,6 +211,7 @@ fn html(
         "profit",
         &profit,
         &markers,
+        start,
         (1000, 360),
     );
     format!(

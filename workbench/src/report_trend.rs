@@ -105,6 +105,7 @@ fn product_charts(
         x_range: Some((-BEFORE_H, AFTER_H.min(end_h))),
         y_from_zero,
         size: (1000, 300),
+        clock_from: None,
     };
     let markers = [Marker { x: 0.0, label }];
     let lines = |get: &dyn Fn(&crate::run::Series) -> Vec<f64>, steps: bool| -> Vec<Line> {
