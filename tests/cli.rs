@@ -587,8 +587,6 @@ fn the_report_has_its_header_trend_charts_and_tables() {
         "static-opt,plan",
         "--seeds",
         "1,2",
-        "--duration",
-        "2d 20h",
         "--report",
         "rep",
         "-q",
@@ -609,10 +607,16 @@ fn the_report_has_its_header_trend_charts_and_tables() {
     ] {
         assert!(html.contains(needle), "{needle:?} missing from the report");
     }
-    let trend = &html[html.find("Trend: ").unwrap()..html.find("id=\"guardrails\"").unwrap()];
+    let shoe = html.find("Trend: celebrity wears").unwrap();
+    let brand = html.find("Trend: celebrity seen in").unwrap();
+    let end = html.find("id=\"guardrails\"").unwrap();
     assert!(
-        trend.matches("<svg").count() >= 2,
-        "price and demand charts of the trending shoe"
+        html[shoe..brand].matches("<svg").count() >= 3,
+        "price, stock and demand charts of the trending shoe"
+    );
+    assert!(
+        html[brand..end].matches("<svg").count() >= 3,
+        "and of the brand's products together"
     );
     let rows = html.matches("<tr><td>sku-").count();
     assert!(rows >= 2 * 200, "every product under both policies: {rows}");

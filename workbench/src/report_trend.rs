@@ -1,7 +1,7 @@
 //! The report's trend sections: for each trend, how its products sold under
-//! each policy (over all seeds), and for a single-product trend the price,
-//! stock and demand around the sighting on a zoomed time axis, with the
-//! guardrail decisions that held the price.
+//! each policy (over all seeds), and the price, stock and demand around the
+//! sighting on a zoomed time axis — of the product, with the guardrail
+//! decisions that held its price, or of a brand's products together.
 
 use std::collections::BTreeMap;
 
@@ -39,8 +39,26 @@ pub fn sections(sc: &sim::Scenario, finished: &[Finished], recorded: &[&Finished
         );
         body += &outcome_table(i, finished, &policies);
         if let Some(product) = &trend.product {
-            body += &product_charts(sc, product, at, &trend.label, recorded);
+            let series = |f: &Finished| f.result.series.get(product).cloned();
+            body += &product_charts(sc, product, &series, at, &trend.label, recorded);
             body += &guardrail_table(product, recorded);
+        } else {
+            // A brand: its products together (views and stock summed, mean price).
+            let series = |f: &Finished| {
+                let targets = f.result.summary.trending.get(i)?;
+                let parts: Vec<&crate::run::Series> = targets
+                    .products
+                    .iter()
+                    .filter_map(|p| f.result.series.get(&p.product_id))
+                    .collect();
+                (!parts.is_empty()).then(|| crate::run::Series::aggregate(&parts))
+            };
+            let n = finished
+                .first()
+                .and_then(|f| f.result.summary.trending.get(i))
+                .map_or(0, |t| t.products.len());
+            let title = format!("{} ({n} products)", trend.brand.as_deref().unwrap_or("all"));
+            body += &product_charts(sc, &title, &series, at, &trend.label, recorded);
         }
     }
     body
@@ -94,6 +112,7 @@ fn outcome_table(trend: usize, finished: &[Finished], policies: &[String]) -> St
 fn product_charts(
     sc: &sim::Scenario,
     product: &str,
+    series: &dyn Fn(&Finished) -> Option<crate::run::Series>,
     at: Millis,
     label: &str,
     recorded: &[&Finished],
@@ -113,11 +132,16 @@ fn product_charts(
             .iter()
             .enumerate()
             .filter_map(|(i, f)| {
-                let s = f.result.series.get(product)?;
+                let s = series(f)?;
                 Some(Line {
                     label: f.policy.name(),
                     color: PALETTE[i % PALETTE.len()],
-                    points: s.window_end.iter().map(|t| since(*t)).zip(get(s)).collect(),
+                    points: s
+                        .window_end
+                        .iter()
+                        .map(|t| since(*t))
+                        .zip(get(&s))
+                        .collect(),
                     steps,
                 })
             })
@@ -143,7 +167,7 @@ fn product_charts(
         &markers,
         frame(true),
     );
-    if let Some(s) = recorded.first().and_then(|f| f.result.series.get(product)) {
+    if let Some(s) = recorded.first().and_then(|f| series(f)) {
         let views = [Line {
             label: "views per minute".into(),
             color: RGBColor(31, 119, 180),

@@ -59,6 +59,40 @@ pub struct Series {
     pub inventory: Vec<f32>,
 }
 
+impl Series {
+    /// Several products as one (a brand's sighting): views and stock summed,
+    /// the price averaged, at every window any of them closed. A product
+    /// without events in a window adds no views and keeps its last price and
+    /// stock (its first known ones before it has any).
+    pub fn aggregate(parts: &[&Series]) -> Series {
+        let mut ends: Vec<Millis> = parts.iter().flat_map(|s| s.window_end.clone()).collect();
+        ends.sort_unstable();
+        ends.dedup();
+        let mut at = vec![0usize; parts.len()];
+        let mut out = Series::default();
+        for &end in &ends {
+            let (mut views, mut price, mut stock, mut n) = (0.0, 0.0, 0.0, 0usize);
+            for (s, i) in parts.iter().zip(&mut at) {
+                if *i < s.window_end.len() && s.window_end[*i] == end {
+                    views += s.views_per_minute[*i];
+                    *i += 1;
+                }
+                let last = i.saturating_sub(1);
+                if let (Some(p), Some(q)) = (s.price.get(last), s.inventory.get(last)) {
+                    price += p;
+                    stock += q;
+                    n += 1;
+                }
+            }
+            out.window_end.push(end);
+            out.views_per_minute.push(views);
+            out.price.push(if n > 0 { price / n as f64 } else { 0.0 });
+            out.inventory.push(stock);
+        }
+        out
+    }
+}
+
 /// What a run produced.
 #[derive(Debug)]
 pub struct RunResult {
@@ -187,10 +221,19 @@ impl ClosedLoop {
             audit: Vec::new(),
             changes: Vec::new(),
             dead_letters: Vec::new(),
+            // The watched products, and with a report every trend's targets
+            // (a brand sighting is charted as its products together).
             series: opts
                 .watch
                 .iter()
-                .map(|p| (p.clone(), Series::default()))
+                .cloned()
+                .chain(
+                    (0..sim.scenario().trend.len())
+                        .filter(|_| opts.record)
+                        .flat_map(|i| sim.trend_targets(i).to_vec())
+                        .map(|p| shop.get(p).product_id.clone()),
+                )
+                .map(|p| (p, Series::default()))
                 .collect(),
             profit: Vec::new(),
             sim_time: sim.end() - sim.start(),
