@@ -11,6 +11,7 @@ pub mod report;
 mod report_tables;
 mod report_trend;
 pub mod run;
+pub mod series;
 pub mod summary;
 pub mod training;
 

@@ -20,6 +20,8 @@ use crate::oracle::{OracleModel, PinnedModel};
 use crate::policy::Policy;
 use crate::summary::Summary;
 
+pub use crate::series::Series;
+
 /// How often the loop polls the partitions, in simulated time.
 pub const POLL: Millis = 1_000;
 /// Most feature records per model call.
@@ -47,50 +49,6 @@ pub struct PriceChange {
     pub old_price: f64,
     pub new_price: f64,
     pub rule: Rule,
-}
-
-/// A watched product's demand and price, per closed window.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Series {
-    pub window_end: Vec<Millis>,
-    pub views_per_minute: Vec<f32>,
-    pub price: Vec<f64>,
-    /// Stock when the window closed.
-    pub inventory: Vec<f32>,
-}
-
-impl Series {
-    /// Several products as one (a brand's sighting): views and stock summed,
-    /// the price averaged, at every window any of them closed. A product
-    /// without events in a window adds no views and keeps its last price and
-    /// stock (its first known ones before it has any).
-    pub fn aggregate(parts: &[&Series]) -> Series {
-        let mut ends: Vec<Millis> = parts.iter().flat_map(|s| s.window_end.clone()).collect();
-        ends.sort_unstable();
-        ends.dedup();
-        let mut at = vec![0usize; parts.len()];
-        let mut out = Series::default();
-        for &end in &ends {
-            let (mut views, mut price, mut stock, mut n) = (0.0, 0.0, 0.0, 0usize);
-            for (s, i) in parts.iter().zip(&mut at) {
-                if *i < s.window_end.len() && s.window_end[*i] == end {
-                    views += s.views_per_minute[*i];
-                    *i += 1;
-                }
-                let last = i.saturating_sub(1);
-                if let (Some(p), Some(q)) = (s.price.get(last), s.inventory.get(last)) {
-                    price += p;
-                    stock += q;
-                    n += 1;
-                }
-            }
-            out.window_end.push(end);
-            out.views_per_minute.push(views);
-            out.price.push(if n > 0 { price / n as f64 } else { 0.0 });
-            out.inventory.push(stock);
-        }
-        out
-    }
 }
 
 /// What a run produced.
