@@ -129,6 +129,19 @@ fn draw_status(f: &mut Frame, area: Rect, snap: &Snapshot) {
             Style::new().fg(Color::Black).bg(Color::Green),
         ));
     }
+    // A sighting passed in the last three simulated hours is announced, so
+    // a fast speed never skips one unnoticed.
+    if let Some((t, label)) = snap
+        .moments
+        .iter()
+        .filter(|(t, _)| *t <= snap.clock && snap.clock - *t < 3 * 3_600_000)
+        .max_by_key(|(t, _)| *t)
+    {
+        spans.push(Span::styled(
+            format!(" ▶ {} {label} ", clock(*t).get(6..11).unwrap_or_default()),
+            Style::new().fg(Color::Black).bg(Color::Magenta),
+        ));
+    }
     let version: String = snap.model_version.chars().take(40).collect();
     spans.push(Span::raw(format!(
         " {} · {} · {} · policy {} ({}) ",
