@@ -183,6 +183,15 @@ impl App {
             }
             None
         };
+        // Esc backs out of a focused chart or an applied filter before it quits.
+        if key.code == KeyCode::Esc && (self.chart_focus || !self.filter.is_empty()) {
+            if self.chart_focus {
+                self.chart_focus = false;
+            } else {
+                self.filter.clear();
+            }
+            return None;
+        }
         match key.code {
             KeyCode::Down | KeyCode::Char('j') => {
                 select((at + 1).min(rows.len().saturating_sub(1)))
@@ -245,7 +254,7 @@ impl App {
 }
 
 /// Every key, for the help overlay and the README.
-pub const KEYS: [(&str, &str); 11] = [
+pub const KEYS: [(&str, &str); 12] = [
     ("↑/↓  j/k", "select a product"),
     ("Enter", "focus the chart on the selected product"),
     ("s", "cycle sort: trend, change, demand, name"),
@@ -254,7 +263,8 @@ pub const KEYS: [(&str, &str); 11] = [
     ("+ / -", "faster / slower (1× … 3600×, max)"),
     ("K", "toggle the global kill switch (through the pricer)"),
     ("?", "this help"),
-    ("q  Esc", "quit (from the main screen)"),
+    ("Esc", "leave the chart, clear the filter, or quit"),
+    ("q", "quit (from the main screen)"),
     ("Ctrl-C", "quit"),
     ("any key", "close this help"),
 ];

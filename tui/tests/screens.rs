@@ -342,12 +342,19 @@ fn the_selected_product_stays_selected_while_the_sort_reorders() {
 }
 
 #[test]
-fn esc_closes_the_help_and_does_not_quit() {
+fn esc_closes_the_help_the_chart_and_the_filter_before_it_quits() {
     let mut app = App::new(Some(600.0));
     app.on_key(KeyEvent::from(KeyCode::Char('?')), &[]);
     assert!(app.help);
     assert_eq!(app.on_key(KeyEvent::from(KeyCode::Esc), &[]), None);
     assert!(!app.help && !app.quit);
+    // It backs out of a focused chart, then of an applied filter.
+    app.chart_focus = true;
+    app.filter = "0040".into();
+    app.on_key(KeyEvent::from(KeyCode::Esc), &[]);
+    assert!(!app.chart_focus && app.filter == "0040" && !app.quit);
+    app.on_key(KeyEvent::from(KeyCode::Esc), &[]);
+    assert!(app.filter.is_empty() && !app.quit);
     assert_eq!(
         app.on_key(KeyEvent::from(KeyCode::Esc), &[]),
         Some(Command::Quit),
