@@ -88,7 +88,24 @@ pub fn framed_chart(
     if let Err(e) = result {
         return format!("<p>chart {title:?} could not be drawn: {e}</p>");
     }
-    svg
+    legend(lines) + &svg
+}
+
+/// The legend above the chart, in the page, where it cannot cover a line
+/// or a marker's label.
+fn legend(lines: &[Line]) -> String {
+    let items: String = lines
+        .iter()
+        .map(|l| {
+            let RGBColor(r, g, b) = l.color;
+            format!(
+                "<span style=\"margin-right:16px\"><span style=\"display:inline-block;width:18px;\
+                 height:3px;vertical-align:middle;margin-right:4px;background:rgb({r},{g},{b})\"></span>{}</span>",
+                crate::report::esc(&l.label)
+            )
+        })
+        .collect();
+    format!("<div class=\"legend\" style=\"font-size:13px;margin:12px 0 -4px 72px\">{items}</div>")
 }
 
 /// A line's points inside the x range, with the step held at the range's
@@ -202,22 +219,8 @@ fn draw(
                 pts,
                 ShapeStyle::from(&color).stroke_width(width),
             ))
-            .map_err(err)?
-            .label(l.label.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(
-                    [(x, y), (x + 18, y)],
-                    ShapeStyle::from(&color).stroke_width(2),
-                )
-            });
+            .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(err)?;
     root.present().map_err(err)?;
     Ok(())
 }
