@@ -45,7 +45,13 @@ fn out_of_order_within_tolerance_is_accepted_beyond_it_is_late() {
     h.push(0, T0, &[view("a", T0 + 111 * S), view("a", T0 + 98 * S)]);
     assert_eq!(h.reasons(), vec![Reason::Late]);
     assert_eq!(h.views()[0], ("a".into(), 0, 2.0));
-    assert!(h.dead_letters[0].detail.contains("closed at watermark"));
+    assert!(
+        h.dead_letters[0]
+            .detail
+            .contains("which closed when the watermark reached"),
+        "{}",
+        h.dead_letters[0].detail
+    );
 }
 
 #[test]
