@@ -9,6 +9,9 @@ use service::aws::init;
 use service::dlq;
 use testkit::moto::Moto;
 
+/// The tests share one emulator, which `connect` resets: one at a time.
+static EMULATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn letter(reason: Reason, position: &str, bytes: &[u8]) -> DeadLetter {
     DeadLetter {
         reason,
@@ -22,6 +25,7 @@ fn letter(reason: Reason, position: &str, bytes: &[u8]) -> DeadLetter {
 
 #[test]
 fn dead_letters_are_listed_and_replayed_to_the_stream() {
+    let _one_at_a_time = EMULATOR.lock().unwrap_or_else(|e| e.into_inner());
     let moto = Moto::start();
     let (config, aws) = common::connect(&moto, &[("PRICESTREAM_STREAM_NAME", "dlq-test")]);
     init(&aws, &config, None).unwrap();
@@ -56,6 +60,7 @@ fn dead_letters_are_listed_and_replayed_to_the_stream() {
 /// stop its shard — and is not re-fed as if it were whole.
 #[test]
 fn a_record_too_large_for_an_item_is_stored_by_its_start_and_digest() {
+    let _one_at_a_time = EMULATOR.lock().unwrap_or_else(|e| e.into_inner());
     let moto = Moto::start();
     let (config, aws) = common::connect(&moto, &[("PRICESTREAM_STREAM_NAME", "dlq-big")]);
     init(&aws, &config, None).unwrap();
