@@ -400,18 +400,7 @@ fn serve_tui_shows_live_prices_and_quits_cleanly() {
         cfg.display(),
         dir.path().join("serve.log").display()
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &name,
-        "-x",
-        "120",
-        "-y",
-        "32",
-        &command,
-    ]);
-    let _guard = Session(name.clone());
+    let _guard = Session::start(&name, 120, 32, &command);
     let pane = wait_for_within(&name, "serve-test", 60);
     assert!(
         pane.contains("prices") && pane.contains("decisions"),

@@ -14,18 +14,7 @@ fn the_tui_runs_answers_keys_and_restores_the_terminal() {
         "cd {} && {bin} run scenarios/celebrity-spike.toml --tui --policy rules --speed 3600 --duration 6h; echo EXITED; sleep 20",
         root.display()
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &name,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &command,
-    ]);
-    let _guard = Session(name.clone());
+    let _guard = Session::start(&name, 100, 30, &command);
     let pane = wait_for(&name, "prices · sort trend");
     assert!(
         pane.contains("pricestream") && pane.contains("pipeline") && pane.contains("decisions"),
@@ -64,18 +53,7 @@ fn sigterm_restores_the_terminal() {
          echo EXITED; stty -a | grep -o -- '-\\?icanon' | sed 's/^/MODE:/'; sleep 20",
         root.display()
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &name,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &command,
-    ]);
-    let _guard = Session(name.clone());
+    let _guard = Session::start(&name, 100, 30, &command);
     wait_for(&name, "prices · sort trend");
     let shell = tmux(&["list-panes", "-t", &name, "-F", "#{pane_pid}"]);
     let killed = std::process::Command::new("pkill")

@@ -7,6 +7,15 @@ use std::time::{Duration, Instant};
 /// A tmux session, killed when dropped.
 pub struct Session(pub String);
 
+impl Session {
+    /// Starts `command` in a detached session `name` of `width` × `height`.
+    pub fn start(name: &str, width: u16, height: u16, command: &str) -> Session {
+        let (w, h) = (width.to_string(), height.to_string());
+        tmux(&["new-session", "-d", "-s", name, "-x", &w, "-y", &h, command]);
+        Session(name.to_string())
+    }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
