@@ -350,6 +350,7 @@ impl Codec for Lease {
             ("checkpoint", &l.checkpoint),
             ("replay_at", &l.replay_at),
             ("state", &l.state),
+            ("handover_to", &l.handover_to),
         ] {
             if let Some(v) = value {
                 item.insert(key.to_string(), AttributeValue::S(v.clone()));
@@ -378,6 +379,7 @@ impl Codec for Lease {
                 .unwrap_or(false),
             replay_at: s("replay_at"),
             state: s("state"),
+            handover_to: s("handover_to"),
         })
     }
 }
@@ -458,6 +460,7 @@ mod tests {
             finished: false,
             replay_at: Some("4958".into()),
             state: Some("{}".into()),
+            handover_to: Some("worker-b".into()),
         });
         round_trip(Lease {
             shard_id: "s".into(),

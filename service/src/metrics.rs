@@ -32,6 +32,7 @@ pub struct Metrics {
     aws_errors: Family<Labels, Counter>,
     pub settle_timeouts: Counter,
     pub checkpoints: Counter,
+    pub leases_held: Gauge,
     pub unreadable_features: Counter,
     registry: Arc<Mutex<Registry>>,
 }
@@ -57,6 +58,7 @@ impl Metrics {
             aws_errors: Family::default(),
             settle_timeouts: Counter::default(),
             checkpoints: Counter::default(),
+            leases_held: Gauge::default(),
             unreadable_features: Counter::default(),
             registry: Arc::new(Mutex::new(Registry::with_prefix("pricestream"))),
         };
@@ -116,6 +118,11 @@ impl Metrics {
                 "checkpoints",
                 "Shard checkpoints written",
                 m.checkpoints.clone(),
+            );
+            r.register(
+                "leases_held",
+                "Shard leases this worker holds",
+                m.leases_held.clone(),
             );
             r.register(
                 "unreadable_features",

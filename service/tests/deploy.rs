@@ -92,3 +92,68 @@ fn the_template_declares_the_tables_and_stream_aws_init_creates() {
     assert_eq!(m["EventSourceArn"]["Fn::GetAtt"][0], "FeaturesTable");
     assert!(m["DestinationConfig"]["OnFailure"]["Destination"].is_object());
 }
+
+#[test]
+fn the_ecs_service_runs_serve_replicas_with_the_serve_policy_and_scales_on_lag() {
+    let template: Value = serde_json::from_str(
+        &std::fs::read_to_string(deploy("pricestream.template.json")).unwrap(),
+    )
+    .unwrap();
+    let r = &template["Resources"];
+    let container = &r["ServeTask"]["Properties"]["ContainerDefinitions"][0];
+    // The task role is the least-privilege serve policy, nothing more.
+    let task_role = r["ServeTask"]["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]
+        .as_str()
+        .unwrap();
+    let policies = &r[task_role]["Properties"]["ManagedPolicyArns"];
+    assert_eq!(policies, &serde_json::json!([{"Ref": "ServePolicy"}]));
+    assert!(r[task_role]["Properties"]["Policies"].is_null());
+
+    // The environment the template sets is a valid configuration override
+    // naming the template's stream and tables; the Lambda prices.
+    let env: Vec<(String, String)> = container["Environment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["Name"].as_str().unwrap().starts_with("PRICESTREAM_"))
+        .map(|e| {
+            let v = &e["Value"];
+            let value = v.as_str().map_or_else(|| name(v), str::to_string);
+            (e["Name"].as_str().unwrap().to_string(), value)
+        })
+        .collect();
+    let config = service::Config::load(&deploy("pricestream.example.toml"), env).unwrap();
+    assert_eq!(config.pricer.mode, service::config::PricerMode::External);
+    assert_eq!(config.metrics.address, "0.0.0.0:9898");
+    let resources = template["Resources"].as_object().unwrap();
+    let named = |n: &str| {
+        resources.values().any(|r| {
+            name(&r["Properties"]["TableName"]) == n || name(&r["Properties"]["Name"]) == n
+        })
+    };
+    assert!(named(&config.stream.name), "{}", config.stream.name);
+    for t in table_specs(&config) {
+        assert!(named(&t.name), "{} is not a table of the template", t.name);
+    }
+
+    // Health from /metrics on the port the metrics listen on; a clean stop
+    // (SIGTERM: checkpoint, release the leases) gets time.
+    let health = container["HealthCheck"]["Command"].to_string();
+    assert!(health.contains("/dev/tcp/127.0.0.1/9898") && health.contains("GET /metrics"));
+    assert!(container["StopTimeout"].as_u64().unwrap() >= 30);
+
+    // Scaled between 1 and one replica per shard on the stream's iterator age.
+    let target = &r["ServeScaling"]["Properties"];
+    assert_eq!(
+        target["MaxCapacity"],
+        serde_json::json!({"Ref": "ShardCount"})
+    );
+    assert_eq!(target["MinCapacity"], 1);
+    let metric = &r["ServeScalingPolicy"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+        ["CustomizedMetricSpecification"];
+    assert_eq!(metric["MetricName"], "GetRecords.IteratorAgeMilliseconds");
+    assert_eq!(
+        metric["Dimensions"][0]["Value"],
+        serde_json::json!({"Ref": "ClickStream"})
+    );
+}

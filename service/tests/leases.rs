@@ -5,7 +5,9 @@
 mod common;
 
 use service::aws::init;
-use service::leases::{Lease, Outcome, Position, checkpoint, load, release, renew, take};
+use service::leases::{
+    Lease, Outcome, Position, checkpoint, hand_over, load, release, renew, request_handover, take,
+};
 use testkit::moto::Moto;
 
 #[test]
@@ -106,5 +108,41 @@ fn leases_have_one_owner_and_fence_stale_workers() {
     assert_eq!(
         take(&aws, table, &released, "worker-a").unwrap(),
         Outcome::Done
+    );
+
+    // c, below its share, asks a for the shard: a keeps renewing (the
+    // request leaves the counter alone), a second request is refused, and
+    // a hands it over after its checkpoint; a's old view is then fenced.
+    let mut a = load(&aws, table).unwrap().remove(0);
+    assert_eq!(
+        request_handover(&aws, table, &a, "worker-c").unwrap(),
+        Outcome::Done
+    );
+    assert_eq!(
+        request_handover(&aws, table, &a, "worker-d").unwrap(),
+        Outcome::Lost
+    );
+    assert_eq!(
+        renew(&aws, table, &mut a, "worker-a").unwrap(),
+        Outcome::Done
+    );
+    let asked = load(&aws, table).unwrap().remove(0);
+    assert_eq!(asked.handover_to.as_deref(), Some("worker-c"));
+    assert_eq!(
+        hand_over(&aws, table, &a, "worker-a", "worker-c").unwrap(),
+        Outcome::Done
+    );
+    let moved = load(&aws, table).unwrap().remove(0);
+    assert_eq!(
+        (
+            moved.owner.as_deref(),
+            moved.handover_to.as_deref(),
+            moved.counter
+        ),
+        (Some("worker-c"), None, a.counter + 1)
+    );
+    assert_eq!(
+        renew(&aws, table, &mut a, "worker-a").unwrap(),
+        Outcome::Lost
     );
 }

@@ -5,20 +5,17 @@
 //! that lost its lease cannot move the checkpoint.
 
 use crate::error::Error;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::Millis;
 
-use tracing::info;
-
 use crate::aws::{Aws, conditional, scan_all};
-use crate::config::Config;
 use crate::items::Codec;
+
+pub mod membership;
+pub use membership::{Change, Membership, ShardSpec};
 
 /// One shard's lease.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -38,6 +35,9 @@ pub struct Lease {
     pub replay_at: Option<String>,
     /// The core's state for this shard (`pipeline::PartitionState`, JSON).
     pub state: Option<String>,
+    /// A worker below its fair share asked the owner for this shard: the
+    /// owner checkpoints and hands it over (see [`membership`]).
+    pub handover_to: Option<String>,
 }
 
 /// Where a shard's processing stands, as a checkpoint writes it.
@@ -83,6 +83,7 @@ pub fn take(aws: &Aws, table: &str, seen: &Lease, owner: &str) -> Result<Outcome
     let next = Lease {
         owner: Some(owner.to_string()),
         counter: seen.counter + 1,
+        handover_to: None,
         ..seen.clone()
     };
     let req = aws
@@ -177,7 +178,7 @@ pub fn checkpoint(
 /// Gives a lease up (on shutdown) so another worker can take it at once.
 pub fn release(aws: &Aws, table: &str, lease: &Lease, owner: &str) -> Result<Outcome, Error> {
     let req = owned_update(aws, table, lease, owner)
-        .update_expression("REMOVE #o SET #c = #c + :one")
+        .update_expression("REMOVE #o, handover_to SET #c = #c + :one")
         .expression_attribute_values(":one", AttributeValue::N("1".into()));
     outcome(
         aws.runtime.block_on(req.send()),
@@ -185,58 +186,86 @@ pub fn release(aws: &Aws, table: &str, lease: &Lease, owner: &str) -> Result<Out
     )
 }
 
-/// Takes the lease of every shard: unowned ones at once, ones whose owner
-/// stopped renewing after `lease_duration` without a change.
-pub fn acquire(
+/// Asks `seen`'s owner to hand the shard over to `thief` (a worker below
+/// its fair share). Leaves the counter alone, so the owner keeps renewing
+/// until it has checkpointed; fails if the lease moved or has a request.
+pub fn request_handover(
     aws: &Aws,
-    config: &Config,
-    worker: &str,
-    shards: &[String],
-    stop: &AtomicBool,
-) -> Result<Vec<Lease>, Error> {
-    let table = &config.tables.checkpoints;
-    let patience = Duration::from_millis(config.stream.lease_duration.0 as u64);
-    let mut first_seen: HashMap<String, (u64, Instant)> = HashMap::new();
-    let mut held: BTreeMap<String, Lease> = BTreeMap::new();
-    while held.len() < shards.len() && !stop.load(Ordering::SeqCst) {
-        let existing: HashMap<String, Lease> = load(aws, table)?
-            .into_iter()
-            .map(|l| (l.shard_id.clone(), l))
-            .collect();
-        let wanted: Vec<&String> = shards.iter().filter(|id| !held.contains_key(*id)).collect();
-        for id in wanted {
-            let seen = existing.get(id).cloned().unwrap_or_else(|| Lease {
-                shard_id: id.clone(),
-                ..Lease::default()
-            });
-            let free = match &seen.owner {
-                None => true,
-                Some(o) if o == worker => true,
-                Some(_) => {
-                    let (counter, since) = first_seen
-                        .entry(id.clone())
-                        .or_insert((seen.counter, Instant::now()));
-                    if *counter != seen.counter {
-                        *counter = seen.counter;
-                        *since = Instant::now();
-                    }
-                    since.elapsed() >= patience
-                }
-            };
-            if free && take(aws, table, &seen, worker)? == Outcome::Done {
-                let mut lease = seen;
-                lease.owner = Some(worker.to_string());
-                lease.counter += 1;
-                held.insert(id.clone(), lease);
-            }
-        }
-        if held.len() < shards.len() {
-            info!(
-                waiting = shards.len() - held.len(),
-                "waiting for leases held by other workers"
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
+    table: &str,
+    seen: &Lease,
+    thief: &str,
+) -> Result<Outcome, Error> {
+    let Some(owner) = seen.owner.as_deref() else {
+        return Ok(Outcome::Lost);
+    };
+    let req = owned_update(aws, table, seen, owner)
+        .condition_expression("#o = :me AND #c = :c AND attribute_not_exists(handover_to)")
+        .update_expression("SET handover_to = :t")
+        .expression_attribute_values(":t", AttributeValue::S(thief.to_string()));
+    outcome(
+        aws.runtime.block_on(req.send()),
+        &format!("asking for the lease of {}", seen.shard_id),
+    )
+}
+
+/// Hands a lease this worker holds to the worker that asked for it (after
+/// the last checkpoint): it becomes the owner at once, with a new counter.
+pub fn hand_over(
+    aws: &Aws,
+    table: &str,
+    lease: &Lease,
+    owner: &str,
+    to: &str,
+) -> Result<Outcome, Error> {
+    let req = owned_update(aws, table, lease, owner)
+        .update_expression("SET #o = :to, #c = #c + :one REMOVE handover_to")
+        .expression_attribute_values(":to", AttributeValue::S(to.to_string()))
+        .expression_attribute_values(":one", AttributeValue::N("1".into()));
+    outcome(
+        aws.runtime.block_on(req.send()),
+        &format!("handing {} over to {to}", lease.shard_id),
+    )
+}
+
+/// The lease operations a worker uses, so that the protocol
+/// ([`membership`]) can be checked with simulated workers and time as well
+/// as run against DynamoDB ([`Dynamo`]).
+pub trait LeaseTable {
+    fn load(&mut self) -> Result<Vec<Lease>, Error>;
+    fn take(&mut self, seen: &Lease, me: &str) -> Result<Outcome, Error>;
+    fn renew(&mut self, lease: &mut Lease, me: &str) -> Result<Outcome, Error>;
+    fn request_handover(&mut self, seen: &Lease, me: &str) -> Result<Outcome, Error>;
+    fn hand_over(&mut self, lease: &Lease, me: &str, to: &str) -> Result<Outcome, Error>;
+    fn checkpoint(&mut self, lease: &mut Lease, me: &str, at: &Position) -> Result<Outcome, Error>;
+    fn release(&mut self, lease: &Lease, me: &str) -> Result<Outcome, Error>;
+}
+
+/// The checkpoints table in DynamoDB.
+pub struct Dynamo<'a> {
+    pub aws: &'a Aws,
+    pub table: &'a str,
+}
+
+impl LeaseTable for Dynamo<'_> {
+    fn load(&mut self) -> Result<Vec<Lease>, Error> {
+        load(self.aws, self.table)
     }
-    Ok(held.into_values().collect())
+    fn take(&mut self, seen: &Lease, me: &str) -> Result<Outcome, Error> {
+        take(self.aws, self.table, seen, me)
+    }
+    fn renew(&mut self, lease: &mut Lease, me: &str) -> Result<Outcome, Error> {
+        renew(self.aws, self.table, lease, me)
+    }
+    fn request_handover(&mut self, seen: &Lease, me: &str) -> Result<Outcome, Error> {
+        request_handover(self.aws, self.table, seen, me)
+    }
+    fn hand_over(&mut self, lease: &Lease, me: &str, to: &str) -> Result<Outcome, Error> {
+        hand_over(self.aws, self.table, lease, me, to)
+    }
+    fn checkpoint(&mut self, lease: &mut Lease, me: &str, at: &Position) -> Result<Outcome, Error> {
+        checkpoint(self.aws, self.table, lease, me, at)
+    }
+    fn release(&mut self, lease: &Lease, me: &str) -> Result<Outcome, Error> {
+        release(self.aws, self.table, lease, me)
+    }
 }

@@ -38,9 +38,10 @@ pub use logs::{init_logs, init_logs_to};
 use crate::aws::{Aws, Item};
 use crate::config::{Config, PricerMode};
 use crate::consumer::{Consumer, Positions, Resume, Start};
-use crate::leases::{self, Lease, Outcome};
+use crate::leases::{Change, Dynamo, LeaseTable, Membership, ShardSpec};
 use crate::metrics::Metrics;
 use crate::pricing::Model;
+use crate::shards::ShardInfo;
 use crate::tables::{load_catalog, load_orders};
 
 /// How `serve` runs.
@@ -102,6 +103,8 @@ pub struct Report {
     /// Feature records of a window already in the table (a restart's first window).
     pub already_written: u64,
     pub settle_timeouts: u64,
+    /// The shards this worker read (leases held at some point of the run).
+    pub shards: Vec<String>,
 }
 
 fn now_ms() -> Millis {
@@ -118,7 +121,6 @@ fn sequence_of(position: &str) -> &str {
 
 struct Shard {
     part: PartitionId,
-    lease: Lease,
     /// Records read in this run as (ordinal, sequence), from the oldest an
     /// open window may still need.
     seqs: VecDeque<(u64, String)>,
@@ -159,62 +161,7 @@ pub fn serve(
         .worker_id
         .clone()
         .unwrap_or_else(default_worker_id);
-    let mut driver = Driver::new(Pipeline::new(config.pipeline.clone()).map_err(Error::user)?);
-    let mut consumer = Consumer::new(
-        &config.stream.name,
-        Start::from_config(
-            config.stream.start_position,
-            config.stream.start_timestamp.as_deref(),
-        ),
-        config.stream.max_records,
-        Duration::from_millis(config.stream.poll_interval.0 as u64),
-    );
-    // List the shards without reading any, then lease them.
-    consumer.restrict(HashSet::new());
-    consumer.refresh(&aws, &Positions::new())?;
-    let ids: Vec<String> = consumer.shards().iter().map(|s| s.id.clone()).collect();
-    let leases = leases::acquire(&aws, config, &worker, &ids, &stop)?;
-    // Caches are loaded once the leases are held: a standby may have waited
-    // while the catalog's prices moved.
-    let mut caches = Caches {
-        catalog: CatalogTable::new(),
-        orders: OrdersTable::new(),
-        catalog_at: Instant::now(),
-        orders_at: Instant::now(),
-    };
-    refresh_catalog(&aws, config, &mut caches)?;
-    refresh_orders(&aws, config, &mut caches)?;
-    let mut shards: BTreeMap<String, Shard> = BTreeMap::new();
-    let mut positions = Positions::new();
-    for lease in leases {
-        let part = driver.core_mut().register_partition(&lease.shard_id);
-        if let Some(state) = &lease.state {
-            let state: PartitionState = serde_json::from_str(state)
-                .map_err(|e| Error::internal(format!("checkpoint of {}: {e}", lease.shard_id)))?;
-            driver.core_mut().resume(part, state);
-        }
-        if let Some(r) = lease.replay_at.clone().map(Resume::At) {
-            positions.insert(lease.shard_id.clone(), r);
-        } else if let Some(c) = lease.checkpoint.clone().map(Resume::After) {
-            positions.insert(lease.shard_id.clone(), c);
-        }
-        info!(shard = %lease.shard_id, resume = ?positions.get(&lease.shard_id), last_window = lease.last_window, "leased");
-        shards.insert(
-            lease.shard_id.clone(),
-            Shard {
-                part,
-                stored_through: lease.checkpoint.clone(),
-                processed: None,
-                seqs: VecDeque::new(),
-                ended: false,
-                idle_polls: 0,
-                lease,
-            },
-        );
-    }
-    consumer.restrict(shards.keys().cloned().collect());
-    consumer.refresh(&aws, &positions)?;
-
+    info!(worker = %worker, "worker");
     let pricer_stop = Arc::new(AtomicBool::new(false));
     let pricer = match (config.pricer.mode, model) {
         (PricerMode::InProcess, Some(model)) => Some(pricer::spawn_pricer(
@@ -226,32 +173,27 @@ pub fn serve(
         )?),
         _ => None,
     };
-
     let mut run = Run {
         aws: &aws,
         config,
-        worker: &worker,
+        membership: Membership::new(&worker, config.stream.lease_duration.0),
         metrics: &metrics,
         report: Report::default(),
         dead: Vec::new(),
         first_window: true,
         observer: options.observer.take(),
+        lost: false,
+        renewed: Instant::now(),
     };
-    let mut input = Input {
-        consumer,
-        shards,
-        positions,
+    let mut caches = Caches {
+        catalog: CatalogTable::new(),
+        orders: OrdersTable::new(),
+        catalog_at: Instant::now(),
+        orders_at: Instant::now(),
     };
-    let result = run.main_loop(&options, &stop, &mut driver, &mut input, &mut caches);
-    let shards = &mut input.shards;
-    // Whatever happened, store what was processed (best effort after an error).
-    let flushed = run
-        .flush_dead_letters()
-        .and_then(|()| run.checkpoint_all(driver.core(), shards));
-    for shard in shards.values() {
-        if let Err(e) = leases::release(&aws, &config.tables.checkpoints, &shard.lease, &worker) {
-            warn!(shard = %shard.lease.shard_id, "{e}");
-        }
+    let result = run.work(&options, &stop, &mut caches);
+    for (shard, e) in run.membership.release_all(&mut run.table()) {
+        warn!(shard = %shard, "releasing the lease: {e}");
     }
     pricer_stop.store(true, Ordering::SeqCst);
     if let Some(p) = pricer
@@ -260,9 +202,16 @@ pub fn serve(
         error!("pricer: {e}");
     }
     result?;
-    flushed?;
     info!(report = ?run.report, "stopped");
     Ok(run.report)
+}
+
+/// Why a stretch of reading with one set of leases ended.
+enum End {
+    Stopped,
+    Drained,
+    /// The set of leases changed (or is about to: these were asked for).
+    Rebalance(Vec<String>),
 }
 
 fn refresh_catalog(aws: &Aws, config: &Config, caches: &mut Caches) -> Result<(), Error> {
@@ -288,16 +237,218 @@ fn refresh_orders(aws: &Aws, config: &Config, caches: &mut Caches) -> Result<(),
 struct Run<'a> {
     aws: &'a Aws,
     config: &'a Config,
-    worker: &'a str,
+    membership: Membership,
     metrics: &'a Metrics,
     report: Report,
     dead: Vec<DeadLetter>,
     /// The first window after a (re)start may have been written before a crash.
     first_window: bool,
     observer: Option<Box<dyn Observer>>,
+    /// A checkpoint found a lease taken: read with the remaining ones.
+    lost: bool,
+    /// When the leases were last renewed.
+    renewed: Instant,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    fn table(&self) -> Dynamo<'a> {
+        Dynamo {
+            aws: self.aws,
+            table: &self.config.tables.checkpoints,
+        }
+    }
+
+    /// Renews and balances the leases (see `leases::membership`).
+    fn tick(&mut self, shards: &[ShardInfo]) -> Result<Change, Error> {
+        let specs: Vec<ShardSpec> = shards
+            .iter()
+            .map(|s| ShardSpec {
+                id: s.id.clone(),
+                parents: s.parent.iter().chain(&s.adjacent_parent).cloned().collect(),
+            })
+            .collect();
+        let change = self.membership.tick(&mut self.table(), now_ms(), &specs)?;
+        self.renewed = Instant::now();
+        if change.any() {
+            info!(gained = ?change.gained, lost = ?change.lost, asked = ?change.asked, "leases changed");
+        }
+        self.metrics
+            .leases_held
+            .set(self.membership.held().count() as i64);
+        Ok(change)
+    }
+
+    fn renew_every(&self) -> Duration {
+        Duration::from_millis(self.config.stream.lease_duration.0 as u64 / 3)
+    }
+
+    /// Renews the leases when due, wherever the worker is busy (a window
+    /// after another, a slow pricer): a lease not renewed is lost.
+    fn keep_leases(&mut self) -> Result<(), Error> {
+        if self.renewed.elapsed() < self.renew_every() {
+            return Ok(());
+        }
+        let lost = self.membership.renew(&mut self.table(), now_ms())?;
+        self.renewed = Instant::now();
+        if !lost.is_empty() {
+            warn!(lost = ?lost, "leases lost");
+            self.lost = true;
+        }
+        Ok(())
+    }
+
+    /// Reads with whatever leases this worker holds; when they change, stores
+    /// what was processed (checkpoints, then hands asked-for shards over) and
+    /// starts again from the checkpoints of the new set, as a restart would.
+    fn work(
+        &mut self,
+        options: &Options,
+        stop: &AtomicBool,
+        caches: &mut Caches,
+    ) -> Result<(), Error> {
+        let interval = Duration::from_millis(self.config.stream.lease_duration.0 as u64 / 3);
+        let mut lister = self.consumer();
+        lister.restrict(HashSet::new());
+        let mut waiting_since: Option<Instant> = None;
+        self.refuse_a_namesake(stop)?;
+        while !stop.load(Ordering::SeqCst) {
+            lister.refresh(self.aws, &Positions::new())?;
+            let change = self.tick(lister.shards())?;
+            for id in &change.asked {
+                self.membership.hand_over(&mut self.table(), id)?;
+            }
+            if self.membership.held().next().is_none() {
+                if waiting_since.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                    info!("waiting for a lease: every shard is held by another worker");
+                    waiting_since = Some(Instant::now());
+                }
+                std::thread::sleep(interval.min(Duration::from_millis(500)));
+                continue;
+            }
+            waiting_since = None;
+            let (mut driver, mut input) = self.start_reading()?;
+            // Caches are loaded once the leases are held: a standby may have
+            // waited while the catalog's prices moved.
+            refresh_catalog(self.aws, self.config, caches)?;
+            refresh_orders(self.aws, self.config, caches)?;
+            self.first_window = true;
+            let end = self.main_loop(options, stop, &mut driver, &mut input, caches);
+            // Whatever happened, store what was processed (best effort after an error).
+            let flushed = self
+                .flush_dead_letters()
+                .and_then(|()| self.checkpoint_all(driver.core(), &mut input.shards));
+            self.report.records += driver.core().stats().received;
+            match (end?, flushed) {
+                (_, Err(e)) => return Err(e),
+                (End::Stopped | End::Drained, Ok(())) => return Ok(()),
+                (End::Rebalance(asked), Ok(())) => {
+                    for id in &asked {
+                        self.membership.hand_over(&mut self.table(), id)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Leases under this worker's id at start come from an earlier run of
+    /// it, or from another running worker given the same id, which would
+    /// then share them: watch their counters for a lease duration and
+    /// refuse to start if they move.
+    fn refuse_a_namesake(&mut self, stop: &AtomicBool) -> Result<(), Error> {
+        let me = self.membership.me().to_string();
+        let mut table = self.table();
+        let mut mine = || -> Result<BTreeMap<String, u64>, Error> {
+            Ok(table
+                .load()?
+                .into_iter()
+                .filter(|l| l.owner.as_deref() == Some(me.as_str()))
+                .map(|l| (l.shard_id, l.counter))
+                .collect())
+        };
+        let before = mine()?;
+        if before.is_empty() {
+            return Ok(());
+        }
+        info!(
+            leases = before.len(),
+            "leases under this worker id from an earlier run: checking that no running worker renews them"
+        );
+        let watch = self.config.stream.lease_duration.0 as u64;
+        let until = Instant::now() + Duration::from_millis(watch + watch / 3);
+        while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let after = mine()?;
+        if after.iter().any(|(id, c)| before.get(id) != Some(c)) {
+            return Err(Error::user(format!(
+                "worker id `{me}` is in use: a running worker renews leases under it. Give each replica its own `stream.worker_id` (PRICESTREAM_STREAM_WORKER_ID), or leave it unset for a unique default"
+            )));
+        }
+        Ok(())
+    }
+
+    fn consumer(&self) -> Consumer {
+        let s = &self.config.stream;
+        Consumer::new(
+            &s.name,
+            Start::from_config(s.start_position, s.start_timestamp.as_deref()),
+            s.max_records,
+            Duration::from_millis(s.poll_interval.0 as u64),
+        )
+    }
+
+    /// A fresh core and consumer for the leases held, each shard resumed
+    /// from its checkpoint.
+    fn start_reading(&mut self) -> Result<(Driver, Input), Error> {
+        let mut driver =
+            Driver::new(Pipeline::new(self.config.pipeline.clone()).map_err(Error::user)?);
+        let mut shards: BTreeMap<String, Shard> = BTreeMap::new();
+        let mut positions = Positions::new();
+        for lease in self.membership.held() {
+            let part = driver.core_mut().register_partition(&lease.shard_id);
+            if let Some(state) = &lease.state {
+                let state: PartitionState = serde_json::from_str(state).map_err(|e| {
+                    Error::internal(format!("checkpoint of {}: {e}", lease.shard_id))
+                })?;
+                driver.core_mut().resume(part, state);
+            }
+            if let Some(r) = lease.replay_at.clone().map(Resume::At) {
+                positions.insert(lease.shard_id.clone(), r);
+            } else if let Some(c) = lease.checkpoint.clone().map(Resume::After) {
+                positions.insert(lease.shard_id.clone(), c);
+            }
+            info!(shard = %lease.shard_id, resume = ?positions.get(&lease.shard_id), last_window = lease.last_window, "leased");
+            if !self.report.shards.contains(&lease.shard_id) {
+                self.report.shards.push(lease.shard_id.clone());
+                self.report.shards.sort();
+            }
+            shards.insert(
+                lease.shard_id.clone(),
+                Shard {
+                    part,
+                    stored_through: lease.checkpoint.clone(),
+                    processed: None,
+                    seqs: VecDeque::new(),
+                    ended: lease.finished,
+                    idle_polls: 0,
+                },
+            );
+        }
+        let mut consumer = self.consumer();
+        consumer.restrict(shards.keys().cloned().collect());
+        consumer.refresh(self.aws, &positions)?;
+        self.lost = false;
+        Ok((
+            driver,
+            Input {
+                consumer,
+                shards,
+                positions,
+            },
+        ))
+    }
+
     fn main_loop(
         &mut self,
         options: &Options,
@@ -305,24 +456,28 @@ impl Run<'_> {
         driver: &mut Driver,
         input: &mut Input,
         caches: &mut Caches,
-    ) -> Result<(), Error> {
+    ) -> Result<End, Error> {
         let Input {
             consumer,
             shards,
             positions,
         } = input;
         let (catalog_ttl, orders_ttl) = self.config.refresh();
-        let renew_every = Duration::from_millis(self.config.stream.lease_duration.0 as u64 / 3);
         let checkpoint_every =
             Duration::from_millis(self.config.stream.checkpoint_interval.0 as u64);
-        let (mut renewed, mut checkpointed) = (Instant::now(), Instant::now());
+        let mut checkpointed = Instant::now();
         let mut shown = Instant::now();
         let mut received = 0;
         let mut stats = driver.core().stats();
         while !stop.load(Ordering::SeqCst) {
-            if renewed.elapsed() >= renew_every {
-                self.renew(shards, consumer)?;
-                renewed = Instant::now();
+            if self.renewed.elapsed() >= self.renew_every() {
+                let change = self.tick(consumer.shards())?;
+                if change.any() {
+                    return Ok(End::Rebalance(change.asked));
+                }
+            }
+            if std::mem::take(&mut self.lost) {
+                return Ok(End::Rebalance(Vec::new()));
             }
             if caches.catalog_at.elapsed().as_millis() as Millis >= catalog_ttl {
                 refresh_catalog(self.aws, self.config, caches)?;
@@ -395,6 +550,7 @@ impl Run<'_> {
             while let Some(window) = driver.next_window(now, &caches.catalog, &caches.orders) {
                 self.emit_window(window, driver, shards, caches)?;
                 checkpointed = Instant::now();
+                self.keep_leases()?;
             }
             stats = driver.core().stats();
             self.metrics.events_in.inc_by(stats.received - received);
@@ -404,14 +560,18 @@ impl Run<'_> {
                     .watermark_lag_seconds
                     .set((now - wm) as f64 / 1000.0);
             }
-            let drained = !shards.is_empty() && shards.values().all(|s| s.idle_polls >= 2);
+            // In a fleet, only once no shard waits for an owner (a crashed
+            // worker's shards are taken over and read first).
+            let drained = !shards.is_empty()
+                && shards.values().all(|s| s.idle_polls >= 2)
+                && self.membership.orphaned() == 0;
             if options.drain && drained {
                 info!("every shard is read to its end: closing the remaining windows");
                 driver.end_of_input();
                 while let Some(window) = driver.next_window(now, &caches.catalog, &caches.orders) {
                     self.emit_window(window, driver, shards, caches)?;
                 }
-                break;
+                return Ok(End::Drained);
             }
             if checkpointed.elapsed() >= checkpoint_every {
                 self.flush_dead_letters()?;
@@ -422,33 +582,7 @@ impl Run<'_> {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        self.report.records = driver.core().stats().received;
-        Ok(())
-    }
-
-    fn renew(
-        &mut self,
-        shards: &mut BTreeMap<String, Shard>,
-        consumer: &mut Consumer,
-    ) -> Result<(), Error> {
-        let table = &self.config.tables.checkpoints;
-        let mut lost = Vec::new();
-        for (id, shard) in shards.iter_mut() {
-            if leases::renew(self.aws, table, &mut shard.lease, self.worker)? == Outcome::Lost {
-                lost.push(id.clone());
-            }
-        }
-        if !lost.is_empty() {
-            return Err(Error::external(
-                false,
-                format!(
-                    "lost the lease of {} to another worker; stopping so it can take over",
-                    lost.join(", ")
-                ),
-            ));
-        }
-        consumer.restrict(shards.keys().cloned().collect());
-        Ok(())
+        Ok(End::Stopped)
     }
 }
 

@@ -153,6 +153,8 @@ impl Run<'_> {
                 }
                 return Ok(audits);
             }
+            // A slow pricer must not cost this worker its leases.
+            self.keep_leases()?;
             std::thread::sleep(Duration::from_millis(25));
         }
     }
@@ -163,12 +165,11 @@ impl Run<'_> {
         core: &Pipeline,
         shards: &mut BTreeMap<String, Shard>,
     ) -> Result<(), Error> {
-        let table = &self.config.tables.checkpoints;
-        for shard in shards.values_mut() {
+        for (id, shard) in shards.iter_mut() {
             let Some(processed) = shard
                 .processed
                 .clone()
-                .or_else(|| shard.lease.checkpoint.clone())
+                .or_else(|| self.membership.lease(id).and_then(|l| l.checkpoint.clone()))
             else {
                 continue;
             };
@@ -192,23 +193,22 @@ impl Run<'_> {
                 last_window: state.last_window,
                 state: serde_json::to_string(&state).ok(),
             };
-            if at.processed == shard.lease.checkpoint.clone().unwrap_or_default()
-                && at.replay_at == shard.lease.replay_at
-                && at.last_window == shard.lease.last_window
-                && at.state == shard.lease.state
+            let Some(lease) = self.membership.lease(id) else {
+                continue;
+            };
+            if at.processed == lease.checkpoint.clone().unwrap_or_default()
+                && at.replay_at == lease.replay_at
+                && at.last_window == lease.last_window
+                && at.state == lease.state
             {
                 continue;
             }
-            if leases::checkpoint(self.aws, table, &mut shard.lease, self.worker, &at)?
-                == Outcome::Lost
-            {
-                return Err(Error::external(
-                    false,
-                    format!(
-                        "lost the lease of {} to another worker; stopping",
-                        shard.lease.shard_id
-                    ),
-                ));
+            if self.membership.checkpoint(&mut self.table(), id, &at)? == Outcome::Lost {
+                // Taken after this worker's renewals lapsed: the new owner
+                // reads it from its last checkpoint.
+                warn!(shard = %id, "lost the lease to another worker");
+                self.lost = true;
+                continue;
             }
             self.metrics.checkpoints.inc();
         }
