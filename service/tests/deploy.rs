@@ -133,7 +133,7 @@ fn the_ecs_service_runs_serve_replicas_with_the_serve_policy_and_scales_on_lag()
     };
     assert!(named(&config.stream.name), "{}", config.stream.name);
     for t in table_specs(&config) {
-        assert!(named(&t.name), "{} is not a table of the template", t.name);
+        assert!(named(t.name), "{} is not a table of the template", t.name);
     }
 
     // Health from /metrics on the port the metrics listen on; a clean stop
