@@ -79,10 +79,6 @@ pub struct StreamConfig {
     /// Checkpoints are written at least this often (and after every window).
     #[serde(default = "defaults::checkpoint_interval")]
     pub checkpoint_interval: Dur,
-    /// A shard this far ahead of the watermark in event time waits for the
-    /// others (reading a backlog in step keeps lateness a matter of event time).
-    #[serde(default = "defaults::max_ahead")]
-    pub max_ahead: Dur,
     /// This worker's name in the lease table (default: host name, process id
     /// and a random suffix, unique per process).
     pub worker_id: Option<String>,
@@ -197,9 +193,6 @@ mod defaults {
     }
     pub fn max_records() -> u32 {
         10_000
-    }
-    pub fn max_ahead() -> Dur {
-        Dur(60_000)
     }
     pub fn lease_duration() -> Dur {
         Dur(10_000)

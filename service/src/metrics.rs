@@ -33,6 +33,7 @@ pub struct Metrics {
     pub settle_timeouts: Counter,
     pub checkpoints: Counter,
     pub leases_held: Gauge,
+    pub records_waiting: Gauge,
     pub unreadable_features: Counter,
     registry: Arc<Mutex<Registry>>,
 }
@@ -59,6 +60,7 @@ impl Metrics {
             settle_timeouts: Counter::default(),
             checkpoints: Counter::default(),
             leases_held: Gauge::default(),
+            records_waiting: Gauge::default(),
             unreadable_features: Counter::default(),
             registry: Arc::new(Mutex::new(Registry::with_prefix("pricestream"))),
         };
@@ -123,6 +125,11 @@ impl Metrics {
                 "leases_held",
                 "Shard leases this worker holds",
                 m.leases_held.clone(),
+            );
+            r.register(
+                "records_waiting",
+                "Records read ahead of the other shards in event time, waiting for them (at most one batch per shard)",
+                m.records_waiting.clone(),
             );
             r.register(
                 "unreadable_features",

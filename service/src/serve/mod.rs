@@ -29,6 +29,7 @@ use pipeline::{
 };
 use tracing::{error, info, warn};
 
+mod align;
 mod logs;
 mod pricer;
 mod window;
@@ -130,6 +131,10 @@ struct Shard {
     ended: bool,
     /// Consecutive polls that found the shard empty and caught up.
     idle_polls: u32,
+    /// Read but not yet handed to the core (see `align`).
+    waiting: align::Waiting,
+    /// The core was told the shard ended.
+    closed: bool,
 }
 
 /// The leased shards and where reading goes on.
@@ -388,6 +393,60 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// Hands the core every waiting record that may go on now, in arrival
+    /// order across shards (see `align`).
+    fn ingest_aligned(
+        &mut self,
+        driver: &mut Driver,
+        shards: &mut BTreeMap<String, Shard>,
+        now: Millis,
+        caches: &Caches,
+    ) {
+        loop {
+            let fronts: Vec<align::Front> = shards
+                .values()
+                .map(|s| match s.waiting.head() {
+                    Some(a) => align::Front::Waiting(a),
+                    None if s.idle_polls == 0 && !s.ended => {
+                        align::Front::MayBring(s.waiting.latest())
+                    }
+                    None => align::Front::Done,
+                })
+                .collect();
+            let Some((index, rival)) = align::next(&fronts) else {
+                break;
+            };
+            let Some(shard) = shards.values_mut().nth(index) else {
+                break;
+            };
+            let go = shard.waiting.release(index, rival);
+            let first = driver.core().ordinal(shard.part);
+            let records: Vec<RawRecord> = go
+                .iter()
+                .map(|r| RawRecord {
+                    bytes: &r.data,
+                    position: Position::Sequence(&r.sequence),
+                    truncated: None,
+                })
+                .collect();
+            driver.ingest(shard.part, now, &records, &caches.catalog);
+            for (i, r) in go.iter().enumerate() {
+                shard.seqs.push_back((first + i as u64, r.sequence.clone()));
+            }
+            if let Some(last) = go.last() {
+                shard.processed = Some(last.sequence.clone());
+            }
+        }
+        for shard in shards.values_mut() {
+            if shard.ended && shard.waiting.is_empty() && !shard.closed {
+                driver.core_mut().close_partition(shard.part);
+                shard.closed = true;
+            }
+        }
+        let waiting: usize = shards.values().map(|s| s.waiting.len()).sum();
+        self.metrics.records_waiting.set(waiting as i64);
+    }
+
     fn consumer(&self) -> Consumer {
         let s = &self.config.stream;
         Consumer::new(
@@ -432,6 +491,8 @@ impl<'a> Run<'a> {
                     seqs: VecDeque::new(),
                     ended: lease.finished,
                     idle_polls: 0,
+                    waiting: align::Waiting::default(),
+                    closed: false,
                 },
             );
         }
@@ -495,13 +556,10 @@ impl<'a> Run<'a> {
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
-            let allow = aligned(
-                &stats,
-                driver.core().watermark(),
-                shards,
-                self.config.stream.max_ahead.0,
-            );
-            let batches = match consumer.poll_where(self.aws, positions, |id| allow.contains(id)) {
+            // A shard with records waiting is not read again (see `align`).
+            let batches = match consumer.poll_where(self.aws, positions, |id| {
+                shards.get(id).is_some_and(|s| s.waiting.is_empty())
+            }) {
                 Ok(b) => b,
                 // Transient faults are retried in place; anything else ends
                 // the run (see `error`'s policy).
@@ -514,38 +572,28 @@ impl<'a> Run<'a> {
                 }
             };
             let now = now_ms();
-            for batch in &batches {
+            let far_future = self
+                .config
+                .pipeline
+                .max_future_skew
+                .map_or(Millis::MAX, |skew| now.saturating_add(skew));
+            let polled_any = batches.iter().any(|b| !b.records.is_empty());
+            for batch in batches {
                 let Some(shard) = shards.get_mut(&batch.shard_id) else {
                     continue;
                 };
                 if let Some(ms) = batch.millis_behind_latest {
                     self.metrics.behind(&batch.shard_id, ms);
                 }
-                let first = driver.core().ordinal(shard.part);
-                let records: Vec<RawRecord> = batch
-                    .records
-                    .iter()
-                    .map(|r| RawRecord {
-                        bytes: &r.data,
-                        position: Position::Sequence(&r.sequence),
-                        truncated: None,
-                    })
-                    .collect();
-                driver.ingest(shard.part, now, &records, &caches.catalog);
-                for (i, r) in batch.records.iter().enumerate() {
-                    shard.seqs.push_back((first + i as u64, r.sequence.clone()));
-                }
-                if let Some(last) = batch.records.last() {
-                    shard.processed = Some(last.sequence.clone());
-                }
-                if batch.shard_ended {
-                    driver.core_mut().close_partition(shard.part);
-                    shard.ended = true;
-                }
                 let caught_up = batch.records.is_empty()
                     && (batch.shard_ended || batch.millis_behind_latest.unwrap_or(0) == 0);
                 shard.idle_polls = if caught_up { shard.idle_polls + 1 } else { 0 };
+                shard.ended |= batch.shard_ended;
+                for r in batch.records {
+                    shard.waiting.push(r, far_future);
+                }
             }
+            self.ingest_aligned(driver, shards, now, caches);
             self.take_dead_letters(driver, shards);
             while let Some(window) = driver.next_window(now, &caches.catalog, &caches.orders) {
                 self.emit_window(window, driver, shards, caches)?;
@@ -563,7 +611,9 @@ impl<'a> Run<'a> {
             // In a fleet, only once no shard waits for an owner (a crashed
             // worker's shards are taken over and read first).
             let drained = !shards.is_empty()
-                && shards.values().all(|s| s.idle_polls >= 2)
+                && shards
+                    .values()
+                    .all(|s| s.idle_polls >= 2 && s.waiting.is_empty())
                 && self.membership.orphaned() == 0;
             if options.drain && drained {
                 info!("every shard is read to its end: closing the remaining windows");
@@ -578,42 +628,12 @@ impl<'a> Run<'a> {
                 self.checkpoint_all(driver.core(), shards)?;
                 checkpointed = Instant::now();
             }
-            if batches.iter().all(|b| b.records.is_empty()) {
+            if !polled_any {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
         Ok(End::Stopped)
     }
-}
-
-/// The shards to read now: those not ahead of the watermark by more than
-/// `max_ahead` in event time (so a backlog is read in step across shards,
-/// and lateness depends on event time, not on which shard was read first).
-/// When only caught-up shards would be left, every shard may go on.
-fn aligned(
-    stats: &pipeline::Stats,
-    global: Millis,
-    shards: &BTreeMap<String, Shard>,
-    max_ahead: Millis,
-) -> HashSet<String> {
-    let ahead: HashSet<&str> = stats
-        .partitions
-        .iter()
-        .filter(|p| {
-            global != Millis::MIN
-                && p.watermark
-                    .is_some_and(|w| w > global.saturating_add(max_ahead))
-        })
-        .map(|p| p.name.as_str())
-        .collect();
-    let behind_busy = shards
-        .iter()
-        .any(|(id, s)| !ahead.contains(id.as_str()) && s.idle_polls == 0 && !s.ended);
-    shards
-        .keys()
-        .filter(|id| !behind_busy || !ahead.contains(id.as_str()))
-        .cloned()
-        .collect()
 }
 
 /// `pricestream-HOST-PID-SUFFIX`: containers often share a pid (1) and may

@@ -188,7 +188,7 @@ impl Run<'_> {
             let state = core.partition_state(shard.part);
             let at = leases::Position {
                 processed,
-                finished: shard.ended && replay_at.is_none(),
+                finished: shard.closed && replay_at.is_none(),
                 replay_at,
                 last_window: state.last_window,
                 state: serde_json::to_string(&state).ok(),

@@ -1,0 +1,197 @@
+//! Event-time alignment of the shards a worker reads, whatever the batch
+//! size. One GetRecords may return hours of a shard's backlog; its records
+//! go to the core in *arrival* order across shards, as `replay` merges
+//! files: a record's arrival time is the latest event time its shard has
+//! carried up to it, and the record with the earliest arrival goes first
+//! (ties by shard order). A shard that may still bring records (nothing
+//! waiting, not caught up) holds back every record that would arrive after
+//! its latest event time. So a backlog is processed as live traffic would
+//! have been, an event that arrives late is late however the stream was
+//! read, and the features equal `replay`'s over the same records.
+//!
+//! The rest waits in the shard's buffer, at most one batch: a shard with
+//! records waiting is not read again.
+
+use std::collections::VecDeque;
+
+use pipeline::Millis;
+use pipeline::kpl::{Unpacked, unpack};
+
+use crate::consumer::ShardRecord;
+
+/// Records read from a shard but not yet handed to the core, with their
+/// arrival times.
+#[derive(Debug)]
+pub(super) struct Waiting {
+    records: VecDeque<(ShardRecord, Millis)>,
+    /// The latest event time read from the shard so far.
+    latest: Millis,
+}
+
+impl Default for Waiting {
+    fn default() -> Self {
+        Waiting {
+            records: VecDeque::new(),
+            latest: Millis::MIN,
+        }
+    }
+}
+
+impl Waiting {
+    /// Adds a record read from the shard. An event time beyond
+    /// `far_future` (the core rejects it) does not move the shard's
+    /// arrival time, nor does a record that does not decode.
+    pub fn push(&mut self, record: ShardRecord, far_future: Millis) {
+        if let Some(t) = latest_event_time(&record.data)
+            && t <= far_future
+        {
+            self.latest = self.latest.max(t);
+        }
+        self.records.push_back((record, self.latest));
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The arrival time of the first record waiting.
+    pub fn head(&self) -> Option<Millis> {
+        self.records.front().map(|(_, a)| *a)
+    }
+
+    /// Where the shard's next record arrives at the earliest.
+    pub fn latest(&self) -> Millis {
+        self.latest
+    }
+
+    /// Takes the records that arrive before `rival` (this shard's index
+    /// breaks ties), in order.
+    pub fn release(&mut self, index: usize, rival: Option<(Millis, usize)>) -> Vec<ShardRecord> {
+        let mut out = Vec::new();
+        while let Some((_, a)) = self.records.front() {
+            if rival.is_some_and(|r| (*a, index) >= r) {
+                break;
+            }
+            if let Some((r, _)) = self.records.pop_front() {
+                out.push(r);
+            }
+        }
+        out
+    }
+}
+
+/// What a shard tells the merge: its first waiting record's arrival, or,
+/// when nothing waits but more may come, the earliest its next one can arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Front {
+    Waiting(Millis),
+    MayBring(Millis),
+    Done,
+}
+
+/// The next shard to release records from and the rival that bounds it;
+/// `None` when nothing may go on now.
+pub(super) fn next(fronts: &[Front]) -> Option<(usize, Option<(Millis, usize)>)> {
+    let key = |i: usize| match fronts[i] {
+        Front::Waiting(a) | Front::MayBring(a) => Some((a, i)),
+        Front::Done => None,
+    };
+    let (_, first) = fronts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, _)| key(i))
+        .min()?;
+    if !matches!(fronts[first], Front::Waiting(_)) {
+        return None;
+    }
+    let rival = (0..fronts.len())
+        .filter(|&j| j != first)
+        .filter_map(key)
+        .min();
+    Some((first, rival))
+}
+
+/// The latest event time in a Kinesis record (over every user record of a
+/// KPL aggregate).
+fn latest_event_time(bytes: &[u8]) -> Option<Millis> {
+    match unpack(bytes) {
+        Ok(Unpacked::Plain(b)) => pipeline::decode(b).ok().map(|e| e.event_time),
+        Ok(Unpacked::Aggregate(subs)) => subs
+            .iter()
+            .filter_map(|s| pipeline::decode(&s.data).ok().map(|e| e.event_time))
+            .max(),
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-11-28T14:00:00Z: test times are offsets from it.
+    const T0: Millis = 1_795_874_400_000;
+
+    fn record(seq: u32, time: Option<Millis>) -> ShardRecord {
+        let data = match time {
+            Some(t) => format!(
+                r#"{{"event_id":"e{seq}","event_type":"view","event_time":{},"session_id":"s","product_id":"sku-a","price":10.0,"referrer":"direct"}}"#,
+                T0 + t
+            )
+            .into_bytes(),
+            None => b"{not json".to_vec(),
+        };
+        ShardRecord {
+            sequence: seq.to_string(),
+            partition_key: "sku-a".into(),
+            data,
+        }
+    }
+
+    fn seqs(v: Vec<ShardRecord>) -> Vec<String> {
+        v.into_iter().map(|r| r.sequence).collect()
+    }
+
+    #[test]
+    fn records_arrive_at_the_latest_event_time_of_their_shard() {
+        let mut w = Waiting::default();
+        for (i, t) in [Some(1_000), None, Some(5_000), Some(2_000)]
+            .into_iter()
+            .enumerate()
+        {
+            w.push(record(i as u32, t), Millis::MAX);
+        }
+        assert_eq!(w.head(), Some(T0 + 1_000));
+        // The undecodable record arrives with its predecessor; the 2 000 ms
+        // one after the 5 000 ms one (a straggler).
+        assert_eq!(seqs(w.release(1, Some((T0 + 5_000, 0)))), ["0", "1"]);
+        assert_eq!(seqs(w.release(0, Some((T0 + 5_000, 1)))), ["2", "3"]);
+        assert!(w.is_empty());
+        assert_eq!(w.latest(), T0 + 5_000);
+    }
+
+    #[test]
+    fn a_time_beyond_any_clock_does_not_hold_its_shard_back() {
+        let mut w = Waiting::default();
+        w.push(record(0, Some(1_000)), T0 + 300_000);
+        w.push(record(1, Some(100 * 365 * 86_400_000)), T0 + 300_000);
+        assert_eq!(w.latest(), T0 + 1_000);
+    }
+
+    #[test]
+    fn the_earliest_arrival_goes_first_and_a_shard_that_may_bring_older_holds_the_rest() {
+        use Front::*;
+        assert_eq!(next(&[Waiting(5), Waiting(3)]), Some((1, Some((5, 0)))));
+        assert_eq!(
+            next(&[Waiting(5), MayBring(3)]),
+            None,
+            "shard 1 may bring an arrival before 5"
+        );
+        assert_eq!(next(&[Waiting(3), MayBring(5)]), Some((0, Some((5, 1)))));
+        assert_eq!(next(&[Waiting(3), Done]), Some((0, None)));
+        assert_eq!(next(&[Done, Done]), None);
+    }
+}
