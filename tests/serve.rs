@@ -32,11 +32,27 @@ fn serve_matches_replay_prices_and_survives_a_restart() {
     let records = summary["stats"]["records"].as_u64().unwrap();
     assert!(records >= 5_000, "{records} records");
 
-    // 1. Uninterrupted.
+    // 1. Uninterrupted, with one 500 KB record on the stream (valid for
+    // Kinesis, ten times `max_record_bytes`): dead-lettered, bounded in the
+    // table, and the shard moves on.
+    let put_big = || {
+        let big = format!(
+            "{{\"event_id\":\"big\",\"pad\":\"{}\"}}",
+            "x".repeat(500_000)
+        );
+        service::produce::put_records(
+            &aws,
+            "serve-test",
+            vec![("sku-0001".to_string(), big.into_bytes())],
+            &mut service::produce::ProduceReport::default(),
+        )
+        .unwrap();
+    };
     prepare(&moto, dir.path(), &cfg);
+    put_big();
     let report: serde_json::Value =
         serde_json::from_str(pricestream(&["serve", "--config", cfg_s, "--drain"]).trim()).unwrap();
-    assert_eq!(report["records"].as_u64(), Some(records), "{report}");
+    assert_eq!(report["records"].as_u64(), Some(records + 1), "{report}");
     assert_eq!(report["settle_timeouts"].as_u64(), Some(0), "{report}");
     let whole = state(&aws, &config);
 
@@ -107,8 +123,15 @@ fn serve_matches_replay_prices_and_survives_a_restart() {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
         .filter(|(_, n)| *n > 0)
+        .chain([("oversize".to_string(), 1)])
         .collect();
     assert_eq!(by_reason, injected);
+    let big = whole
+        .dead_letters
+        .iter()
+        .find(|(reason, _)| reason == "oversize")
+        .unwrap();
+    assert!(big.1.len() <= 4096, "the dead letter keeps a prefix");
 
     // Prices moved, each applied decision exactly once.
     let applied: Vec<serde_json::Value> = whole
@@ -134,6 +157,7 @@ fn serve_matches_replay_prices_and_survives_a_restart() {
 
     // 2. Stopped by SIGTERM mid-stream, then restarted.
     prepare(&moto, dir.path(), &cfg);
+    put_big();
     let mut child = Command::new(BIN)
         .args(["serve", "--config", cfg_s])
         .stdout(Stdio::piped())

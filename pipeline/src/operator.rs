@@ -120,7 +120,17 @@ pub struct PartitionState {
     pub observed_since: Millis,
     /// View history of the products whose events this partition carries.
     pub trends: Vec<(String, Trend)>,
+    /// The latest event ids (hex of their 128-bit keys, with event times) of
+    /// events in windows that had closed, at most [`CHECKPOINT_DEDUP_IDS`]:
+    /// a duplicate of one after a restart is still a `duplicate`.
+    #[serde(default)]
+    pub dedup: Vec<(String, Millis)>,
 }
+
+/// How many event ids a partition's checkpoint keeps for duplicate
+/// detection (about 50 bytes each as JSON: ~50 KB, well inside a
+/// DynamoDB item).
+pub const CHECKPOINT_DEDUP_IDS: usize = 1_000;
 
 #[derive(Debug, Default)]
 struct Counters {
@@ -213,13 +223,38 @@ impl Pipeline {
             last_window: self
                 .last_closed
                 .max(self.resumed_through.get(p.0 as usize).copied().unwrap_or(0)),
+            // Windows due but not yet handed out (a host closes one at a
+            // time) are still open: a restart must emit them.
             watermark: self
                 .watermark()
                 .min(self.stream_time().unwrap_or(Millis::MIN))
-                .saturating_sub(self.config.allowed_lateness),
+                .saturating_sub(self.config.allowed_lateness)
+                .min(
+                    self.windows
+                        .keys()
+                        .next()
+                        .map_or(Millis::MAX, |end| end.saturating_sub(1)),
+                ),
             observed_since: self.observed_since,
             trends,
+            // Only ids of events whose every window has closed: the others
+            // are read again after a restart and must not look like duplicates.
+            dedup: self.dedup.recent(p, CHECKPOINT_DEDUP_IDS, |t| {
+                self.is_closed(p, self.spec.last_window(t))
+            }),
         }
+    }
+
+    /// Whether window `w` is closed for records of partition `p` (the same
+    /// rule `ingest_record` applies).
+    fn is_closed(&self, p: PartitionId, w: Window) -> bool {
+        let resumed = self
+            .resumed_through
+            .get(p.0 as usize)
+            .copied()
+            .unwrap_or(Millis::MIN);
+        self.watermarks.watermark() >= w.end.saturating_add(self.config.allowed_lateness)
+            || w.end <= resumed
     }
 
     /// Restores a partition from its checkpoint, before any of its records
@@ -229,6 +264,7 @@ impl Pipeline {
         self.register_partition(self.watermarks.name(p).clone().as_ref());
         self.resumed_through[p.0 as usize] = state.last_window.max(state.watermark);
         self.observed_since = self.observed_since.min(state.observed_since);
+        self.dedup.restore(p, &state.dedup);
         for (id, trend) in state.trends {
             match self.products.index.get(id.as_str()) {
                 Some(&i) => self.products.trends[i as usize] = trend,
@@ -430,7 +466,7 @@ impl Pipeline {
                 }
             }
         }
-        self.dedup.remember(id_key, event.event_time, wm);
+        self.dedup.remember(id_key, event.event_time, wm, partition);
         self.observed_since = self.observed_since.min(event.event_time);
         self.watermarks.observe(partition, event.event_time);
         self.counters.accepted += 1;

@@ -283,5 +283,18 @@ pub fn assert_same_state(what: &str, got: &State, want: &State) {
     .into_iter()
     .flatten()
     .collect();
-    assert!(problems.is_empty(), "{what}:\n{}", problems.join("\n"));
+    if !problems.is_empty() {
+        // Both sides on disk, to diff.
+        let keep = std::env::temp_dir().join("pricestream-state-diff");
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::write(keep.join("got-features.ndjson"), got.features.join("\n")).unwrap();
+        std::fs::write(keep.join("want-features.ndjson"), want.features.join("\n")).unwrap();
+        std::fs::write(keep.join("got-audit.ndjson"), got.audit.join("\n")).unwrap();
+        std::fs::write(keep.join("want-audit.ndjson"), want.audit.join("\n")).unwrap();
+        panic!(
+            "{what} (both in {}):\n{}",
+            keep.display(),
+            problems.join("\n")
+        );
+    }
 }

@@ -66,6 +66,8 @@ pub struct Membership {
     seen: HashMap<String, (u64, Millis)>,
     /// Shards with work left that no live worker held at the last tick.
     orphaned: usize,
+    /// Shards with work left that other live workers held at the last tick.
+    held_by_others: usize,
 }
 
 impl Membership {
@@ -76,6 +78,7 @@ impl Membership {
             held: BTreeMap::new(),
             seen: HashMap::new(),
             orphaned: 0,
+            held_by_others: 0,
         }
     }
 
@@ -175,21 +178,28 @@ impl Membership {
         }
         self.observe(&leases, now);
         self.balance(table, now, shards, &leases, &mut change)?;
-        self.orphaned = open_shards(shards, &leases)
+        let others: Vec<bool> = open_shards(shards, &leases)
             .into_iter()
             .filter(|s| !self.held.contains_key(&s.id))
-            .filter(|s| match leases.get(&s.id) {
-                None => true,
-                Some(l) => !l.finished && (l.owner.is_none() || self.expired(l, now)),
+            .map(|s| {
+                leases
+                    .get(&s.id)
+                    .is_some_and(|l| l.owner.is_some() && !self.expired(l, now))
             })
-            .count();
+            .collect();
+        self.held_by_others = others.iter().filter(|live| **live).count();
+        self.orphaned = others.len() - self.held_by_others;
         Ok(change)
     }
 
-    /// Shards with work left that no live worker held at the last tick
-    /// (so a worker draining the stream does not stop yet).
+    /// Shards with work left that no live worker held at the last tick.
     pub fn orphaned(&self) -> usize {
         self.orphaned
+    }
+
+    /// Shards with work left that other live workers held at the last tick.
+    pub fn held_by_others(&self) -> usize {
+        self.held_by_others
     }
 
     /// Notes when each other worker's counter last moved.

@@ -3,7 +3,7 @@
 //!
 //! Exactly-once effects from at-least-once parts:
 //! - per shard, a lease (only its owner reads and checkpoints it) and a
-//!   checkpoint written after every window: the last record processed, the
+//!   checkpoint written once the due windows are emitted: the last record processed, the
 //!   first record an open window still needs (`replay_at`), and the core's
 //!   state for the shard (last window, view history). A restart reads from
 //!   `replay_at`, and the core keeps the checkpointed windows closed, so it
@@ -246,7 +246,8 @@ struct Run<'a> {
     metrics: &'a Metrics,
     report: Report,
     dead: Vec<DeadLetter>,
-    /// The first window after a (re)start may have been written before a crash.
+    /// Windows emitted since the (re)start and before its first checkpoint
+    /// may have been written before a crash: what is there is kept.
     first_window: bool,
     observer: Option<Box<dyn Observer>>,
     /// A checkpoint found a lease taken: read with the remaining ones.
@@ -530,6 +531,7 @@ impl<'a> Run<'a> {
         let mut shown = Instant::now();
         let mut received = 0;
         let mut stats = driver.core().stats();
+        let mut drained_since: Option<Instant> = None;
         while !stop.load(Ordering::SeqCst) {
             if self.renewed.elapsed() >= self.renew_every() {
                 let change = self.tick(consumer.shards())?;
@@ -595,10 +597,17 @@ impl<'a> Run<'a> {
             }
             self.ingest_aligned(driver, shards, now, caches);
             self.take_dead_letters(driver, shards);
+            let mut emitted = false;
             while let Some(window) = driver.next_window(now, &caches.catalog, &caches.orders) {
                 self.emit_window(window, driver, shards, caches)?;
-                checkpointed = Instant::now();
+                emitted = true;
                 self.keep_leases()?;
+            }
+            if emitted {
+                self.flush_dead_letters()?;
+                self.checkpoint_all(driver.core(), shards)?;
+                checkpointed = Instant::now();
+                self.first_window = false;
             }
             stats = driver.core().stats();
             self.metrics.events_in.inc_by(stats.received - received);
@@ -608,13 +617,22 @@ impl<'a> Run<'a> {
                     .watermark_lag_seconds
                     .set((now - wm) as f64 / 1000.0);
             }
-            // In a fleet, only once no shard waits for an owner (a crashed
-            // worker's shards are taken over and read first).
+            // In a fleet, not while a shard waits for an owner; and while
+            // other workers hold shards, only after watching them for two
+            // lease durations, so the shards of one that crashed are seen
+            // to expire, taken over and read first.
             let drained = !shards.is_empty()
                 && shards
                     .values()
                     .all(|s| s.idle_polls >= 2 && s.waiting.is_empty())
                 && self.membership.orphaned() == 0;
+            let since = *drained_since.get_or_insert_with(Instant::now);
+            if !drained {
+                drained_since = None;
+            }
+            let watched =
+                self.membership.held_by_others() == 0 || since.elapsed() >= 6 * self.renew_every();
+            let drained = drained && watched;
             if options.drain && drained {
                 info!("every shard is read to its end: closing the remaining windows");
                 driver.end_of_input();

@@ -44,8 +44,8 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Writes a closed window's features, waits for their decisions, settles
-    /// the window with the driver, then checkpoints.
+    /// Writes a closed window's features, waits for their decisions and
+    /// settles the window with the driver.
     pub(super) fn emit_window(
         &mut self,
         window: ClosedWindow,
@@ -57,7 +57,7 @@ impl Run<'_> {
         let features = window.features;
         let table = &self.config.tables.features;
         let mut items: Vec<Item> = features.iter().map(Codec::to_item).collect();
-        if std::mem::take(&mut self.first_window) && !items.is_empty() {
+        if self.first_window && !items.is_empty() {
             let there: HashSet<(String, String)> =
                 batch_get(self.aws, table, items.iter().map(key_of).collect())?
                     .iter()
@@ -80,9 +80,9 @@ impl Run<'_> {
                 o.window(&features, &decided);
             }
         }
-        driver.settle(window.end).map_err(Error::internal)?;
-        self.flush_dead_letters()?;
-        self.checkpoint_all(driver.core(), shards)
+        // Checkpointed by the caller once no due window is left: the core's
+        // state then matches what was emitted (see `Pipeline::partition_state`).
+        driver.settle(window.end).map_err(Error::internal)
     }
 
     /// Waits until every record of window `end` has a decision and applied
@@ -166,11 +166,16 @@ impl Run<'_> {
         shards: &mut BTreeMap<String, Shard>,
     ) -> Result<(), Error> {
         for (id, shard) in shards.iter_mut() {
-            let Some(processed) = shard
-                .processed
-                .clone()
-                .or_else(|| self.membership.lease(id).and_then(|l| l.checkpoint.clone()))
-            else {
+            // A shard none of whose records this run has processed keeps
+            // its checkpoint: its `replay_at` still names records to read
+            // (they may be waiting for the other shards), unless it ended.
+            let fallback = || {
+                shard
+                    .closed
+                    .then(|| self.membership.lease(id).and_then(|l| l.checkpoint.clone()))
+                    .flatten()
+            };
+            let Some(processed) = shard.processed.clone().or_else(fallback) else {
                 continue;
             };
             let replay_at = match core.replay_from(shard.part) {
