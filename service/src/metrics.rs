@@ -34,6 +34,7 @@ pub struct Metrics {
     pub checkpoints: Counter,
     pub leases_held: Gauge,
     pub records_waiting: Gauge,
+    pub pricer_active: Gauge,
     pub unreadable_features: Counter,
     registry: Arc<Mutex<Registry>>,
 }
@@ -61,6 +62,7 @@ impl Metrics {
             checkpoints: Counter::default(),
             leases_held: Gauge::default(),
             records_waiting: Gauge::default(),
+            pricer_active: Gauge::default(),
             unreadable_features: Counter::default(),
             registry: Arc::new(Mutex::new(Registry::with_prefix("pricestream"))),
         };
@@ -130,6 +132,11 @@ impl Metrics {
                 "records_waiting",
                 "Records read ahead of the other shards in event time, waiting for them (at most one batch per shard)",
                 m.records_waiting.clone(),
+            );
+            r.register(
+                "pricer_active",
+                "1 while this replica's in-process pricer holds the pricer lease (one replica prices at a time)",
+                m.pricer_active.clone(),
             );
             r.register(
                 "unreadable_features",

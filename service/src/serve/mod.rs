@@ -171,6 +171,7 @@ pub fn serve(
     let pricer = match (config.pricer.mode, model) {
         (PricerMode::InProcess, Some(model)) => Some(pricer::spawn_pricer(
             config.clone(),
+            &worker,
             model,
             pricer_stop.clone(),
             options.kill_switch.clone(),
