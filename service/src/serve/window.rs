@@ -117,6 +117,7 @@ impl Run<'_> {
                 )])
             })
             .collect();
+        let mut pause = Duration::from_millis(25);
         loop {
             let audits = batch_get(self.aws, &t.audit, keys.clone())?;
             let applied: HashSet<String> = audits
@@ -155,7 +156,10 @@ impl Run<'_> {
             }
             // A slow pricer must not cost this worker its leases.
             self.keep_leases()?;
-            std::thread::sleep(Duration::from_millis(25));
+            // Backing off: in a fleet every worker waits on one pricer, and
+            // their polls would slow the tables it writes to.
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(400));
         }
     }
 
