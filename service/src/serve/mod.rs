@@ -190,6 +190,7 @@ pub fn serve(
         observer: options.observer.take(),
         lost: false,
         renewed: Instant::now(),
+        ticked: Instant::now(),
     };
     let mut caches = Caches {
         catalog: CatalogTable::new(),
@@ -255,6 +256,9 @@ struct Run<'a> {
     lost: bool,
     /// When the leases were last renewed.
     renewed: Instant,
+    /// When the leases were last balanced (a tick reads every lease and
+    /// notices handover requests; renewals between windows do not).
+    ticked: Instant,
 }
 
 impl<'a> Run<'a> {
@@ -276,6 +280,7 @@ impl<'a> Run<'a> {
             .collect();
         let change = self.membership.tick(&mut self.table(), now_ms(), &specs)?;
         self.renewed = Instant::now();
+        self.ticked = Instant::now();
         if change.any() {
             info!(gained = ?change.gained, lost = ?change.lost, asked = ?change.asked, "leases changed");
         }
@@ -534,7 +539,7 @@ impl<'a> Run<'a> {
         let mut stats = driver.core().stats();
         let mut drained_since: Option<Instant> = None;
         while !stop.load(Ordering::SeqCst) {
-            if self.renewed.elapsed() >= self.renew_every() {
+            if self.ticked.elapsed() >= self.renew_every() {
                 let change = self.tick(consumer.shards())?;
                 if change.any() {
                     return Ok(End::Rebalance(change.asked));
