@@ -42,6 +42,14 @@ pub struct PipelineConfig {
     /// Off (`None`, `"off"`) by default.
     #[serde(with = "crate::time::duration::option")]
     pub max_future_skew: Option<Millis>,
+    /// An event further ahead of the latest accepted event time is held
+    /// until the data confirms the jump (the next event of its partition
+    /// lands near it or later, or the stream catches up) or refutes it (the
+    /// next event is far behind: `event_time_out_of_range`), so one wrong
+    /// clock cannot make a partition's later events `late`. Data-relative:
+    /// replay and serve agree. Default 5 min; `"off"` accepts any jump.
+    #[serde(with = "crate::time::duration::option")]
+    pub max_time_jump: Option<Millis>,
     /// Weight of the newest window in the views EWMA (0 < α ≤ 1).
     pub ewma_alpha: f64,
     /// Trailing period of `sales_velocity_per_day`.
@@ -61,6 +69,7 @@ impl Default for PipelineConfig {
             dedup_horizon: 10 * MINUTE,
             max_record_bytes: 64 * 1024,
             max_future_skew: None,
+            max_time_jump: Some(5 * MINUTE),
             ewma_alpha: 0.3,
             velocity_horizon: 24 * HOUR,
         }
@@ -115,6 +124,14 @@ impl PipelineConfig {
             if !(0..=30 * 24 * HOUR).contains(&v) {
                 return err(key, format!("must be between 0 and 30 days, got {v} ms"));
             }
+        }
+        if let Some(jump) = self.max_time_jump
+            && !(SECOND..=30 * 24 * HOUR).contains(&jump)
+        {
+            return err(
+                "max_time_jump",
+                format!("must be between 1s and 30 days (or \"off\"), got {jump} ms"),
+            );
         }
         if self.velocity_horizon == 0 {
             return err("velocity_horizon", "must be positive");

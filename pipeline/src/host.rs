@@ -69,6 +69,12 @@ impl Driver {
             .ingest(partition, now, records, catalog, &mut self.out);
     }
 
+    /// The partition ended (end of file, closed shard); an event it held
+    /// for confirmation is decided now.
+    pub fn close_partition<C: Catalog + ?Sized>(&mut self, partition: PartitionId, catalog: &C) {
+        self.core.close_partition(partition, catalog, &mut self.out);
+    }
+
     /// No more input: every open window closes (one per call of
     /// [`Driver::next_window`]); records ingested afterwards are late.
     pub fn end_of_input(&mut self) {

@@ -14,8 +14,9 @@ use crate::config::{ConfigError, PipelineConfig};
 use crate::dead_letter::{self, DeadLetter, Position, Reason, Truncation};
 use crate::decode::decode;
 use crate::dedup::{Dedup, dedup_key};
-use crate::event::EventType;
+use crate::event::{ClickEvent, EventType};
 use crate::features::{FeatureInputs, FeatureRecord, Trend};
+use crate::hold::{Held, Holds, MAX_HELD, Verdict, verdict};
 use crate::kpl;
 use crate::stats::{ReasonCounts, Stats};
 use crate::time::{Millis, format_rfc3339};
@@ -125,6 +126,21 @@ pub struct PartitionState {
     /// a duplicate of one after a restart is still a `duplicate`.
     #[serde(default)]
     pub dedup: Vec<(String, Millis)>,
+    /// The positions of the records held for confirmation (see
+    /// `max_time_jump`): they are read again after a restart, and unlike
+    /// the records around them their dead letters, if any, were not
+    /// written before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<String>,
+    /// Positions of records read again after a restart that were refuted
+    /// (`event_time_out_of_range`) before it: they stay refuted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refuted: Vec<String>,
+    /// The latest accepted event time of the whole core (the reference
+    /// for `max_time_jump`): records read again are judged against at
+    /// least what they were judged against before.
+    #[serde(default)]
+    pub latest: Option<Millis>,
 }
 
 /// How many event ids a partition's checkpoint keeps for duplicate
@@ -160,7 +176,22 @@ pub struct Pipeline {
     last_closed: Millis,
     /// The earliest accepted event time: windows before it were not observed.
     observed_since: Millis,
+    /// The latest accepted event time (or restored watermark): the
+    /// reference for `max_time_jump`.
+    latest: Millis,
+    holds: Holds,
     counters: Counters,
+}
+
+/// `Duplicate` if the id was accepted before.
+fn check_new(dedup: &Dedup, key: u128, id: &str) -> Result<(), (Reason, String)> {
+    if dedup.contains(key) {
+        return Err((
+            Reason::Duplicate,
+            format!("event_id {id:?} was already accepted"),
+        ));
+    }
+    Ok(())
 }
 
 impl Pipeline {
@@ -176,6 +207,8 @@ impl Pipeline {
             resumed_through: Vec::new(),
             last_closed: 0,
             observed_since: Millis::MAX,
+            latest: Millis::MIN,
+            holds: Holds::default(),
             counters: Counters::default(),
             config,
         })
@@ -193,6 +226,7 @@ impl Pipeline {
         if self.ordinals.len() < n {
             self.ordinals.resize(n, 0);
             self.resumed_through.resize(n, Millis::MIN);
+            self.holds.register(n);
         }
         p
     }
@@ -204,11 +238,12 @@ impl Pipeline {
 
     /// The ordinal of the oldest record of `p` that still feeds an open
     /// window: a restart must feed the partition again from there. `None`
-    /// when no open window holds the partition's records.
+    /// when no open window (nor a held event) has the partition's records.
     pub fn replay_from(&self, p: PartitionId) -> Option<u64> {
         self.windows
             .values()
             .filter_map(|w| w.first.iter().find(|(q, _)| *q == p).map(|(_, o)| *o))
+            .chain(self.holds.ordinal(p))
             .min()
     }
 
@@ -242,6 +277,11 @@ impl Pipeline {
             dedup: self.dedup.recent(p, CHECKPOINT_DEDUP_IDS, |t| {
                 self.is_closed(p, self.spec.last_window(t))
             }),
+            held: self.holds.positions(p),
+            refuted: self
+                .holds
+                .refuted_since(p, self.replay_from(p).unwrap_or(self.ordinal(p))),
+            latest: (self.latest != Millis::MIN).then_some(self.latest),
         }
     }
 
@@ -264,6 +304,10 @@ impl Pipeline {
         self.register_partition(self.watermarks.name(p).clone().as_ref());
         self.resumed_through[p.0 as usize] = state.last_window.max(state.watermark);
         self.observed_since = self.observed_since.min(state.observed_since);
+        if let Some(latest) = state.latest {
+            self.latest = self.latest.max(latest);
+        }
+        self.holds.restore(p, &state.refuted, &state.held);
         self.dedup.restore(p, &state.dedup);
         for (id, trend) in state.trends {
             match self.products.index.get(id.as_str()) {
@@ -275,8 +319,16 @@ impl Pipeline {
         }
     }
 
-    /// The partition ended (end of file, closed shard).
-    pub fn close_partition(&mut self, p: PartitionId) {
+    /// The partition ended (end of file, closed shard). An event it held
+    /// is decided now (see the `hold` module), so a closed partition keeps
+    /// nothing back.
+    pub fn close_partition<C: Catalog + ?Sized>(
+        &mut self,
+        p: PartitionId,
+        catalog: &C,
+        out: &mut Output,
+    ) {
+        self.settle_held(p, catalog, out);
         self.watermarks.close(p);
     }
 
@@ -344,7 +396,7 @@ impl Pipeline {
         catalog: &C,
         out: &mut Output,
     ) {
-        if let Err((reason, detail)) = self.ingest_record(partition, now, record, catalog) {
+        if let Err((reason, detail)) = self.ingest_record(partition, now, record, catalog, out) {
             self.dead_letter(partition, record, reason, detail, out);
         }
     }
@@ -386,6 +438,7 @@ impl Pipeline {
         now: Millis,
         record: &RawRecord<'_>,
         catalog: &C,
+        out: &mut Output,
     ) -> Result<(), (Reason, String)> {
         self.counters.received += 1;
         let limit = self.config.max_record_bytes;
@@ -408,68 +461,241 @@ impl Pipeline {
                 ),
             ));
         }
-        let id_key = dedup_key(&event.event_id);
-        if self.dedup.contains(id_key) {
-            return Err((
-                Reason::Duplicate,
-                format!("event_id {:?} was already accepted", event.event_id),
-            ));
+        let session = session_key(&event.session_id);
+        // Any decoded event is evidence of its partition's time, whatever
+        // else is wrong with it (a restart may find it a duplicate).
+        if self.holds.is_holding(partition) {
+            self.judge_held(partition, event.event_time, session, catalog, out);
         }
+        let id_key = dedup_key(&event.event_id);
+        check_new(&self.dedup, id_key, &event.event_id)?;
         let Some(product) = self.products.lookup(&event.product_id, partition, catalog) else {
             return Err((
                 Reason::UnknownProduct,
                 format!("product_id {:?} is not in the catalog", event.product_id),
             ));
         };
-        let wm = self.watermarks.watermark();
-        let lateness = self.config.allowed_lateness;
+        self.check_open(partition, event.event_time)?;
+        let ordinal = self.ordinal(partition).saturating_sub(1);
+        if self.holds.was_refuted(partition, &record.position) {
+            return Err(
+                self.out_of_range(event.event_time, "it was refuted before the restart".into())
+            );
+        }
+        if self.is_jump(event.event_time) || self.holds.was_held(partition, &record.position) {
+            if self.holds.is_full(partition) {
+                return Err(self.out_of_range(
+                    event.event_time,
+                    format!("{MAX_HELD} events of its partition already wait for confirmation"),
+                ));
+            }
+            self.holds.hold(
+                partition,
+                Held {
+                    ordinal,
+                    event_time: event.event_time,
+                    session,
+                    bytes: record.bytes.to_vec(),
+                    position: record.position.to_string(),
+                },
+            );
+            return Ok(());
+        }
+        self.accept(partition, &event, product, session, id_key, ordinal);
+        self.confirm_caught_up(catalog, out);
+        Ok(())
+    }
+
+    /// `Late` unless the window an event at `t` last falls in is still open
+    /// for records of `partition`.
+    fn check_open(&self, partition: PartitionId, t: Millis) -> Result<(), (Reason, String)> {
+        let last = self.spec.last_window(t);
+        if !self.is_closed(partition, last) {
+            return Ok(());
+        }
         let resumed = self
             .resumed_through
             .get(partition.0 as usize)
             .copied()
             .unwrap_or(Millis::MIN);
-        let is_closed = |w: Window| wm >= w.end.saturating_add(lateness) || w.end <= resumed;
-        let last = self.spec.last_window(event.event_time);
-        if is_closed(last) {
-            return Err((
-                Reason::Late,
-                // The close time, not the current watermark: the detail must
-                // not depend on how records were batched.
-                format!(
-                    "event_time {} is in window [{}, {}), {}",
-                    format_rfc3339(event.event_time),
-                    format_rfc3339(last.start),
-                    format_rfc3339(last.end),
-                    if last.end <= resumed {
-                        "which closed before this partition resumed".to_string()
-                    } else {
-                        format!(
-                            "which closed when the watermark reached {}",
-                            format_rfc3339(last.end.saturating_add(lateness))
-                        )
-                    }
-                ),
-            ));
-        }
-        let session = session_key(&event.session_id);
-        let ordinal = self.ordinal(partition).saturating_sub(1);
+        Err((
+            Reason::Late,
+            // The close time, not the current watermark: the detail must
+            // not depend on how records were batched.
+            format!(
+                "event_time {} is in window [{}, {}), {}",
+                format_rfc3339(t),
+                format_rfc3339(last.start),
+                format_rfc3339(last.end),
+                if last.end <= resumed {
+                    "which closed before this partition resumed".to_string()
+                } else {
+                    format!(
+                        "which closed when the watermark reached {}",
+                        format_rfc3339(last.end.saturating_add(self.config.allowed_lateness))
+                    )
+                }
+            ),
+        ))
+    }
+
+    /// Adds a checked event to its open windows and moves the watermark.
+    fn accept(
+        &mut self,
+        partition: PartitionId,
+        event: &ClickEvent<'_>,
+        product: u32,
+        session: u64,
+        id_key: u128,
+        ordinal: u64,
+    ) {
         for w in self.spec.windows(event.event_time) {
-            if !is_closed(w) {
+            if !self.is_closed(partition, w) {
                 let open = self.windows.entry(w.end).or_default();
                 open.aggregates
                     .entry(product)
                     .or_default()
-                    .add(&event, session);
-                // Ordinals only grow, so the first one recorded is the smallest.
-                if !open.first.iter().any(|(q, _)| *q == partition) {
-                    open.first.push((partition, ordinal));
+                    .add(event, session);
+                // The smallest: a held event comes in after later records.
+                match open.first.iter_mut().find(|(q, _)| *q == partition) {
+                    Some((_, first)) => *first = (*first).min(ordinal),
+                    None => open.first.push((partition, ordinal)),
                 }
             }
         }
+        let wm = self.watermarks.watermark();
         self.dedup.remember(id_key, event.event_time, wm, partition);
         self.observed_since = self.observed_since.min(event.event_time);
         self.watermarks.observe(partition, event.event_time);
+        self.latest = self.latest.max(event.event_time);
         self.counters.accepted += 1;
+    }
+
+    /// Whether an event at `t` is too far ahead of the stream to take on
+    /// its word (see the `hold` module). With nothing accepted yet there is
+    /// no reference, and the first event waits for a second.
+    fn is_jump(&self, t: Millis) -> bool {
+        self.config
+            .max_time_jump
+            .is_some_and(|jump| self.latest == Millis::MIN || t > self.latest.saturating_add(jump))
+    }
+
+    /// Accepts held events the rest of the stream has reached (up to the
+    /// out-of-orderness: a host merging partitions by event time, like
+    /// replay, has then reached them too).
+    fn confirm_caught_up<C: Catalog + ?Sized>(&mut self, catalog: &C, out: &mut Output) {
+        let reached = self.latest.saturating_add(self.config.out_of_orderness);
+        while let Some((p, held)) = self.holds.take_first_within(reached) {
+            self.confirm(p, held, catalog, out);
+        }
+    }
+
+    /// Decides what `p` holds on its next event (at `t`, of `session`).
+    fn judge_held<C: Catalog + ?Sized>(
+        &mut self,
+        p: PartitionId,
+        t: Millis,
+        session: u64,
+        catalog: &C,
+        out: &mut Output,
+    ) {
+        let jump = self.config.max_time_jump.unwrap_or(0);
+        let anchored = self.latest != Millis::MIN;
+        // Each on its own: what waits is decided alike after a restart,
+        // whatever was decided around it before.
+        for held in self.holds.take(p) {
+            match verdict(&held, t, session, jump, anchored) {
+                Verdict::Undecided => self.holds.hold(p, held),
+                Verdict::Refuted => {
+                    let why = format!(
+                        "the next event of its partition is at {}",
+                        format_rfc3339(t)
+                    );
+                    let rejection = self.out_of_range(held.event_time, why);
+                    self.dead_letter_held(p, &held, rejection, out);
+                }
+                Verdict::Confirmed => self.confirm(p, held, catalog, out),
+            }
+        }
+        self.confirm_caught_up(catalog, out);
+    }
+
+    /// No next event will come to `p` (it or the input ended): what it
+    /// holds is judged on the stream as it stands, a jump still refuted.
+    fn settle_held<C: Catalog + ?Sized>(&mut self, p: PartitionId, catalog: &C, out: &mut Output) {
+        for held in self.holds.take(p) {
+            if self.latest != Millis::MIN && self.is_jump(held.event_time) {
+                let rejection =
+                    self.out_of_range(held.event_time, "no later event confirmed it".into());
+                self.dead_letter_held(p, &held, rejection, out);
+            } else {
+                self.confirm(p, held, catalog, out);
+            }
+        }
+        self.confirm_caught_up(catalog, out);
+    }
+
+    fn out_of_range(&self, t: Millis, why: String) -> (Reason, String) {
+        (
+            Reason::EventTimeOutOfRange,
+            format!(
+                "`event_time` {} is more than {} ms ahead of the stream (latest accepted {}) and {why}",
+                format_rfc3339(t),
+                self.config.max_time_jump.unwrap_or(0),
+                format_rfc3339(self.latest),
+            ),
+        )
+    }
+
+    fn dead_letter_held(
+        &mut self,
+        p: PartitionId,
+        held: &Held,
+        (reason, detail): (Reason, String),
+        out: &mut Output,
+    ) {
+        if reason == Reason::EventTimeOutOfRange {
+            self.holds.note_refuted(p, held);
+        }
+        let record = RawRecord {
+            bytes: &held.bytes,
+            position: Position::Sequence(&held.position),
+            truncated: None,
+        };
+        self.dead_letter(p, &record, reason, detail, out);
+    }
+
+    /// A confirmed held event goes through the checks that depend on what
+    /// arrived while it waited, then in.
+    fn confirm<C: Catalog + ?Sized>(
+        &mut self,
+        p: PartitionId,
+        held: Held,
+        catalog: &C,
+        out: &mut Output,
+    ) {
+        if let Err(rejection) = self.accept_held(p, &held, catalog) {
+            self.dead_letter_held(p, &held, rejection, out);
+        }
+    }
+
+    fn accept_held<C: Catalog + ?Sized>(
+        &mut self,
+        p: PartitionId,
+        held: &Held,
+        catalog: &C,
+    ) -> Result<(), (Reason, String)> {
+        let event = decode(&held.bytes).map_err(|r| (r.reason, r.detail))?;
+        let id_key = dedup_key(&event.event_id);
+        check_new(&self.dedup, id_key, &event.event_id)?;
+        let Some(product) = self.products.lookup(&event.product_id, p, catalog) else {
+            return Err((
+                Reason::UnknownProduct,
+                format!("product_id {:?} is not in the catalog", event.product_id),
+            ));
+        };
+        self.check_open(p, event.event_time)?;
+        self.accept(p, &event, product, held.session, id_key, held.ordinal);
         Ok(())
     }
 
@@ -515,6 +741,9 @@ impl Pipeline {
         orders: &O,
         out: &mut Output,
     ) -> Option<Millis> {
+        for p in self.holds.partitions() {
+            self.settle_held(p, catalog, out);
+        }
         self.watermarks.finish();
         self.close_first(None, catalog, orders, out)
     }
@@ -543,6 +772,9 @@ impl Pipeline {
         orders: &O,
         out: &mut Output,
     ) {
+        for p in self.holds.partitions() {
+            self.settle_held(p, catalog, out);
+        }
         self.watermarks.finish();
         self.close_windows(None, catalog, orders, out);
     }
@@ -622,6 +854,7 @@ impl Pipeline {
             accepted: c.accepted,
             dead_lettered: c.dead_letters.total(),
             dead_letters: c.dead_letters,
+            held: self.holds.len() as u64,
             windows_closed: c.windows_closed,
             feature_records: c.feature_records,
             unenriched: c.unenriched,

@@ -1,4 +1,4 @@
-//! Counters that add up: `received = accepted + dead_lettered`, and
+//! Counters that add up: `received = accepted + dead_lettered + held`, and
 //! `dead_lettered` = the sum over reasons.
 
 use serde::Serialize;
@@ -44,6 +44,9 @@ pub struct Stats {
     pub accepted: u64,
     pub dead_lettered: u64,
     pub dead_letters: ReasonCounts,
+    /// Events held until the data confirms their jump ahead of the stream
+    /// (`max_time_jump`); decided by the end of input.
+    pub held: u64,
     /// Time windows closed (each may hold many products).
     pub windows_closed: u64,
     pub feature_records: u64,
@@ -61,7 +64,7 @@ pub struct Stats {
 impl Stats {
     /// Whether the counters add up (they always should).
     pub fn balanced(&self) -> bool {
-        self.received == self.accepted + self.dead_lettered
+        self.received == self.accepted + self.dead_lettered + self.held
             && self.dead_lettered == self.dead_letters.total()
     }
 
@@ -76,6 +79,9 @@ impl Stats {
             if n > 0 {
                 s += &format!("  {:<24}{:>8}\n", r.as_str(), n);
             }
+        }
+        if self.held > 0 {
+            s += &format!("held            {:>10}\n", self.held);
         }
         s += &format!(
             "windows closed  {:>10}\nfeature records {:>10}\n",

@@ -16,13 +16,15 @@ const PRODUCTS: [(&str, usize); 3] = [("a", 0), ("b", 0), ("c", 1)];
 
 /// Records in arrival order as (partition, bytes): events with unique ids
 /// and times that drift forward with jitter, exact duplicates of earlier
-/// records, stragglers far behind, and garbage.
+/// records, stragglers far behind, events far ahead, gaps, and garbage.
 fn input() -> impl Strategy<Value = Vec<(usize, Vec<u8>)>> {
     let step = prop_oneof![
         6 => (0usize..3, 0i64..30_000, 0u32..6, 0usize..5).prop_map(|(p, dt, s, ty)| Step::Event(p, dt, s, ty)),
         1 => any::<prop::sample::Index>().prop_map(Step::Duplicate),
         1 => (0usize..3, 100_000i64..400_000).prop_map(|(p, back)| Step::Straggler(p, back)),
         1 => (0usize..2, prop::collection::vec(any::<u8>(), 0..40)).prop_map(|(p, b)| Step::Garbage(p, b)),
+        1 => (0usize..3, 310_000i64..20 * 86_400_000).prop_map(|(p, ahead)| Step::FarAhead(p, ahead)),
+        1 => (310_000i64..7_200_000).prop_map(Step::Gap),
     ];
     prop::collection::vec(step, 0..150).prop_map(|steps| {
         let mut out: Vec<(usize, Vec<u8>)> = Vec::new();
@@ -46,6 +48,11 @@ fn input() -> impl Strategy<Value = Vec<(usize, Vec<u8>)>> {
                     out.push((part, view(product, t - back).into_bytes()));
                 }
                 Step::Garbage(p, bytes) => out.push((p, bytes)),
+                Step::FarAhead(p, ahead) => {
+                    let (product, part) = PRODUCTS[p];
+                    out.push((part, view(product, t + ahead).into_bytes()));
+                }
+                Step::Gap(gap) => t += gap,
             }
         }
         out
@@ -58,6 +65,10 @@ enum Step {
     Duplicate(prop::sample::Index),
     Straggler(usize, i64),
     Garbage(usize, Vec<u8>),
+    /// One event with a wrong clock, far ahead of the stream.
+    FarAhead(usize, i64),
+    /// The whole stream jumps (a quiet night).
+    Gap(i64),
 }
 
 fn config(hop: bool) -> PipelineConfig {
@@ -68,8 +79,10 @@ fn config(hop: bool) -> PipelineConfig {
         allowed_lateness: 5 * S,
         // Ids are never forgotten here: when an id expires depends on when
         // the watermark moves, which a restart changes (near the horizon a
-        // restored id can outlive the uninterrupted run's copy).
-        dedup_horizon: 24 * 3_600 * S,
+        // restored id can outlive the uninterrupted run's copy). Far-ahead
+        // events stay within the horizon too: two that agree (from two
+        // sessions) are taken as a real jump.
+        dedup_horizon: 30 * 24 * 3_600 * S,
         ..PipelineConfig::default()
     }
 }
@@ -83,6 +96,9 @@ struct Host {
     processed: [u64; 2],
     /// Ordinal of each partition's first record this core was fed.
     base: [u64; 2],
+    /// Per partition, the record held for confirmation at the stop: its
+    /// dead letter was not written before.
+    held: [Vec<String>; 2],
     features: Vec<String>,
     dead: Vec<DeadLetter>,
 }
@@ -96,6 +112,7 @@ impl Host {
             parts,
             processed: [0; 2],
             base: [0; 2],
+            held: [Vec::new(), Vec::new()],
             features: Vec::new(),
             dead: Vec::new(),
         }
@@ -140,7 +157,7 @@ impl Host {
         for d in out.dead_letters {
             let part = usize::from(&*d.partition == "p1");
             let ordinal: u64 = d.position.parse().unwrap();
-            if ordinal >= self.processed[part] {
+            if ordinal >= self.processed[part] || self.held[part].contains(&d.position) {
                 self.dead.push(d);
             }
         }
@@ -185,6 +202,7 @@ fn run(config: &PipelineConfig, input: &[(usize, Vec<u8>)], stop: Option<usize>)
     let checkpoint = first.checkpoint();
     let mut second = Host::new(config);
     for (i, (from, processed, state)) in checkpoint.into_iter().enumerate() {
+        second.held[i] = state.held.clone();
         second.core.resume(second.parts[i], state);
         second.base[i] = from;
         second.processed[i] = processed;

@@ -128,8 +128,7 @@ fn a_closed_partition_stops_holding_the_watermark() {
     let mut h = Harness::new(config(|_| {}), 2, &["a"]);
     h.push(0, T0, &[view("a", T0 + 150 * S)]);
     assert!(h.features.is_empty());
-    let p1 = h.parts[1];
-    h.pipeline.close_partition(p1);
+    h.close_partition(1);
     h.advance(T0);
     assert_eq!(h.views(), vec![]);
     h.finish();

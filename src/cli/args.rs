@@ -101,9 +101,13 @@ pub struct PipelineFlags {
     /// [default: off].
     #[arg(long, value_name = "DURATION|off", value_parser = skew)]
     max_future_skew: Option<Skew>,
+    /// Events further ahead of the stream wait until another session's
+    /// event confirms the jump, else are event_time_out_of_range [default: 5m].
+    #[arg(long, value_name = "DURATION|off", value_parser = skew)]
+    max_time_jump: Option<Skew>,
 }
 
-/// `--max-future-skew`: a duration or `off`.
+/// `--max-future-skew`, `--max-time-jump`: a duration or `off`.
 #[derive(Clone, Copy, Debug)]
 pub struct Skew(Option<Millis>);
 
@@ -133,6 +137,7 @@ impl PipelineFlags {
             dedup_horizon: self.dedup_horizon.unwrap_or(d.dedup_horizon),
             max_record_bytes: self.max_record_bytes.unwrap_or(d.max_record_bytes),
             max_future_skew: self.max_future_skew.map_or(d.max_future_skew, |s| s.0),
+            max_time_jump: self.max_time_jump.map_or(d.max_time_jump, |s| s.0),
             ..d
         };
         config.validate().map_err(|e| {

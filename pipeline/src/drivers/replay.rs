@@ -2,7 +2,8 @@
 //!
 //! Files are merged in *arrival* order, as if each record had arrived when it
 //! happened: a record's arrival time is the largest event time seen so far in
-//! its file (records that cannot be decoded arrive with their predecessor).
+//! its file (records that cannot be decoded arrive with their predecessor; a
+//! jump waits for confirmation, see [`crate::ArrivalClock`]).
 //! The host clock passed to the core is that arrival time, so idle timeouts,
 //! watermarks and lateness behave as they would on a live stream, and the
 //! result is deterministic for a given set of files and batch size.
@@ -19,6 +20,7 @@ use crate::catalog::Orders;
 use crate::config::{ConfigError, PipelineConfig};
 use crate::dead_letter::{Position, Truncation};
 use crate::decode::decode;
+use crate::hold::{ArrivalClock, PROVISIONAL_RECORDS};
 use crate::host::Driver;
 use crate::operator::{Pipeline, RawRecord};
 use crate::stats::Stats;
@@ -103,32 +105,50 @@ struct Source {
     real: PathBuf,
     lines: NdjsonLines<BufReader<File>>,
     head: VecDeque<Pending>,
-    arrival: Millis,
+    clock: ArrivalClock,
     ended: bool,
 }
 
 impl Source {
-    /// Makes sure the next record (if any) is buffered.
-    fn fill(&mut self) -> Result<(), FileError> {
+    /// Makes sure the next record (if any) is buffered; `merged` is the
+    /// latest arrival merged so far. While the file's first time is
+    /// provisional it reads on until a later record decides it (at most
+    /// [`PROVISIONAL_RECORDS`]), as `serve` waits for a shard's next record.
+    fn fill(&mut self, merged: Millis) -> Result<(), FileError> {
         if !self.head.is_empty() || self.ended {
             return Ok(());
         }
-        match self.lines.next_line() {
-            Ok(Some(line)) => {
-                if line.truncated.is_none()
-                    && let Ok(ev) = decode(&line.bytes)
-                {
-                    self.arrival = self.arrival.max(ev.event_time);
+        loop {
+            match self.lines.next_line() {
+                Ok(Some(line)) => {
+                    if line.truncated.is_none()
+                        && let Ok(ev) = decode(&line.bytes)
+                    {
+                        self.clock.observe(ev.event_time, &ev.session_id, merged);
+                    }
+                    self.head.push_back(Pending {
+                        line: line.number,
+                        bytes: line.bytes,
+                        truncated: line.truncated,
+                        arrival: self.clock.now(),
+                    });
                 }
-                self.head.push_back(Pending {
-                    line: line.number,
-                    bytes: line.bytes,
-                    truncated: line.truncated,
-                    arrival: self.arrival,
-                });
+                Ok(None) => self.ended = true,
+                Err(e) => {
+                    return Err(FileError::new(&self.path, None, format!("read error: {e}")));
+                }
             }
-            Ok(None) => self.ended = true,
-            Err(e) => return Err(FileError::new(&self.path, None, format!("read error: {e}"))),
+            if self.ended || !self.clock.undecided() || self.head.len() >= PROVISIONAL_RECORDS {
+                break;
+            }
+        }
+        // A first time refuted: what was read meanwhile arrives no later
+        // than the record that refuted it.
+        if !self.clock.undecided() {
+            let now = self.clock.now();
+            for p in &mut self.head {
+                p.arrival = p.arrival.min(now);
+            }
         }
         Ok(())
     }
@@ -176,7 +196,7 @@ pub fn replay(
             path: path.clone(),
             lines,
             head: VecDeque::new(),
-            arrival: Millis::MIN,
+            clock: ArrivalClock::new(options.config.max_time_jump),
             ended: false,
         });
     }
@@ -189,9 +209,10 @@ pub fn replay(
     };
     let batch_size = options.batch_size.max(1);
     let mut batch: Vec<Pending> = Vec::with_capacity(batch_size);
+    let mut merged = Millis::MIN;
     loop {
         for s in &mut sources {
-            s.fill()?;
+            s.fill(merged)?;
         }
         // The file whose next record arrives first (ties: the earlier file).
         let Some(i) = (0..sources.len())
@@ -208,9 +229,10 @@ pub fn replay(
         let source = &mut sources[i];
         batch.clear();
         while batch.len() < batch_size {
-            source.fill()?;
+            source.fill(merged)?;
             match source.head.front() {
                 Some(p) if rival.is_none_or(|r| (p.arrival, i) < r) => {
+                    merged = merged.max(p.arrival);
                     batch.extend(source.head.pop_front());
                 }
                 _ => break,
@@ -218,9 +240,9 @@ pub fn replay(
         }
         host.ingest(source.id, &batch, &mut catalog, &orders)?;
         for s in &mut sources {
-            s.fill()?;
+            s.fill(merged)?;
             if s.ended && s.head.is_empty() {
-                host.driver.core_mut().close_partition(s.id);
+                host.driver.close_partition(s.id, &catalog);
             }
         }
     }

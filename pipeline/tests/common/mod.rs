@@ -110,6 +110,13 @@ impl Harness {
         self.collect(out);
     }
 
+    pub fn close_partition(&mut self, part: usize) {
+        let mut out = Output::default();
+        self.pipeline
+            .close_partition(self.parts[part], &self.catalog, &mut out);
+        self.collect(out);
+    }
+
     pub fn finish(&mut self) {
         let mut out = Output::default();
         self.pipeline.finish(&self.catalog, &self.orders, &mut out);

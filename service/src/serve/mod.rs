@@ -127,6 +127,9 @@ struct Shard {
     seqs: VecDeque<(u64, String)>,
     /// The last record processed before this run started (its dead letters are stored).
     stored_through: Option<String>,
+    /// Records the core held for confirmation at the checkpoint
+    /// (`PartitionState::held`): their dead letters are not stored.
+    unstored: Vec<String>,
     processed: Option<String>,
     ended: bool,
     /// Consecutive polls that found the shard empty and caught up.
@@ -142,6 +145,8 @@ struct Input {
     consumer: Consumer,
     shards: BTreeMap<String, Shard>,
     positions: Positions,
+    /// The latest arrival released to the core (see `align`).
+    merged: Millis,
 }
 
 struct Caches {
@@ -406,6 +411,7 @@ impl<'a> Run<'a> {
         &mut self,
         driver: &mut Driver,
         shards: &mut BTreeMap<String, Shard>,
+        merged: &mut Millis,
         now: Millis,
         caches: &Caches,
     ) {
@@ -413,6 +419,10 @@ impl<'a> Run<'a> {
             let fronts: Vec<align::Front> = shards
                 .values()
                 .map(|s| match s.waiting.head() {
+                    // Its first time is provisional: wait for the next record.
+                    Some(_) if s.waiting.undecided() && s.idle_polls == 0 && !s.ended => {
+                        align::Front::MayBring(Millis::MIN)
+                    }
                     Some(a) => align::Front::Waiting(a),
                     None if s.idle_polls == 0 && !s.ended => {
                         align::Front::MayBring(s.waiting.latest())
@@ -426,7 +436,7 @@ impl<'a> Run<'a> {
             let Some(shard) = shards.values_mut().nth(index) else {
                 break;
             };
-            let go = shard.waiting.release(index, rival);
+            let go = shard.waiting.release(index, rival, merged);
             let first = driver.core().ordinal(shard.part);
             let records: Vec<RawRecord> = go
                 .iter()
@@ -446,7 +456,7 @@ impl<'a> Run<'a> {
         }
         for shard in shards.values_mut() {
             if shard.ended && shard.waiting.is_empty() && !shard.closed {
-                driver.core_mut().close_partition(shard.part);
+                driver.close_partition(shard.part, &caches.catalog);
                 shard.closed = true;
             }
         }
@@ -473,10 +483,12 @@ impl<'a> Run<'a> {
         let mut positions = Positions::new();
         for lease in self.membership.held() {
             let part = driver.core_mut().register_partition(&lease.shard_id);
+            let mut unstored = Vec::new();
             if let Some(state) = &lease.state {
                 let state: PartitionState = serde_json::from_str(state).map_err(|e| {
                     Error::internal(format!("checkpoint of {}: {e}", lease.shard_id))
                 })?;
+                unstored.clone_from(&state.held);
                 driver.core_mut().resume(part, state);
             }
             if let Some(r) = lease.replay_at.clone().map(Resume::At) {
@@ -494,11 +506,12 @@ impl<'a> Run<'a> {
                 Shard {
                     part,
                     stored_through: lease.checkpoint.clone(),
+                    unstored,
                     processed: None,
                     seqs: VecDeque::new(),
                     ended: lease.finished,
                     idle_polls: 0,
-                    waiting: align::Waiting::default(),
+                    waiting: align::Waiting::new(self.config.pipeline.max_time_jump),
                     closed: false,
                 },
             );
@@ -513,6 +526,7 @@ impl<'a> Run<'a> {
                 consumer,
                 shards,
                 positions,
+                merged: Millis::MIN,
             },
         ))
     }
@@ -529,6 +543,7 @@ impl<'a> Run<'a> {
             consumer,
             shards,
             positions,
+            merged,
         } = input;
         let (catalog_ttl, orders_ttl) = self.config.refresh();
         let checkpoint_every =
@@ -564,9 +579,12 @@ impl<'a> Run<'a> {
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
-            // A shard with records waiting is not read again (see `align`).
+            // A shard with records waiting is not read again (see `align`),
+            // unless they wait for its next record.
             let batches = match consumer.poll_where(self.aws, positions, |id| {
-                shards.get(id).is_some_and(|s| s.waiting.is_empty())
+                shards
+                    .get(id)
+                    .is_some_and(|s| s.waiting.is_empty() || s.waiting.undecided())
             }) {
                 Ok(b) => b,
                 // Transient faults are retried in place; anything else ends
@@ -598,10 +616,10 @@ impl<'a> Run<'a> {
                 shard.idle_polls = if caught_up { shard.idle_polls + 1 } else { 0 };
                 shard.ended |= batch.shard_ended;
                 for r in batch.records {
-                    shard.waiting.push(r, far_future);
+                    shard.waiting.push(r, far_future, *merged);
                 }
             }
-            self.ingest_aligned(driver, shards, now, caches);
+            self.ingest_aligned(driver, shards, merged, now, caches);
             self.take_dead_letters(driver, shards);
             let mut emitted = false;
             while let Some(window) = driver.next_window(now, &caches.catalog, &caches.orders) {

@@ -23,10 +23,12 @@ impl Run<'_> {
         shards: &BTreeMap<String, Shard>,
     ) {
         for d in driver.take_dead_letters() {
-            let stored = shards
-                .get(&*d.partition)
-                .and_then(|s| s.stored_through.as_deref())
-                .is_some_and(|through| compare_sequence(sequence_of(&d.position), through).is_le());
+            let stored = shards.get(&*d.partition).is_some_and(|s| {
+                !s.unstored.contains(&d.position)
+                    && s.stored_through.as_deref().is_some_and(|through| {
+                        compare_sequence(sequence_of(&d.position), through).is_le()
+                    })
+            });
             if !stored {
                 self.metrics.dead_letter(d.reason.as_str());
                 self.dead.push(d);
