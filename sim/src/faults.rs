@@ -26,6 +26,7 @@ pub struct FaultCounts {
     pub unknown_product: u64,
     pub duplicate: u64,
     pub late: u64,
+    pub event_time_out_of_range: u64,
 }
 
 impl FaultCounts {
@@ -37,6 +38,7 @@ impl FaultCounts {
             + self.unknown_product
             + self.duplicate
             + self.late
+            + self.event_time_out_of_range
     }
 
     /// The count for a pipeline dead-letter reason code.
@@ -49,6 +51,7 @@ impl FaultCounts {
             "unknown_product" => self.unknown_product,
             "duplicate" => self.duplicate,
             "late" => self.late,
+            "event_time_out_of_range" => self.event_time_out_of_range,
             _ => 0,
         }
     }
@@ -60,6 +63,7 @@ pub struct Faults {
     replace: [(f64, Fault); 5],
     duplicate: f64,
     late: f64,
+    future: f64,
     counts: FaultCounts,
 }
 
@@ -80,6 +84,7 @@ impl Faults {
             ],
             duplicate: spec.duplicate,
             late: spec.late,
+            future: spec.future,
             counts: FaultCounts::default(),
         }
     }
@@ -117,6 +122,13 @@ impl Faults {
     pub fn late<R: Rng>(&mut self, rng: &mut R) -> bool {
         let hit = self.late > 0.0 && rng.random::<f64>() < self.late;
         self.counts.late += u64::from(hit);
+        hit
+    }
+
+    /// Whether to add an event from a wrong clock, far ahead (counted).
+    pub fn future<R: Rng>(&mut self, rng: &mut R) -> bool {
+        let hit = self.future > 0.0 && rng.random::<f64>() < self.future;
+        self.counts.event_time_out_of_range += u64::from(hit);
         hit
     }
 

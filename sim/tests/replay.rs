@@ -64,6 +64,7 @@ fn bad_input_faults_are_dead_lettered_exactly() {
         "unknown_product",
         "duplicate",
         "late",
+        "event_time_out_of_range",
     ] {
         assert!(summary.faults.get(reason) > 0, "{reason} injected");
     }
@@ -114,7 +115,7 @@ proptest! {
     #[test]
     fn any_fault_mix_is_dead_lettered_exactly(
         seed in 0u64..1_000,
-        rates in prop::array::uniform7(0.0f64..0.05),
+        rates in prop::array::uniform8(0.0f64..0.05),
         jitter in 0u32..5,
         partitions in 1u32..5,
     ) {
@@ -123,8 +124,8 @@ proptest! {
              partitions = {partitions}\nout_of_orderness = \"{jitter}s\"\n\
              [catalog]\nproducts = 30\n[traffic]\nsessions_per_day = 60000\n\
              [faults]\nmalformed_json = {}\nmissing_field = {}\nbad_value = {}\noversize = {}\n\
-             unknown_product = {}\nduplicate = {}\nlate = {}\nlate_by = \"10m\"\n",
-            rates[0], rates[1], rates[2], rates[3] / 10.0, rates[4], rates[5], rates[6]
+             unknown_product = {}\nduplicate = {}\nlate = {}\nlate_by = \"10m\"\nfuture = {}\n",
+            rates[0], rates[1], rates[2], rates[3] / 10.0, rates[4], rates[5], rates[6], rates[7]
         );
         let sc = Scenario::parse(&toml).unwrap();
         let dir = tempfile::tempdir().unwrap();

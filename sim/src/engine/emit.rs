@@ -89,6 +89,7 @@ impl Simulator {
             0
         };
         let mut extra: Option<(Millis, Vec<u8>)> = None;
+        let mut ahead: Option<Vec<u8>> = None;
         let mut again: Option<Millis> = None;
         if fault.is_none() {
             if self.faults.duplicate(rng) {
@@ -108,11 +109,27 @@ impl Simulator {
                 self.encoder.encode(&late, &mut out);
                 extra = Some((at, out));
             }
+            if self.faults.future(rng) {
+                self.next_event += 1;
+                let wrong = WireEvent {
+                    event_id: self.next_event,
+                    event_type: EventType::View,
+                    event_time: t + self.sc.faults.future_by.0,
+                    ..ev
+                };
+                let mut out = Vec::with_capacity(256);
+                self.encoder.encode(&wrong, &mut out);
+                ahead = Some(out);
+            }
         }
         if let Some(again) = again {
             self.push(partition, again, bytes.clone());
         }
         if let Some((at, out)) = extra {
+            self.push(partition, at, out);
+        }
+        // Just before the event itself, which refutes it.
+        if let Some(out) = ahead {
             self.push(partition, at, out);
         }
         self.push(partition, at, bytes);

@@ -277,6 +277,9 @@ pub struct FaultSpec {
     /// Extra events whose time is `late_by` in the past.
     pub late: f64,
     pub late_by: Dur,
+    /// Extra events from a wrong clock, `future_by` ahead (same session).
+    pub future: f64,
+    pub future_by: Dur,
     pub bots: Vec<BotSpec>,
 }
 
@@ -408,6 +411,8 @@ impl Default for FaultSpec {
             duplicate: 0.0,
             late: 0.0,
             late_by: Dur(15 * 60_000),
+            future: 0.0,
+            future_by: Dur(365 * 24 * 3_600_000),
             bots: Vec::new(),
         }
     }

@@ -187,8 +187,15 @@ impl Scenario {
             ("faults.unknown_product", ft.unknown_product),
             ("faults.duplicate", ft.duplicate),
             ("faults.late", ft.late),
+            ("faults.future", ft.future),
         ] {
             in_range(key, v, 0.0, 0.5)?;
+        }
+        if ft.future_by.0 < 3_600_000 {
+            return bad(
+                "faults.future_by",
+                "must be at least 1h (far beyond the pipeline's `max_time_jump`)".into(),
+            );
         }
         if ft.late_by.0 < 10 * 60_000 {
             return bad(
