@@ -3,7 +3,8 @@
 //! events, 4 shards) → serve. The features table must hold exactly what
 //! `pricestream replay` computes from the same records (with the same price
 //! changes), prices must move in the catalog with an audit trail, dead
-//! letters must be the injected faults, and a run stopped by SIGTERM
+//! letters must be the injected faults (wrong clocks a year ahead among
+//! them), and a run stopped by SIGTERM
 //! mid-stream and restarted must end in the same state as one that was not,
 //! with no price change applied twice.
 
@@ -126,6 +127,14 @@ fn serve_matches_replay_prices_and_survives_a_restart() {
         .chain([("oversize".to_string(), 1)])
         .collect();
     assert_eq!(by_reason, injected);
+    // Events from a wrong clock (a year ahead) were refuted, and nothing
+    // after them was late for it.
+    assert!(
+        injected
+            .get("event_time_out_of_range")
+            .is_some_and(|n| *n > 0),
+        "{injected:?}"
+    );
     let big = whole
         .dead_letters
         .iter()
