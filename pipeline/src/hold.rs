@@ -76,6 +76,12 @@ impl ArrivalClock {
             return;
         };
         let reference = self.arrival.max(merged);
+        // The common case first: within reach of what is known.
+        if reference != Millis::MIN && t <= reference.saturating_add(jump) {
+            self.arrival = self.arrival.max(t);
+            self.pending = None;
+            return;
+        }
         let session = crate::aggregate::session_key(session_id);
         if reference == Millis::MIN {
             // Nothing known: the first time waits for a second (of any
@@ -97,11 +103,6 @@ impl ArrivalClock {
                     self.pending = None;
                 }
             }
-            return;
-        }
-        if t <= reference.saturating_add(jump) {
-            self.arrival = self.arrival.max(t);
-            self.pending = None;
             return;
         }
         match self.pending {
