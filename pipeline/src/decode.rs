@@ -1,8 +1,11 @@
 //! Bytes → validated [`ClickEvent`], or a [`Rejection`] with a reason code.
 //!
-//! The JSON is walked once with a hand-written serde visitor that accepts any
-//! value type per known field, so a wrong type is reported as `bad_value`
-//! naming the field instead of surfacing as a generic serde error.
+//! The usual shape is read in one pass by a schema-specific scanner
+//! (`fast`), which never rejects: anything it does not recognise goes the
+//! general way. There the JSON is walked once with a hand-written serde
+//! visitor that accepts any value type per known field, so a wrong type is
+//! reported as `bad_value` naming the field instead of surfacing as a
+//! generic serde error.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -33,8 +36,19 @@ impl Rejection {
     }
 }
 
-/// Decodes one record (one JSON object) into a validated click event.
+mod fast;
+
+/// Decodes one record (one JSON object) into a validated click event: the
+/// usual shape in one pass ([`fast`]), anything else through serde.
 pub fn decode(bytes: &[u8]) -> Result<ClickEvent<'_>, Rejection> {
+    match fast::decode(bytes) {
+        Some(event) => Ok(event),
+        None => decode_general(bytes),
+    }
+}
+
+/// The general path: any JSON, every rejection with its reason and detail.
+pub fn decode_general(bytes: &[u8]) -> Result<ClickEvent<'_>, Rejection> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let raw = de.deserialize_map(EventVisitor).map_err(json_rejection)?;
     de.end().map_err(json_rejection)?;

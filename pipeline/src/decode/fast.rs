@@ -1,0 +1,332 @@
+//! The fast path: one pass over the shape producers send almost always — a
+//! flat object of the known fields, strings without escapes, plain numbers,
+//! times as `YYYY-MM-DDTHH:MM:SS[.fff]Z`. It only ever says "this is the
+//! event" or "not my shape"; everything else, every error included, is left
+//! to the serde path, so reasons and details cannot differ (a differential
+//! proptest and the fuzz target compare the two on arbitrary bytes).
+
+use std::borrow::Cow;
+
+use memchr::memchr2;
+
+use super::MAX_PRICE;
+use crate::event::{ClickEvent, EventType};
+use crate::time::{Millis, in_event_range};
+
+/// The event, if `bytes` has the usual shape and is valid; `None` otherwise.
+pub(super) fn decode(bytes: &[u8]) -> Option<ClickEvent<'_>> {
+    let mut p = Cursor { b: bytes, i: 0 };
+    let mut f = Fields::default();
+    p.ws();
+    p.eat(b'{')?;
+    loop {
+        p.ws();
+        let key = p.raw_string()?;
+        p.ws();
+        p.eat(b':')?;
+        p.ws();
+        match key {
+            b"event_id" => set(&mut f.event_id, p.string()?)?,
+            b"event_type" => set(&mut f.event_type, p.string()?)?,
+            b"session_id" => set(&mut f.session_id, p.string()?)?,
+            b"product_id" => set(&mut f.product_id, p.string()?)?,
+            b"referrer" => set(&mut f.referrer, p.string()?)?,
+            b"user_id" => set(&mut f.user_id, p.string()?)?,
+            b"campaign" => set(&mut f.campaign, p.string()?)?,
+            b"event_time" => {
+                let t = if p.peek()? == b'"' {
+                    parse_time(p.string()?)?
+                } else {
+                    p.millis()?
+                };
+                set(&mut f.event_time, t)?;
+            }
+            b"price" => set(&mut f.price, p.price()?)?,
+            // Unknown fields may hold anything: the serde path skips them.
+            _ => return None,
+        }
+        p.ws();
+        match p.next()? {
+            b',' => continue,
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    p.ws();
+    if p.i != bytes.len() {
+        return None;
+    }
+    f.event()
+}
+
+/// The known fields as found (each at most once).
+#[derive(Default)]
+struct Fields<'a> {
+    event_id: Option<&'a str>,
+    event_type: Option<&'a str>,
+    event_time: Option<Millis>,
+    session_id: Option<&'a str>,
+    product_id: Option<&'a str>,
+    price: Option<f64>,
+    referrer: Option<&'a str>,
+    user_id: Option<&'a str>,
+    campaign: Option<&'a str>,
+}
+
+/// A field given twice is for the serde path to report.
+fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(value);
+    Some(())
+}
+
+fn required(s: Option<&str>) -> Option<Cow<'_, str>> {
+    s.filter(|s| !s.is_empty()).map(Cow::Borrowed)
+}
+
+impl<'a> Fields<'a> {
+    /// The validated event, with the serde path's rules.
+    fn event(self) -> Option<ClickEvent<'a>> {
+        let event_time = self.event_time.filter(|&t| in_event_range(t))?;
+        let price = self.price.filter(|&p| p > 0.0 && p <= MAX_PRICE)?;
+        Some(ClickEvent {
+            event_id: required(self.event_id)?,
+            event_type: EventType::parse(self.event_type?)?,
+            event_time,
+            session_id: required(self.session_id)?,
+            product_id: required(self.product_id)?,
+            user_id: self.user_id.map(Cow::Borrowed),
+            price,
+            referrer: required(self.referrer)?,
+            campaign: self.campaign.map(Cow::Borrowed),
+        })
+    }
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        Some(c)
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.next()? == c).then_some(())
+    }
+
+    /// JSON whitespace.
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    /// A string's bytes, if it has no escapes and no control characters.
+    fn raw_string(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let rest = &self.b[self.i..];
+        let end = memchr2(b'"', b'\\', rest)?;
+        if rest[end] != b'"' {
+            return None;
+        }
+        let s = &rest[..end];
+        if s.iter().any(|&c| c < 0x20) {
+            return None;
+        }
+        self.i += end + 1;
+        Some(s)
+    }
+
+    fn string(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.raw_string()?).ok()
+    }
+
+    /// The bytes of a JSON number token, and whether it is a plain
+    /// non-negative integer (no sign, fraction or exponent).
+    fn number(&mut self) -> Option<(&'a str, bool)> {
+        let start = self.i;
+        let digits = |c: &mut Cursor| {
+            let from = c.i;
+            while c.peek().is_some_and(|d| d.is_ascii_digit()) {
+                c.i += 1;
+            }
+            c.i - from
+        };
+        let negative = self.peek()? == b'-';
+        if negative {
+            self.i += 1;
+        }
+        let first = self.peek()?;
+        let int_digits = digits(self);
+        if int_digits == 0 || (first == b'0' && int_digits > 1) {
+            return None;
+        }
+        let mut plain = !negative;
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if digits(self) == 0 {
+                return None;
+            }
+            plain = false;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return None;
+            }
+            plain = false;
+        }
+        // Digits and signs only: ASCII.
+        let token = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+        Some((token, plain))
+    }
+
+    /// Epoch milliseconds given as a plain integer.
+    fn millis(&mut self) -> Option<Millis> {
+        match self.number()? {
+            (token, true) if token.len() <= 18 => token.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// A price as serde_json reads it (`float_roundtrip`: correctly
+    /// rounded, like `str::parse`).
+    fn price(&mut self) -> Option<f64> {
+        let (token, plain) = self.number()?;
+        let v = if plain {
+            token.parse::<u64>().ok()? as f64
+        } else {
+            token.parse::<f64>().ok()?
+        };
+        v.is_finite().then_some(v)
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` as epoch milliseconds (what chrono's
+/// RFC 3339 parser gives for that form); any other form is `None`.
+fn parse_time(s: &str) -> Option<Millis> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || *b.last()? != b'Z' {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        b[from..to].iter().try_fold(0i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    // Leap seconds (60) and the like go to chrono.
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let millis = match &b[19..b.len() - 1] {
+        [] => 0,
+        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
+            let mut ms = 0;
+            for k in 0..3 {
+                let d = match frac.get(k) {
+                    Some(c) if c.is_ascii_digit() => i64::from(c - b'0'),
+                    Some(_) => return None,
+                    None => 0,
+                };
+                ms = ms * 10 + d;
+            }
+            if !frac.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            ms
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1_000 + millis)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_rfc3339;
+
+    #[test]
+    fn the_usual_shape_is_read_here_anything_else_is_not() {
+        let line = br#" {"event_id":"e1", "event_type":"view","event_time":1795874400250,"session_id":"s1","product_id":"sku-0001","price":12,"referrer":"search","user_id":"u1"}"#;
+        let e = decode(line).expect("the usual shape");
+        assert_eq!((e.event_time, e.price), (1_795_874_400_250, 12.0));
+        for other in [
+            &br#"{"event_id":"e\u0031"}"#[..],
+            br#"{"event_id":"e1","x":1}"#,
+            br#"{"event_id":"e1","event_id":"e2"}"#,
+            br#"{"user_id":null}"#,
+        ] {
+            assert!(decode(other).is_none());
+        }
+    }
+
+    #[test]
+    fn times_match_chrono() {
+        for s in [
+            "2026-11-28T14:00:00Z",
+            "2026-11-28T14:00:00.5Z",
+            "2026-11-28T14:00:00.123456789Z",
+            "2000-02-29T23:59:59.999Z",
+            "2099-12-31T23:59:59Z",
+            "1970-01-01T00:00:00Z",
+            "1969-12-31T23:59:59.001Z",
+        ] {
+            assert_eq!(parse_time(s), parse_rfc3339(s), "{s}");
+        }
+        for s in [
+            "2026-02-29T00:00:00Z",
+            "2026-11-28T24:00:00Z",
+            "2026-11-28T23:59:60Z",
+            "2026-11-28t14:00:00Z",
+            "2026-11-28T14:00:00+00:00",
+            "2026-11-28T14:00:00.Z",
+            "2026-11-28T14:00:00.1234567891Z",
+        ] {
+            assert_eq!(parse_time(s), None, "{s}");
+        }
+    }
+}
