@@ -30,15 +30,21 @@ const POLL: Millis = 5_000;
 const T0: Millis = 1_795_874_400_000;
 
 struct Workload {
-    /// Per partition, in arrival order: (arrival time, record bytes).
-    partitions: Vec<Vec<(Millis, Vec<u8>)>>,
+    /// Per partition, in arrival order: (arrival time, record bytes), the
+    /// bytes back to back in one buffer as a reader or a GetRecords
+    /// response holds them.
+    partitions: Vec<Vec<(Millis, std::ops::Range<usize>)>>,
+    bytes: Vec<u8>,
     catalog: CatalogTable,
     orders: OrdersTable,
 }
 
 impl Workload {
     fn records(&self) -> impl Iterator<Item = &[u8]> {
-        self.partitions.iter().flatten().map(|(_, r)| r.as_slice())
+        self.partitions
+            .iter()
+            .flatten()
+            .map(|(_, r)| &self.bytes[r.clone()])
     }
 }
 
@@ -124,8 +130,22 @@ fn workload() -> Workload {
         partitions[partition].push((arrival, record.clone().into_bytes()));
         last = Some((partition, record.into_bytes()));
     }
+    let mut bytes = Vec::new();
+    let partitions = partitions
+        .into_iter()
+        .map(|part| {
+            part.into_iter()
+                .map(|(arrival, record)| {
+                    let start = bytes.len();
+                    bytes.extend_from_slice(&record);
+                    (arrival, start..bytes.len())
+                })
+                .collect()
+        })
+        .collect();
     Workload {
         partitions,
+        bytes,
         catalog,
         orders,
     }
@@ -169,8 +189,8 @@ fn run_pipeline(w: &Workload) -> pipeline::Stats {
             next[i] = to;
             for chunk in part[from..to].chunks(BATCH) {
                 records.clear();
-                records.extend(chunk.iter().enumerate().map(|(k, (_, b))| RawRecord {
-                    bytes: b,
+                records.extend(chunk.iter().enumerate().map(|(k, (_, r))| RawRecord {
+                    bytes: &w.bytes[r.clone()],
                     position: Position::Offset((from + k) as u64),
                     truncated: None,
                 }));
