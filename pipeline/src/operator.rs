@@ -21,9 +21,9 @@ use crate::kpl;
 use crate::stats::{ReasonCounts, Stats};
 use crate::time::{Millis, format_rfc3339};
 use crate::watermark::{PartitionId, Watermarks};
+use crate::window::{Window, WindowSpec};
 
 mod held;
-use crate::window::{Window, WindowSpec};
 
 /// One record as it came off a partition.
 #[derive(Clone, Copy, Debug)]
