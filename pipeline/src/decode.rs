@@ -39,7 +39,7 @@ impl Rejection {
 mod fast;
 
 /// Decodes one record (one JSON object) into a validated click event: the
-/// usual shape in one pass ([`fast`]), anything else through serde.
+/// usual shape in one pass (the `fast` module), anything else through serde.
 pub fn decode(bytes: &[u8]) -> Result<ClickEvent<'_>, Rejection> {
     match fast::decode(bytes) {
         Some(event) => Ok(event),
