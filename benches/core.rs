@@ -193,6 +193,7 @@ fn run_pipeline(w: &Workload) -> pipeline::Stats {
                     bytes: &w.bytes[r.clone()],
                     position: Position::Offset((from + k) as u64),
                     truncated: None,
+                    layout: None,
                 }));
                 p.ingest(ids[i], now, &records, &w.catalog, &mut out);
             }

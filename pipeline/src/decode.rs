@@ -38,6 +38,8 @@ impl Rejection {
 
 mod fast;
 
+pub use fast::Layout;
+
 /// Decodes one record (one JSON object) into a validated click event: the
 /// usual shape in one pass (the `fast` module), anything else through serde.
 pub fn decode(bytes: &[u8]) -> Result<ClickEvent<'_>, Rejection> {

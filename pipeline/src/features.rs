@@ -119,6 +119,61 @@ impl FeatureRecord {
     pub fn get(&self, name: &str) -> Option<f32> {
         feature_index(name).map(|i| self.features[i])
     }
+
+    /// Appends the record as JSON to `out`: byte for byte what its
+    /// `Serialize` gives through serde_json (tested), without escaping the
+    /// keys, which are known (a replay writes hundreds of thousands).
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        fn key(out: &mut Vec<u8>, first: bool, name: &str) {
+            out.extend_from_slice(if first { b"{\"" } else { b",\"" });
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+        }
+        let value = |out: &mut Vec<u8>, first, name, v: &dyn erased::Value| {
+            key(out, first, name);
+            v.write(out)
+        };
+        value(out, true, "product_id", &self.product_id.as_str())?;
+        value(
+            out,
+            false,
+            "window_start",
+            &format_rfc3339(self.window.start).as_str(),
+        )?;
+        value(
+            out,
+            false,
+            "window_end",
+            &format_rfc3339(self.window.end).as_str(),
+        )?;
+        value(out, false, "brand", &self.brand.as_str())?;
+        value(out, false, "model", &self.model.as_str())?;
+        value(out, false, "category", &self.category.as_str())?;
+        value(out, false, "base_price", &self.base_price)?;
+        value(out, false, "current_price", &self.current_price)?;
+        value(out, false, "cost", &self.cost)?;
+        value(out, false, "price_version", &self.price_version)?;
+        value(out, false, "features_version", &FEATURES_VERSION)?;
+        key(out, false, "features");
+        for (i, (name, v)) in FEATURE_NAMES.iter().zip(&self.features).enumerate() {
+            value(out, i == 0, name, v)?;
+        }
+        out.extend_from_slice(b"}}");
+        Ok(())
+    }
+}
+
+/// One JSON value written by serde_json (its number and string formats).
+mod erased {
+    pub trait Value {
+        fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()>;
+    }
+
+    impl<T: serde::Serialize> Value for T {
+        fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+            serde_json::to_writer(out, self)
+        }
+    }
 }
 
 impl Serialize for FeatureRecord {
@@ -386,6 +441,38 @@ impl FeatureInputs<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_json_is_what_serde_writes() {
+        let mut features = [0.0f32; FEATURE_COUNT];
+        for (i, f) in features.iter_mut().enumerate() {
+            *f = (i as f32 - 3.0) / 7.0 * 1e3f32.powi(i as i32 % 5 - 2);
+        }
+        features[1] = f32::NAN;
+        features[2] = f32::INFINITY;
+        features[3] = -0.0;
+        let record = FeatureRecord {
+            product_id: "sku-\"1\"\\\u{7}é".into(),
+            window: Window {
+                start: 1_795_874_400_000,
+                end: 1_795_874_500_123,
+            },
+            brand: "Aerial\n".into(),
+            model: "Air \u{1F45F}".into(),
+            category: String::new(),
+            base_price: 100.1,
+            current_price: f64::NAN,
+            cost: 1e-7,
+            price_version: u64::MAX,
+            features,
+        };
+        let mut out = Vec::new();
+        record.write_json(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(&record).unwrap()
+        );
+    }
 
     #[test]
     fn names_are_unique() {

@@ -12,7 +12,7 @@ use crate::aggregate::{Aggregate, session_key};
 use crate::catalog::{Catalog, Orders};
 use crate::config::{ConfigError, PipelineConfig};
 use crate::dead_letter::{self, DeadLetter, Position, Reason, Truncation};
-use crate::decode::decode;
+use crate::decode::{Layout, decode};
 use crate::dedup::{Dedup, dedup_key};
 use crate::event::{ClickEvent, EventType};
 use crate::features::{FeatureInputs, FeatureRecord, Trend};
@@ -34,6 +34,10 @@ pub struct RawRecord<'a> {
     /// Set by a reader that stopped buffering an over-long record: `bytes`
     /// is then only its start (the record is oversize whatever it holds).
     pub truncated: Option<Truncation>,
+    /// The record's [`Layout`], where a reader already read it (`replay`
+    /// reads each record's time to merge its files): the core then builds
+    /// the event from it instead of decoding again. `None`: decode here.
+    pub layout: Option<Layout>,
 }
 
 impl RawRecord<'_> {
@@ -303,6 +307,7 @@ impl Pipeline {
                                 bytes: &sub.data,
                                 position: Position::Sequence(&position),
                                 truncated: None,
+                                layout: None,
                             };
                             self.ingest_checked(partition, now, &sub, catalog, out);
                         }
@@ -380,7 +385,10 @@ impl Pipeline {
                 format!("record is {} bytes; the limit is {limit}", record.len()),
             ));
         }
-        let event = decode(record.bytes).map_err(|r| (r.reason, r.detail))?;
+        let event = match record.layout.and_then(|l| l.event(record.bytes)) {
+            Some(event) => event,
+            None => decode(record.bytes).map_err(|r| (r.reason, r.detail))?,
+        };
         if let Some(skew) = self.config.max_future_skew
             && event.event_time > now.saturating_add(skew)
         {

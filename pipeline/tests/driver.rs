@@ -35,6 +35,7 @@ fn ingest(d: &mut Driver, p: pipeline::PartitionId, lines: &[String], catalog: &
             bytes: l.as_bytes(),
             position: Position::Offset(0),
             truncated: None,
+            layout: None,
         })
         .collect();
     d.ingest(p, now, &records, catalog);

@@ -57,6 +57,7 @@ fn run(
             bytes,
             position: Position::Offset(i as u64),
             truncated: None,
+            layout: None,
         });
         let next_part = records.get(i + 1).map(|r| r.0);
         if cuts.get(i).copied().unwrap_or(true) || next_part != Some(*part) {

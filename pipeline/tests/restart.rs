@@ -128,6 +128,7 @@ impl Host {
             bytes,
             position: Position::Sequence(&position),
             truncated: None,
+            layout: None,
         };
         self.core
             .ingest(self.parts[part], T0, &[record], &catalog, &mut out);

@@ -351,11 +351,13 @@ fn a_corrupted_kpl_aggregate_is_dead_lettered_whole() {
             bytes: &good,
             position: pipeline::Position::Sequence("100"),
             truncated: None,
+            layout: None,
         },
         pipeline::RawRecord {
             bytes: &bad,
             position: pipeline::Position::Sequence("101"),
             truncated: None,
+            layout: None,
         },
     ];
     let mut out = pipeline::Output::default();
@@ -379,6 +381,7 @@ fn an_empty_kpl_aggregate_is_counted_and_dead_lettered() {
         bytes: &empty,
         position: pipeline::Position::Sequence("7"),
         truncated: None,
+        layout: None,
     }];
     let mut out = pipeline::Output::default();
     let p = h.parts[0];

@@ -11,6 +11,9 @@ use tempfile::NamedTempFile;
 
 use super::error::CliError;
 
+/// Large writes: outputs are written once, start to end.
+const WRITE_BUFFER: usize = 256 << 10;
+
 /// Where one output goes.
 pub enum Sink {
     Stdout(BufWriter<io::Stdout>),
@@ -25,7 +28,10 @@ impl Sink {
     /// must exist and be writable (checked now, before any work is done).
     pub fn create(path: &Path) -> Result<Sink, CliError> {
         if path == Path::new("-") {
-            return Ok(Sink::Stdout(BufWriter::new(io::stdout())));
+            return Ok(Sink::Stdout(BufWriter::with_capacity(
+                WRITE_BUFFER,
+                io::stdout(),
+            )));
         }
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
@@ -34,7 +40,7 @@ impl Sink {
         let tmp = NamedTempFile::new_in(dir)
             .map_err(|e| CliError::input(format!("cannot create {}: {e}", path.display())))?;
         Ok(Sink::File {
-            tmp: BufWriter::new(tmp),
+            tmp: BufWriter::with_capacity(WRITE_BUFFER, tmp),
             path: path.to_path_buf(),
         })
     }

@@ -293,6 +293,7 @@ impl ClosedLoop {
                     bytes: b,
                     position: Position::Offset(0),
                     truncated: None,
+                    layout: None,
                 })
                 .collect();
             self.driver.ingest(self.ids[k], now, &raw, &self.shop);

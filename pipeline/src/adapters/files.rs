@@ -46,9 +46,12 @@ impl FileError {
 /// Opens a file for reading, with an error that names it.
 pub fn open(path: &Path) -> Result<BufReader<File>, FileError> {
     File::open(path)
-        .map(BufReader::new)
+        .map(|f| BufReader::with_capacity(READ_BUFFER, f))
         .map_err(|e| FileError::new(path, None, format!("cannot open: {e}")))
 }
+
+/// Large reads: an event file is read once, start to end.
+const READ_BUFFER: usize = 256 << 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
@@ -294,29 +297,36 @@ impl<R: BufRead> NdjsonLines<R> {
 
     /// The next non-blank line, or `None` at end of file.
     pub fn next_line(&mut self) -> io::Result<Option<Line>> {
+        self.next_line_into(Vec::new())
+    }
+
+    /// [`NdjsonLines::next_line`], reading into `buf` (cleared first), so
+    /// a reader that hands its line buffers back allocates none per line.
+    pub fn next_line_into(&mut self, mut buf: Vec<u8>) -> io::Result<Option<Line>> {
         loop {
-            let Some((mut bytes, long)) = self.read_line()? else {
+            buf.clear();
+            let Some(long) = self.read_line(&mut buf)? else {
                 return Ok(None);
             };
             self.line += 1;
             let truncated = match long {
                 Some(long) => Some(long.finish()),
                 None => {
-                    strip_terminator(&mut bytes);
-                    if bytes.iter().all(u8::is_ascii_whitespace) {
+                    strip_terminator(&mut buf);
+                    if buf.iter().all(u8::is_ascii_whitespace) {
                         self.blank += 1;
                         continue;
                     }
-                    (bytes.len() > self.limit).then(|| {
-                        let t = Truncation::of(&bytes);
-                        bytes.truncate(self.limit);
+                    (buf.len() > self.limit).then(|| {
+                        let t = Truncation::of(&buf);
+                        buf.truncate(self.limit);
                         t
                     })
                 }
             };
             return Ok(Some(Line {
                 number: self.line,
-                bytes,
+                bytes: buf,
                 truncated,
             }));
         }
@@ -324,8 +334,7 @@ impl<R: BufRead> NdjsonLines<R> {
 
     /// Reads up to and including the next `\n`, keeping at most `limit`
     /// bytes of the record (plus room for its `\r\n`).
-    fn read_line(&mut self) -> io::Result<Option<(Vec<u8>, Option<LongLine>)>> {
-        let mut buf = Vec::new();
+    fn read_line(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<Option<LongLine>>> {
         let mut long: Option<LongLine> = None;
         let keep = self.limit.saturating_add(2);
         let mut any = false;
@@ -345,7 +354,7 @@ impl<R: BufRead> NdjsonLines<R> {
                 None if buf.len() + part.len() <= keep => buf.extend_from_slice(part),
                 None => {
                     let mut l = LongLine::default();
-                    l.update(&buf);
+                    l.update(buf);
                     l.update(part);
                     let room = keep - buf.len();
                     buf.extend_from_slice(&part[..room]);
@@ -358,7 +367,7 @@ impl<R: BufRead> NdjsonLines<R> {
                 break;
             }
         }
-        Ok(any.then_some((buf, long)))
+        Ok(any.then_some(long))
     }
 }
 
@@ -413,6 +422,19 @@ impl<R: Read> NdjsonLines<BufReader<R>> {
 pub fn write_ndjson<W: Write + ?Sized, T: Serialize>(w: &mut W, value: &T) -> io::Result<()> {
     serde_json::to_writer(&mut *w, value)?;
     w.write_all(b"\n")
+}
+
+/// [`write_ndjson`] through `scratch`: the record is serialized into memory
+/// and written with one call, where a `dyn Write` would pay per token.
+pub fn write_ndjson_via<W: Write + ?Sized, T: Serialize>(
+    w: &mut W,
+    value: &T,
+    scratch: &mut Vec<u8>,
+) -> io::Result<()> {
+    scratch.clear();
+    serde_json::to_writer(&mut *scratch, value)?;
+    scratch.push(b'\n');
+    w.write_all(scratch)
 }
 
 /// Applied price changes from an audit log (NDJSON audit records as

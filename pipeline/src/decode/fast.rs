@@ -11,64 +11,171 @@ use super::MAX_PRICE;
 use crate::event::{ClickEvent, EventType};
 use crate::time::{Millis, in_event_range};
 
+/// Where the fields of a record of the usual shape lie in its bytes, checked
+/// as [`super::decode`] checks them: what a reader that must look at a
+/// record before the core does (the replay merge reads its time) keeps, so
+/// the core builds the event without a second pass
+/// ([`crate::RawRecord::layout`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Layout {
+    event_id: Span,
+    event_type: EventType,
+    event_time: Millis,
+    session_id: Span,
+    product_id: Span,
+    user_id: Option<Span>,
+    price: f64,
+    referrer: Span,
+    campaign: Option<Span>,
+}
+
+/// A string field's bytes, without the quotes.
+type Span = (u32, u32);
+
+impl Layout {
+    /// The layout of `bytes`, if they have the usual shape and are valid;
+    /// `None` says "ask the general path", never "invalid".
+    pub fn of(bytes: &[u8]) -> Option<Layout> {
+        // One check for the whole line: the strings are then slices of it.
+        std::str::from_utf8(bytes).ok()?;
+        let mut p = Cursor { b: bytes, i: 0 };
+        let mut f = Fields::default();
+        p.ws();
+        p.eat(b'{')?;
+        let mut next_key = 0;
+        loop {
+            p.ws();
+            let key = p.key(next_key)?;
+            next_key = key + 1;
+            p.ws();
+            p.eat(b':')?;
+            p.ws();
+            match KEYS[key] {
+                b"event_id" => set(&mut f.event_id, p.raw_string()?)?,
+                b"event_type" => set(&mut f.event_type, p.raw_string()?)?,
+                b"session_id" => set(&mut f.session_id, p.raw_string()?)?,
+                b"product_id" => set(&mut f.product_id, p.raw_string()?)?,
+                b"referrer" => set(&mut f.referrer, p.raw_string()?)?,
+                b"user_id" => set(&mut f.user_id, p.raw_string()?)?,
+                b"campaign" => set(&mut f.campaign, p.raw_string()?)?,
+                b"event_time" => {
+                    let t = if p.peek()? == b'"' {
+                        let (a, b) = p.raw_string()?;
+                        parse_time(&bytes[a as usize..b as usize])?
+                    } else {
+                        p.millis()?
+                    };
+                    set(&mut f.event_time, t)?;
+                }
+                _ => set(&mut f.price, p.price()?)?,
+            }
+            p.ws();
+            match p.next()? {
+                b',' => continue,
+                b'}' => break,
+                _ => return None,
+            }
+        }
+        p.ws();
+        if p.i != bytes.len() {
+            return None;
+        }
+        f.layout(bytes)
+    }
+
+    /// The event of `bytes`, the record this layout was read from (`None`
+    /// for any other record that does not fit it).
+    pub fn event<'a>(&self, bytes: &'a [u8]) -> Option<ClickEvent<'a>> {
+        let line = std::str::from_utf8(bytes).ok()?;
+        let s = |(a, b): Span| line.get(a as usize..b as usize).map(Cow::Borrowed);
+        Some(ClickEvent {
+            event_id: s(self.event_id)?,
+            event_type: self.event_type,
+            event_time: self.event_time,
+            session_id: s(self.session_id)?,
+            product_id: s(self.product_id)?,
+            user_id: match self.user_id {
+                Some(span) => Some(s(span)?),
+                None => None,
+            },
+            price: self.price,
+            referrer: s(self.referrer)?,
+            campaign: match self.campaign {
+                Some(span) => Some(s(span)?),
+                None => None,
+            },
+        })
+    }
+
+    pub fn event_time(&self) -> Millis {
+        self.event_time
+    }
+
+    /// The session id's bytes in the record.
+    pub fn session_id<'a>(&self, bytes: &'a [u8]) -> Option<&'a str> {
+        let (a, b) = self.session_id;
+        std::str::from_utf8(bytes.get(a as usize..b as usize)?).ok()
+    }
+}
+
+/// The known keys, in the order `ClickEvent` is serialized (and the
+/// simulator and most producers write them).
+const KEYS: [&[u8]; 9] = [
+    b"event_id",
+    b"event_type",
+    b"event_time",
+    b"session_id",
+    b"product_id",
+    b"user_id",
+    b"price",
+    b"referrer",
+    b"campaign",
+];
+
+/// The index of the first `"`, `\\` or control character of `s`, eight
+/// bytes at a time (SWAR): the lowest flagged byte of each test is exact,
+/// false flags only ever lie above a true one.
+fn string_end(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v;
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let control = x.wrapping_sub(ONES * 0x20) & !x;
+        let hits =
+            (zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\'))) | control)
+                & HIGH;
+        if hits != 0 {
+            return Some(i + hits.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    let tail = s[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    Some(i + tail)
+}
+
 /// The event, if `bytes` has the usual shape and is valid; `None` otherwise.
 pub(super) fn decode(bytes: &[u8]) -> Option<ClickEvent<'_>> {
-    let mut p = Cursor { b: bytes, i: 0 };
-    let mut f = Fields::default();
-    p.ws();
-    p.eat(b'{')?;
-    loop {
-        p.ws();
-        let key = p.raw_string()?;
-        p.ws();
-        p.eat(b':')?;
-        p.ws();
-        match key {
-            b"event_id" => set(&mut f.event_id, p.string()?)?,
-            b"event_type" => set(&mut f.event_type, p.string()?)?,
-            b"session_id" => set(&mut f.session_id, p.string()?)?,
-            b"product_id" => set(&mut f.product_id, p.string()?)?,
-            b"referrer" => set(&mut f.referrer, p.string()?)?,
-            b"user_id" => set(&mut f.user_id, p.string()?)?,
-            b"campaign" => set(&mut f.campaign, p.string()?)?,
-            b"event_time" => {
-                let t = if p.peek()? == b'"' {
-                    parse_time(p.string()?)?
-                } else {
-                    p.millis()?
-                };
-                set(&mut f.event_time, t)?;
-            }
-            b"price" => set(&mut f.price, p.price()?)?,
-            // Unknown fields may hold anything: the serde path skips them.
-            _ => return None,
-        }
-        p.ws();
-        match p.next()? {
-            b',' => continue,
-            b'}' => break,
-            _ => return None,
-        }
-    }
-    p.ws();
-    if p.i != bytes.len() {
-        return None;
-    }
-    f.event()
+    Layout::of(bytes)?.event(bytes)
 }
 
 /// The known fields as found (each at most once).
 #[derive(Default)]
-struct Fields<'a> {
-    event_id: Option<&'a str>,
-    event_type: Option<&'a str>,
+struct Fields {
+    event_id: Option<Span>,
+    event_type: Option<Span>,
     event_time: Option<Millis>,
-    session_id: Option<&'a str>,
-    product_id: Option<&'a str>,
+    session_id: Option<Span>,
+    product_id: Option<Span>,
     price: Option<f64>,
-    referrer: Option<&'a str>,
-    user_id: Option<&'a str>,
-    campaign: Option<&'a str>,
+    referrer: Option<Span>,
+    user_id: Option<Span>,
+    campaign: Option<Span>,
 }
 
 /// A field given twice is for the serde path to report.
@@ -80,25 +187,28 @@ fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     Some(())
 }
 
-fn required(s: Option<&str>) -> Option<Cow<'_, str>> {
-    s.filter(|s| !s.is_empty()).map(Cow::Borrowed)
+fn required(s: Option<Span>) -> Option<Span> {
+    s.filter(|(a, b)| b > a)
 }
 
-impl<'a> Fields<'a> {
-    /// The validated event, with the serde path's rules.
-    fn event(self) -> Option<ClickEvent<'a>> {
+impl Fields {
+    /// The validated layout, with the serde path's rules.
+    fn layout(self, bytes: &[u8]) -> Option<Layout> {
         let event_time = self.event_time.filter(|&t| in_event_range(t))?;
         let price = self.price.filter(|&p| p > 0.0 && p <= MAX_PRICE)?;
-        Some(ClickEvent {
+        let (a, b) = self.event_type?;
+        let event_type =
+            EventType::parse(std::str::from_utf8(&bytes[a as usize..b as usize]).ok()?)?;
+        Some(Layout {
             event_id: required(self.event_id)?,
-            event_type: EventType::parse(self.event_type?)?,
+            event_type,
             event_time,
             session_id: required(self.session_id)?,
             product_id: required(self.product_id)?,
-            user_id: self.user_id.map(Cow::Borrowed),
+            user_id: self.user_id,
             price,
             referrer: required(self.referrer)?,
-            campaign: self.campaign.map(Cow::Borrowed),
+            campaign: self.campaign,
         })
     }
 }
@@ -130,24 +240,39 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A string's bytes, if it has no escapes and no control characters.
-    /// One byte loop: the strings of an event are short, shorter than what
-    /// a SIMD search pays off for (measured).
-    fn raw_string(&mut self) -> Option<&'a [u8]> {
+    /// Where a string's bytes lie, if it has no escapes and no control
+    /// characters.
+    fn raw_string(&mut self) -> Option<Span> {
         self.eat(b'"')?;
-        let rest = &self.b[self.i..];
-        let end = rest
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-        if rest[end] != b'"' {
+        let start = self.i;
+        let end = start + string_end(&self.b[start..])?;
+        if self.b[end] != b'"' {
             return None;
         }
-        self.i += end + 1;
-        Some(&rest[..end])
+        self.i = end + 1;
+        Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
     }
 
-    fn string(&mut self) -> Option<&'a str> {
-        std::str::from_utf8(self.raw_string()?).ok()
+    /// The index in [`KEYS`] of the key here. The key producers write
+    /// after the previous one is tried first, as a literal: no scan.
+    fn key(&mut self, expected: usize) -> Option<usize> {
+        let rest = &self.b[self.i..];
+        let literal = |k: &[u8]| {
+            rest.len() > k.len() + 1
+                && rest[0] == b'"'
+                && rest[1..].starts_with(k)
+                && rest[k.len() + 1] == b'"'
+        };
+        for (k, key) in KEYS.iter().enumerate().skip(expected).take(2) {
+            if literal(key) {
+                self.i += key.len() + 2;
+                return Some(k);
+            }
+        }
+        let (a, b) = self.raw_string()?;
+        // Unknown fields may hold anything: the serde path skips them.
+        KEYS.iter()
+            .position(|k| *k == &self.b[a as usize..b as usize])
     }
 
     /// The bytes of a JSON number token, and whether it is a plain
@@ -216,8 +341,7 @@ impl<'a> Cursor<'a> {
 
 /// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` as epoch milliseconds (what chrono's
 /// RFC 3339 parser gives for that form); any other form is `None`.
-fn parse_time(s: &str) -> Option<Millis> {
-    let b = s.as_bytes();
+fn parse_time(b: &[u8]) -> Option<Millis> {
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
         return None;
     }
@@ -285,6 +409,17 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn string_end_finds_the_first_quote_backslash_or_control(
+            s in proptest::collection::vec(prop_oneof![Just(b'"'), Just(b'\\'), Just(0x1f), Just(0x20), any::<u8>()], 0..40)
+        ) {
+            let naive = s.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+            prop_assert_eq!(string_end(&s), naive);
+        }
+    }
     use crate::time::parse_rfc3339;
 
     #[test]
@@ -313,7 +448,7 @@ mod tests {
             "1970-01-01T00:00:00Z",
             "1969-12-31T23:59:59.001Z",
         ] {
-            assert_eq!(parse_time(s), parse_rfc3339(s), "{s}");
+            assert_eq!(parse_time(s.as_bytes()), parse_rfc3339(s), "{s}");
         }
         for s in [
             "2026-02-29T00:00:00Z",
@@ -324,7 +459,7 @@ mod tests {
             "2026-11-28T14:00:00.Z",
             "2026-11-28T14:00:00.1234567891Z",
         ] {
-            assert_eq!(parse_time(s), None, "{s}");
+            assert_eq!(parse_time(s.as_bytes()), None, "{s}");
         }
     }
 }

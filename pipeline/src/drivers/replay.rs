@@ -15,11 +15,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::adapters::files::{self, FileError, NdjsonLines, write_ndjson};
+use crate::adapters::files::{self, FileError, NdjsonLines, write_ndjson_via};
 use crate::catalog::Orders;
 use crate::config::{ConfigError, PipelineConfig};
 use crate::dead_letter::{Position, Truncation};
-use crate::decode::decode;
+use crate::decode::{Layout, decode_general};
 use crate::hold::{ArrivalClock, PROVISIONAL_RECORDS};
 use crate::host::Driver;
 use crate::operator::{Pipeline, RawRecord};
@@ -94,6 +94,8 @@ struct Pending {
     line: u64,
     bytes: Vec<u8>,
     truncated: Option<Truncation>,
+    /// Read here for the arrival time, kept so the core does not decode again.
+    layout: Option<Layout>,
     arrival: Millis,
 }
 
@@ -107,7 +109,13 @@ struct Source {
     head: VecDeque<Pending>,
     clock: ArrivalClock,
     ended: bool,
+    /// Line buffers the core is done with, for the next lines.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Line buffers kept for reuse: a batch's worth, each of a usual size.
+const SPARE_BUFFERS: usize = 1024;
+const SPARE_CAPACITY: usize = 4096;
 
 impl Source {
     /// Makes sure the next record (if any) is buffered; `merged` is the
@@ -119,17 +127,23 @@ impl Source {
             return Ok(());
         }
         loop {
-            match self.lines.next_line() {
+            let buf = self.spare.pop().unwrap_or_default();
+            match self.lines.next_line_into(buf) {
                 Ok(Some(line)) => {
-                    if line.truncated.is_none()
-                        && let Ok(ev) = decode(&line.bytes)
+                    let whole = line.truncated.is_none();
+                    let layout = whole.then(|| Layout::of(&line.bytes)).flatten();
+                    if let Some(l) = layout
+                        && let Some(session) = l.session_id(&line.bytes)
                     {
+                        self.clock.observe(l.event_time(), session, merged);
+                    } else if whole && let Ok(ev) = decode_general(&line.bytes) {
                         self.clock.observe(ev.event_time, &ev.session_id, merged);
                     }
                     self.head.push_back(Pending {
                         line: line.number,
                         bytes: line.bytes,
                         truncated: line.truncated,
+                        layout,
                         arrival: self.clock.now(),
                     });
                 }
@@ -151,6 +165,15 @@ impl Source {
             }
         }
         Ok(())
+    }
+
+    /// Takes back the line buffers of records the core has read.
+    fn recycle(&mut self, done: &mut Vec<Pending>) {
+        for p in done.drain(..) {
+            if self.spare.len() < SPARE_BUFFERS && p.bytes.capacity() <= SPARE_CAPACITY {
+                self.spare.push(p.bytes);
+            }
+        }
     }
 
     fn next_arrival(&self) -> Option<Millis> {
@@ -198,6 +221,7 @@ pub fn replay(
             head: VecDeque::new(),
             clock: ArrivalClock::new(options.config.max_time_jump),
             ended: false,
+            spare: Vec::new(),
         });
     }
     let mut host = Host {
@@ -206,6 +230,7 @@ pub fn replay(
         dead_letters_out,
         clock: Millis::MIN,
         prices: prices.into(),
+        scratch: Vec::new(),
     };
     let batch_size = options.batch_size.max(1);
     let mut batch: Vec<Pending> = Vec::with_capacity(batch_size);
@@ -227,7 +252,6 @@ pub fn replay(
             .filter_map(|j| sources[j].next_arrival().map(|a| (a, j)))
             .min();
         let source = &mut sources[i];
-        batch.clear();
         while batch.len() < batch_size {
             source.fill(merged)?;
             match source.head.front() {
@@ -239,6 +263,7 @@ pub fn replay(
             }
         }
         host.ingest(source.id, &batch, &mut catalog, &orders)?;
+        source.recycle(&mut batch);
         for s in &mut sources {
             s.fill(merged)?;
             if s.ended && s.head.is_empty() {
@@ -261,6 +286,8 @@ struct Host<'w> {
     dead_letters_out: &'w mut dyn Write,
     clock: Millis,
     prices: VecDeque<crate::pricer::PriceUpdate>,
+    /// One output line, serialized before it is written.
+    scratch: Vec<u8>,
 }
 
 impl Host<'_> {
@@ -273,7 +300,14 @@ impl Host<'_> {
     ) -> Result<(), ReplayError> {
         while let Some(window) = self.driver.next_window(self.clock, catalog, orders) {
             for f in &window.features {
-                write_ndjson(self.features_out, f).map_err(output_error("feature records"))?;
+                self.scratch.clear();
+                f.write_json(&mut self.scratch)
+                    .map_err(io::Error::from)
+                    .map_err(output_error("feature records"))?;
+                self.scratch.push(b'\n');
+                self.features_out
+                    .write_all(&self.scratch)
+                    .map_err(output_error("feature records"))?;
             }
             while self
                 .prices
@@ -308,6 +342,7 @@ impl Host<'_> {
                 bytes: &p.bytes,
                 position: Position::Offset(p.line),
                 truncated: p.truncated,
+                layout: p.layout,
             })
             .collect();
         self.driver.ingest(partition, self.clock, &records, catalog);
@@ -316,7 +351,8 @@ impl Host<'_> {
 
     fn flush_dead_letters(&mut self) -> Result<(), ReplayError> {
         for d in self.driver.take_dead_letters() {
-            write_ndjson(self.dead_letters_out, &d).map_err(output_error("dead letters"))?;
+            write_ndjson_via(self.dead_letters_out, &d, &mut self.scratch)
+                .map_err(output_error("dead letters"))?;
         }
         Ok(())
     }

@@ -106,6 +106,7 @@ impl Pipeline {
             bytes: &held.bytes,
             position: Position::Sequence(&held.position),
             truncated: None,
+            layout: None,
         };
         self.dead_letter(p, &record, reason, detail, out);
     }

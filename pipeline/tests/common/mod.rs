@@ -93,6 +93,7 @@ impl Harness {
                 bytes: r.as_bytes(),
                 position: Position::Offset(i as u64 + 1),
                 truncated: None,
+                layout: None,
             })
             .collect();
         let mut out = Output::default();

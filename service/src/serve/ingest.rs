@@ -46,6 +46,7 @@ impl Run<'_> {
                     bytes: &r.data,
                     position: Position::Sequence(&r.sequence),
                     truncated: None,
+                    layout: None,
                 })
                 .collect();
             driver.ingest(shard.part, now, &records, &caches.catalog);
