@@ -121,58 +121,58 @@ impl FeatureRecord {
     }
 
     /// Appends the record as JSON to `out`: byte for byte what its
-    /// `Serialize` gives through serde_json (tested), without escaping the
-    /// keys, which are known (a replay writes hundreds of thousands).
+    /// `Serialize` gives through serde_json (tested), with serde_json's own
+    /// number formats (zmij, itoa) but no serializer per value and no
+    /// escaping of the keys, which are known: a replay writes hundreds of
+    /// thousands of these.
     pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        fn key(out: &mut Vec<u8>, first: bool, name: &str) {
+        let key = |out: &mut Vec<u8>, first: bool, name: &str| {
             out.extend_from_slice(if first { b"{\"" } else { b",\"" });
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b"\":");
-        }
-        let value = |out: &mut Vec<u8>, first, name, v: &dyn erased::Value| {
-            key(out, first, name);
-            v.write(out)
         };
-        value(out, true, "product_id", &self.product_id.as_str())?;
-        value(
+        let mut floats = zmij::Buffer::new();
+        let mut float = |out: &mut Vec<u8>, name: &str, v: f64, first: bool| {
+            key(out, first, name);
+            out.extend_from_slice(match v.is_finite() {
+                true => floats.format_finite(v).as_bytes(),
+                false => b"null",
+            });
+        };
+        let text = |out: &mut Vec<u8>, first: bool, name: &str, v: &str| {
+            key(out, first, name);
+            serde_json::to_writer(&mut *out, v)
+        };
+        text(out, true, "product_id", &self.product_id)?;
+        text(
             out,
             false,
             "window_start",
-            &format_rfc3339(self.window.start).as_str(),
+            &format_rfc3339(self.window.start),
         )?;
-        value(
-            out,
-            false,
-            "window_end",
-            &format_rfc3339(self.window.end).as_str(),
-        )?;
-        value(out, false, "brand", &self.brand.as_str())?;
-        value(out, false, "model", &self.model.as_str())?;
-        value(out, false, "category", &self.category.as_str())?;
-        value(out, false, "base_price", &self.base_price)?;
-        value(out, false, "current_price", &self.current_price)?;
-        value(out, false, "cost", &self.cost)?;
-        value(out, false, "price_version", &self.price_version)?;
-        value(out, false, "features_version", &FEATURES_VERSION)?;
+        text(out, false, "window_end", &format_rfc3339(self.window.end))?;
+        text(out, false, "brand", &self.brand)?;
+        text(out, false, "model", &self.model)?;
+        text(out, false, "category", &self.category)?;
+        float(out, "base_price", self.base_price, false);
+        float(out, "current_price", self.current_price, false);
+        float(out, "cost", self.cost, false);
+        let mut ints = itoa::Buffer::new();
+        key(out, false, "price_version");
+        out.extend_from_slice(ints.format(self.price_version).as_bytes());
+        key(out, false, "features_version");
+        out.extend_from_slice(ints.format(FEATURES_VERSION).as_bytes());
         key(out, false, "features");
-        for (i, (name, v)) in FEATURE_NAMES.iter().zip(&self.features).enumerate() {
-            value(out, i == 0, name, v)?;
+        let mut floats = zmij::Buffer::new();
+        for (i, (name, &v)) in FEATURE_NAMES.iter().zip(&self.features).enumerate() {
+            key(out, i == 0, name);
+            out.extend_from_slice(match v.is_finite() {
+                true => floats.format_finite(v).as_bytes(),
+                false => b"null",
+            });
         }
         out.extend_from_slice(b"}}");
         Ok(())
-    }
-}
-
-/// One JSON value written by serde_json (its number and string formats).
-mod erased {
-    pub trait Value {
-        fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()>;
-    }
-
-    impl<T: serde::Serialize> Value for T {
-        fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-            serde_json::to_writer(out, self)
-        }
     }
 }
 
