@@ -38,7 +38,14 @@ impl EventType {
     }
 
     pub fn parse(s: &str) -> Option<EventType> {
-        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+        match s {
+            "view" => Some(EventType::View),
+            "click" => Some(EventType::Click),
+            "add_to_cart" => Some(EventType::AddToCart),
+            "remove_from_cart" => Some(EventType::RemoveFromCart),
+            "purchase" => Some(EventType::Purchase),
+            _ => None,
+        }
     }
 
     /// Dense index (0..5), for per-type counters.

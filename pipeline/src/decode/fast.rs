@@ -330,13 +330,38 @@ impl<'a> Cursor<'a> {
     /// rounded, like `str::parse`).
     fn price(&mut self) -> Option<f64> {
         let (token, plain) = self.number()?;
-        let v = if plain {
-            token.parse::<u64>().ok()? as f64
-        } else {
-            token.parse::<f64>().ok()?
+        let v = match short_decimal(token.as_bytes()) {
+            Some(v) => v,
+            None if plain => token.parse::<u64>().ok()? as f64,
+            None => token.parse::<f64>().ok()?,
         };
         v.is_finite().then_some(v)
     }
+}
+
+/// `DIGITS[.DIGITS]` of at most 15 digits in all, as `m / 10^k`: both are
+/// exact in an f64, so the one division rounds correctly (Clinger's fast
+/// path) and the result is what `str::parse` gives.
+fn short_decimal(token: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (mut m, mut digits, mut point) = (0u64, 0usize, None);
+    for &c in token {
+        match c {
+            b'0'..=b'9' => {
+                m = m * 10 + u64::from(c - b'0');
+                digits += 1;
+                if digits > 15 {
+                    return None;
+                }
+            }
+            b'.' if point.is_none() => point = Some(digits),
+            _ => return None,
+        }
+    }
+    let k = digits - point.unwrap_or(digits);
+    Some(m as f64 / POW10[k])
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` as epoch milliseconds (what chrono's
@@ -435,6 +460,24 @@ mod tests {
         ] {
             assert!(decode(other).is_none());
         }
+    }
+
+    proptest! {
+        #[test]
+        fn short_decimals_parse_as_std_does(int in 0u64..10_000_000, frac in "[0-9]{0,9}") {
+            let token = if frac.is_empty() { int.to_string() } else { format!("{int}.{frac}") };
+            if let Some(v) = short_decimal(token.as_bytes()) {
+                prop_assert_eq!(v, token.parse::<f64>().unwrap(), "{}", token);
+            }
+        }
+    }
+
+    #[test]
+    fn event_types_parse_from_their_wire_names() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(EventType::parse("View"), None);
     }
 
     #[test]
