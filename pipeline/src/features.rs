@@ -126,6 +126,7 @@ impl FeatureRecord {
     /// escaping of the keys, which are known: a replay writes hundreds of
     /// thousands of these.
     pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        out.reserve(1536); // a usual record's length, so it grows once at most
         let key = |out: &mut Vec<u8>, first: bool, name: &str| {
             out.extend_from_slice(if first { b"{\"" } else { b",\"" });
             out.extend_from_slice(name.as_bytes());
@@ -163,9 +164,14 @@ impl FeatureRecord {
         key(out, false, "features_version");
         out.extend_from_slice(ints.format(FEATURES_VERSION).as_bytes());
         key(out, false, "features");
+        // Each feature's key with its separator, as one piece.
+        static KEYS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+            let key = |(i, name)| format!("{}\"{name}\":", if i == 0 { '{' } else { ',' });
+            FEATURE_NAMES.iter().enumerate().map(key).collect()
+        });
         let mut floats = zmij::Buffer::new();
-        for (i, (name, &v)) in FEATURE_NAMES.iter().zip(&self.features).enumerate() {
-            key(out, i == 0, name);
+        for (key, &v) in KEYS.iter().zip(&self.features) {
+            out.extend_from_slice(key.as_bytes());
             out.extend_from_slice(match v.is_finite() {
                 true => floats.format_finite(v).as_bytes(),
                 false => b"null",
