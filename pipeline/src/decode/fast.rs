@@ -159,6 +159,21 @@ fn string_end(s: &[u8]) -> Option<usize> {
     Some(i + tail)
 }
 
+/// `a == b` for a key's length (4 to 16 bytes) as two overlapping word
+/// compares each, not a call to `memcmp`.
+fn eq_short(a: &[u8], b: &[u8]) -> bool {
+    fn word<const N: usize>(s: &[u8], at: usize) -> Option<[u8; N]> {
+        s.get(at..at + N)?.try_into().ok()
+    }
+    let n = a.len();
+    n == b.len()
+        && match n {
+            8..=16 => word::<8>(a, 0) == word(b, 0) && word::<8>(a, n - 8) == word(b, n - 8),
+            4..=7 => word::<4>(a, 0) == word(b, 0) && word::<4>(a, n - 4) == word(b, n - 4),
+            _ => a == b,
+        }
+}
+
 /// The event, if `bytes` has the usual shape and is valid; `None` otherwise.
 pub(super) fn decode(bytes: &[u8]) -> Option<ClickEvent<'_>> {
     Layout::of(bytes)?.event(bytes)
@@ -260,8 +275,8 @@ impl<'a> Cursor<'a> {
         let literal = |k: &[u8]| {
             rest.len() > k.len() + 1
                 && rest[0] == b'"'
-                && rest[1..].starts_with(k)
                 && rest[k.len() + 1] == b'"'
+                && eq_short(&rest[1..=k.len()], k)
         };
         for (k, key) in KEYS.iter().enumerate().skip(expected).take(2) {
             if literal(key) {
@@ -469,6 +484,14 @@ mod tests {
             if let Some(v) = short_decimal(token.as_bytes()) {
                 prop_assert_eq!(v, token.parse::<f64>().unwrap(), "{}", token);
             }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn eq_short_is_slice_equality(a in proptest::collection::vec(0u8..3, 0..20), b in proptest::collection::vec(0u8..3, 0..20)) {
+            prop_assert_eq!(eq_short(&a, &b), a == b);
+            prop_assert!(eq_short(&a, &a.clone()));
         }
     }
 
