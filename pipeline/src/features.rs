@@ -133,12 +133,9 @@ impl FeatureRecord {
             out.extend_from_slice(b"\":");
         };
         let mut floats = zmij::Buffer::new();
-        let mut float = |out: &mut Vec<u8>, name: &str, v: f64, first: bool| {
-            key(out, first, name);
-            out.extend_from_slice(match v.is_finite() {
-                true => floats.format_finite(v).as_bytes(),
-                false => b"null",
-            });
+        let mut float = |out: &mut Vec<u8>, name: &str, v: f64| {
+            key(out, false, name);
+            write_float(out, &mut floats, v);
         };
         let text = |out: &mut Vec<u8>, first: bool, name: &str, v: &str| {
             key(out, first, name);
@@ -155,9 +152,9 @@ impl FeatureRecord {
         text(out, false, "brand", &self.brand)?;
         text(out, false, "model", &self.model)?;
         text(out, false, "category", &self.category)?;
-        float(out, "base_price", self.base_price, false);
-        float(out, "current_price", self.current_price, false);
-        float(out, "cost", self.cost, false);
+        float(out, "base_price", self.base_price);
+        float(out, "current_price", self.current_price);
+        float(out, "cost", self.cost);
         let mut ints = itoa::Buffer::new();
         key(out, false, "price_version");
         out.extend_from_slice(ints.format(self.price_version).as_bytes());
@@ -172,14 +169,19 @@ impl FeatureRecord {
         let mut floats = zmij::Buffer::new();
         for (key, &v) in KEYS.iter().zip(&self.features) {
             out.extend_from_slice(key.as_bytes());
-            out.extend_from_slice(match v.is_finite() {
-                true => floats.format_finite(v).as_bytes(),
-                false => b"null",
-            });
+            write_float(out, &mut floats, v);
         }
         out.extend_from_slice(b"}}");
         Ok(())
     }
+}
+
+/// A float as serde_json writes it: zmij's shortest form, `null` if not finite.
+fn write_float<F: zmij::Float + Copy + Into<f64>>(out: &mut Vec<u8>, buf: &mut zmij::Buffer, v: F) {
+    out.extend_from_slice(match v.into().is_finite() {
+        true => buf.format_finite(v).as_bytes(),
+        false => b"null",
+    });
 }
 
 impl Serialize for FeatureRecord {
