@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Train pricestream's price model from simulator data and ship it as ONNX.
 
-Input: a CSV from `pricestream export-training` (feature records labeled with
-the oracle's best price ratio for the following window). Output:
+Input: one or more CSVs from `pricestream export-training` (feature records
+labeled with the oracle's price ratio), trained on together; `dagger.py`
+calls `train()` once per closed-loop round. Output:
 
 - model/pricing.onnx   the model, with the feature contract in its metadata
                        (pricestream.features, pricestream.features_version);
@@ -10,7 +11,7 @@ the oracle's best price ratio for the following window). Output:
 - model/reference.json reference rows and the outputs ONNX Runtime gave for
                        them here, which a Rust test must reproduce within 1e-5.
 
-Seeded and deterministic: the same CSV gives the same model.
+Seeded and deterministic: the same CSVs give the same model.
 """
 import argparse
 import csv
@@ -40,21 +41,42 @@ LABEL_TEXT = {
                "(with elastic demand, always the floor).",
 }
 
+STATIC_PROVENANCE = "Prices were static (list prices) while the data was generated."
+LIMIT_STATIC = """- Prices were static during data generation, so the model has not seen the
+  states its own price changes lead to (stock left after a raise, the
+  reference price after a cut): `model/train/dagger.py` trains in the closed loop."""
+LIMIT_CLOSED_LOOP = """- The closed-loop rounds cover the states this model's predecessors led
+  to on the training scenarios and seeds; states none of them visited are
+  extrapolated."""
 
-def load(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    header = list(rows[0].keys()) if rows else []
-    features = [c for c in header if c not in ID_COLUMNS and c not in ("next_decisions", *LABELS.values())]
-    return rows, features
 
-
-def matrix(rows, features, label):
-    # Windows followed by shoppers at the purchase decision: where a price matters.
-    kept = [r for r in rows if r[label] != "" and float(r["next_decisions"] or 0) > 0]
-    x = np.array([[float(r[c]) for c in features] for r in kept], dtype=np.float32)
-    y = np.array([float(r[label]) for r in kept], dtype=np.float32)
-    return kept, x, y
+def load(paths, label):
+    """The rows where a price matters (label present, followed by shoppers at
+    the purchase decision) of one or more CSVs, read as a stream: the
+    unfiltered rows of several closed-loop rounds would not fit in memory."""
+    features, seeds, scenarios, xs, ys, total = None, [], [], [], [], 0
+    for path in paths:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            cols = [c for c in reader.fieldnames or []
+                    if c not in ID_COLUMNS and c not in ("next_decisions", *LABELS.values())]
+            if features is None:
+                features = cols
+            elif cols != features:
+                sys.exit(f"{path}: its feature columns differ from {paths[0]}'s")
+            for r in reader:
+                total += 1
+                if r[label] == "" or float(r["next_decisions"] or 0) <= 0:
+                    continue
+                seeds.append(int(r["seed"]))
+                scenarios.append(r["scenario"])
+                xs.append([float(r[c]) for c in features])
+                ys.append(float(r[label]))
+    if not ys:
+        sys.exit(f"no labeled rows in {', '.join(map(str, paths))}")
+    x = np.array(xs, dtype=np.float32)
+    y = np.array(ys, dtype=np.float32)
+    return features, np.array(seeds), sorted(set(scenarios)), x, y, total
 
 
 def metrics(y, p):
@@ -65,9 +87,9 @@ def metrics(y, p):
     return {"mae": mae, "rmse": rmse, "r2": r2}
 
 
-def main():
+def parser():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("data", help="CSV from pricestream export-training")
+    ap.add_argument("data", nargs="+", help="CSV(s) from pricestream export-training, trained on together")
     ap.add_argument("--target", choices=LABELS, default="plan",
                     help="plan: the stock-aware oracle's price (default); profit/revenue: the myopic per-window optimum")
     ap.add_argument("--validation-seed", type=int, default=None,
@@ -77,12 +99,20 @@ def main():
     ap.add_argument("--depth", type=int, default=3)
     ap.add_argument("--loss", choices=["squared_error", "huber", "absolute_error"], default="squared_error",
                     help="squared_error weighs the rare stock-constrained labels far above the floor")
-    args = ap.parse_args()
+    ap.add_argument("--provenance", default=STATIC_PROVENANCE,
+                    help="how the data was generated, for the model card (dagger.py says which policy priced each round)")
+    ap.add_argument("--version-tag", default="", help="added to the model version, e.g. dagger2")
+    return ap
 
-    rows, features = load(args.data)
+
+def main():
+    train(parser().parse_args())
+
+
+def train(args):
+    """Fits, exports and documents one model; returns its version, row count and validation metrics."""
     label = LABELS[args.target]
-    kept, x, y = matrix(rows, features, label)
-    seeds = np.array([int(r["seed"]) for r in kept])
+    features, seeds, scenarios, x, y, total = load(args.data, label)
     val_seed = args.validation_seed if args.validation_seed is not None else int(seeds.max())
     train, val = seeds != val_seed, seeds == val_seed
     if train.sum() == 0 or val.sum() == 0:
@@ -97,7 +127,8 @@ def main():
     for io in list(onx.graph.input) + list(onx.graph.output):
         io.type.tensor_type.shape.dim[0].dim_param = "N"
     trained = datetime.date.today().isoformat()
-    version = f"gbr-{args.trees}x{args.depth}-{args.target}-{trained}"
+    tag = f"-{args.version_tag}" if args.version_tag else ""
+    version = f"gbr-{args.trees}x{args.depth}-{args.target}{tag}-{trained}"
     for key, value in {
         "pricestream.features": ",".join(features),
         "pricestream.features_version": FEATURES_VERSION,
@@ -127,7 +158,6 @@ def main():
         "outputs": ref_out.tolist(),
     }, indent=1) + "\n")
 
-    scen = sorted({r["scenario"] for r in kept})
     ranked = sorted(zip(model.feature_importances_, features), reverse=True)[:8]
     importances = "\n".join(f"| `{n}` | {v:.3f} |" for v, n in ranked)
     card = f"""# Model card: `pricing.onnx`
@@ -141,11 +171,11 @@ The pipeline's pricer clamps it into the product's guardrails (floor, ceiling,
 max step, cooldown, holdout, kill switch); the model never sets a price alone.
 
 ## Data
-Simulated by `pricestream export-training` (scenarios: {", ".join(scen)}; seeds
-{", ".join(str(s) for s in sorted(set(seeds.tolist())))}), static prices. Each
+Simulated by `pricestream export-training` (scenarios: {", ".join(scenarios)}; seeds
+{", ".join(str(s) for s in sorted(set(seeds.tolist())))}). {args.provenance} Each
 row pairs a feature record with `{label}`: {LABEL_TEXT[args.target]}
 Only windows followed by at least one purchase decision are used:
-{len(kept)} of {len(rows)} rows ({train.sum()} train, {val.sum()} validation =
+{len(y)} of {total} rows ({train.sum()} train, {val.sum()} validation =
 seed {val_seed}, held out whole).
 
 ## Model
@@ -195,9 +225,7 @@ regression metrics.
   Real shops differ.
 - Only windows followed by a purchase decision are used; quiet windows are
   extrapolated.
-- Prices were static during data generation, so the model has not seen the
-  states its own price changes lead to (stock left after a raise, the
-  reference price after a cut): closed-loop (DAgger-style) data is the next step.
+{LIMIT_STATIC if args.provenance == STATIC_PROVENANCE else LIMIT_CLOSED_LOOP}
 - The features see a trend through view rates only (recent vs baseline,
   its age) and assume its excess views halve every 12 h when they count
   views ahead per unit of stock; the oracle's label knows the real decay.
@@ -205,6 +233,7 @@ regression metrics.
     (out_dir / "MODEL_CARD.md").write_text(card)
     print(f"model: {model_path} ({version}); validation MAE {m_model['mae']:.4f} "
           f"vs constant {m_const['mae']:.4f} vs current price {m_current['mae']:.4f}")
+    return {"version": version, "rows": int(len(y)), "validation": m_model}
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Trains model/pricing.onnx end to end: builds pricestream, exports labeled
-# training data from the simulator, creates the pinned Python environment
-# (model/train/.venv, idempotent) and runs train.py.
-#   model/train/train.sh [--target plan|profit|revenue]   (default: plan)
+# Trains model/pricing.onnx end to end: builds pricestream, creates the pinned
+# Python environment (model/train/.venv, idempotent) and runs the closed-loop
+# training (dagger.py): data from the simulator labeled by the stock-aware
+# oracle, first at list prices, then on the states each round's model leads
+# to; the round that earns most on held-out seeds ships.
+#   model/train/train.sh [--rounds N] [--target plan|profit|revenue] [...]
+#   (default: 3 rounds, target plan; --rounds 1 = static-price data only;
+#    model/train/dagger.py --help lists every option)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=model/train/.venv
@@ -12,9 +16,4 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s model/train/requirements.txt "$venv/.
     cp model/train/requirements.txt "$venv/.requirements"
 fi
 cargo build --release --locked --quiet
-data=out/training.csv
-mkdir -p out
-target/release/pricestream export-training \
-    scenarios/celebrity-spike.toml scenarios/multi-celebrity.toml scenarios/stockout.toml scenarios/steady.toml \
-    --seeds 1..4 --out "$data"
-"$venv/bin/python" model/train/train.py "$data" "$@"
+"$venv/bin/python" model/train/dagger.py target/release/pricestream "$@"
