@@ -7,8 +7,9 @@
 //! product's share of the shop's ordinary traffic (both learned online from
 //! the records: the share from its views outside trends, the shop's traffic
 //! as an average and as its rate over the last hour, which carries the daily
-//! rhythm), and — while the product's last hour of views is well above what
-//! its share of the shop's current traffic predicts — the excess as the
+//! rhythm), and — while the product's views (the faster of its last hour
+//! and a quarter-hour average) are well above what its share of the shop's
+//! current traffic predicts — the excess as the
 //! trend's fans, halving every `fan_halflife_hours`. Views become decisions
 //! at the shop's cart rate, learned online too (carts do not depend on the
 //! price, so the ratio is unbiased). It
@@ -345,15 +346,16 @@ impl PlanningModel {
         let baseline = share * self.traffic.mean(r.window.end);
         // A trend is views well above that: fans, whose excess decays.
         let settled = (r.window.end - state.since) as f64 >= p.warmup_hours * HOUR as f64;
-        // Detected on the hour-long rate (a few views in one window are
-        // noise), sized on the fast one (a trend's first minutes count).
-        let detected = get(c.recent) - expected;
+        // Detected and sized on the faster of the hour-long rate and the
+        // quarter-hour one: a spike shows in the fast rate minutes before
+        // the hourly one, and every minute of it sells pairs at list.
+        let detected = state.fast.max(get(c.recent)) - expected;
         let threshold = if state.trending { 0.5 } else { 2.0 };
         state.trending = settled
             && detected >= p.min_excess_views_per_hour
             && detected >= threshold * expected.max(1.0);
         let excess = if state.trending {
-            (state.fast.max(get(c.recent)) - expected).max(0.0)
+            detected.max(0.0)
         } else {
             state.own += views;
             0.0
@@ -494,6 +496,33 @@ mod tests {
             record(end, 100.0, 3.0, 17.0, 600.0, 10.0)
         });
         assert!(scarce >= fans && scarce <= 1.5 + 1e-6, "{scarce} vs {fans}");
+    }
+
+    #[test]
+    fn a_spike_is_priced_within_minutes_before_the_hourly_rate_shows_it() {
+        // A shoe at 10 views per hour in a shop of 1 000, for two days; then
+        // 360 per hour for three windows (5 minutes), which the hourly rate
+        // shows as 20, 30, 40.
+        let mut m = model();
+        let mut end = 1_795_824_000_000;
+        let mut window = |m: &mut PlanningModel, views: f32, recent: f32| {
+            let shop = FeatureRecord {
+                product_id: "sku-2".into(),
+                ..record(end, 100.0, 1e5, 27.5, 990.0, 990.0)
+            };
+            let shoe = record(end, 100.0, 1e5, views, recent, 10.0);
+            end += WINDOW;
+            m.predict(&[shop, shoe]).unwrap()[1]
+        };
+        let mut quiet = 0.0;
+        for _ in 0..(48 * 36) {
+            quiet = window(&mut m, 0.28, 10.0);
+        }
+        let spike: Vec<f32> = [20.0, 30.0, 40.0]
+            .into_iter()
+            .map(|recent| window(&mut m, 10.0, recent))
+            .collect();
+        assert!(spike[2] > quiet + 0.1, "{spike:?} vs {quiet}");
     }
 
     #[test]
