@@ -41,6 +41,7 @@ def parse_args():
     ap.add_argument("--eval-seeds", default="11..16", help="seeds each round's model is judged on (never trained on)")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="scenario names under scenarios/, for data")
     ap.add_argument("--eval-scenarios", default=",".join(SCENARIOS), help="scenario names for judging the rounds")
+    ap.add_argument("--duration", default=None, help="override every scenario's duration (e.g. 1d, for a smoke run)")
     ap.add_argument("--work", default="out/training", help="every round's data, model and evaluation")
     ap.add_argument("--out-dir", default=str(Path(__file__).resolve().parent.parent), help="where the best round ships")
     ap.add_argument("--target", choices=trainer.LABELS, default="plan")
@@ -75,13 +76,13 @@ def provenance(k, rounds):
             f"states each pricing policy reached, and all {k + 1} rounds' rows are trained on together.")
 
 
-def evaluate(binary, model, names, seeds, report_dir):
+def evaluate(binary, model, names, seeds, report_dir, duration):
     """The model's expected profit vs static-opt per scenario (mean, sd over seeds), from the workbench."""
     result = {}
     for name in names:
         report = report_dir / name
         run([binary, "run", scenario(name), "--compare", "static-opt,model", "--model", model,
-             "--seeds", seeds, "-q", "--report", report])
+             "--seeds", seeds, "-q", "--report", report, *duration])
         summary = json.loads((report / "summary.json").read_text())
         row = next(c for c in summary["comparison"] if c["policy"] == "model")
         result[name] = {
@@ -129,13 +130,15 @@ def main():
     data_scenarios = [scenario(n) for n in args.scenarios.split(",")]
     eval_names = args.eval_scenarios.split(",")
     rounds, csvs = [], []
+    duration = ["--duration", args.duration] if args.duration else []
     for k in range(args.rounds):
         out = work / f"round-{k}"
         out.mkdir(exist_ok=True)
         data = work / f"round-{k}.csv"
         policy = ["--policy", "static"] if k == 0 else \
             ["--policy", "model", "--model", work / f"round-{k - 1}" / "pricing.onnx"]
-        run([args.binary, "export-training", *data_scenarios, "--seeds", args.seeds, *policy, "--out", data])
+        run([args.binary, "export-training", *data_scenarios, "--seeds", args.seeds, *policy, "--out", data,
+             *duration])
         csvs.append(data)
         targs = trainer.parser().parse_args([
             *map(str, csvs), "--out-dir", str(out), "--target", args.target, "--trees", str(args.trees),
@@ -143,7 +146,7 @@ def main():
             *(["--version-tag", f"dagger{k}"] if args.rounds > 1 else []),
         ])
         fitted = trainer.train(targs)
-        evaluation = evaluate(args.binary, out / "pricing.onnx", eval_names, args.eval_seeds, out / "eval")
+        evaluation = evaluate(args.binary, out / "pricing.onnx", eval_names, args.eval_seeds, out / "eval", duration)
         score = sum(e["expected_vs_static_opt"]["mean"] for e in evaluation.values()) / len(evaluation)
         rounds.append({**fitted, "priced_by": "list prices" if k == 0 else f"round {k - 1}'s model",
                        "evaluation": evaluation, "score": score})

@@ -9,11 +9,6 @@
 #    model/train/dagger.py --help lists every option)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-venv=model/train/.venv
-if [ ! -x "$venv/bin/python" ] || ! cmp -s model/train/requirements.txt "$venv/.requirements"; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r model/train/requirements.txt
-    cp model/train/requirements.txt "$venv/.requirements"
-fi
+python=$(model/train/venv)
 cargo build --release --locked --quiet
-"$venv/bin/python" model/train/dagger.py target/release/pricestream "$@"
+"$python" model/train/dagger.py target/release/pricestream "$@"
