@@ -38,12 +38,17 @@ impl EventType {
     }
 
     pub fn parse(s: &str) -> Option<EventType> {
+        EventType::parse_bytes(s.as_bytes())
+    }
+
+    /// [`EventType::parse`] of a name's bytes (no UTF-8 check needed).
+    pub fn parse_bytes(s: &[u8]) -> Option<EventType> {
         match s {
-            "view" => Some(EventType::View),
-            "click" => Some(EventType::Click),
-            "add_to_cart" => Some(EventType::AddToCart),
-            "remove_from_cart" => Some(EventType::RemoveFromCart),
-            "purchase" => Some(EventType::Purchase),
+            b"view" => Some(EventType::View),
+            b"click" => Some(EventType::Click),
+            b"add_to_cart" => Some(EventType::AddToCart),
+            b"remove_from_cart" => Some(EventType::RemoveFromCart),
+            b"purchase" => Some(EventType::Purchase),
             _ => None,
         }
     }

@@ -7,7 +7,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use crate::aggregate::Aggregate;
 use crate::catalog::{CatalogItem, OrderTotals};
 use crate::event::EventType;
-use crate::time::{DAY, HOUR, Millis, format_rfc3339};
+use crate::time::{DAY, HOUR, Millis, format_rfc3339, write_rfc3339};
 use crate::window::Window;
 
 /// Version of [`FEATURE_NAMES`]. Bump it whenever the list, its order or a
@@ -142,13 +142,15 @@ impl FeatureRecord {
             serde_json::to_writer(&mut *out, v)
         };
         text(out, true, "product_id", &self.product_id)?;
-        text(
-            out,
-            false,
-            "window_start",
-            &format_rfc3339(self.window.start),
-        )?;
-        text(out, false, "window_end", &format_rfc3339(self.window.end))?;
+        for (name, t) in [
+            ("window_start", self.window.start),
+            ("window_end", self.window.end),
+        ] {
+            key(out, false, name);
+            out.push(b'"');
+            write_rfc3339(out, t);
+            out.push(b'"');
+        }
         text(out, false, "brand", &self.brand)?;
         text(out, false, "model", &self.model)?;
         text(out, false, "category", &self.category)?;

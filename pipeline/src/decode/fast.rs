@@ -36,8 +36,11 @@ impl Layout {
     /// The layout of `bytes`, if they have the usual shape and are valid;
     /// `None` says "ask the general path", never "invalid".
     pub fn of(bytes: &[u8]) -> Option<Layout> {
-        // One check for the whole line: the strings are then slices of it.
-        std::str::from_utf8(bytes).ok()?;
+        // One check for the whole line: the strings are then slices of it
+        // (ASCII, the usual case, is checked a word at a time).
+        if !bytes.is_ascii() {
+            std::str::from_utf8(bytes).ok()?;
+        }
         let mut p = Cursor { b: bytes, i: 0 };
         let mut f = Fields::default();
         p.ws();
@@ -50,15 +53,15 @@ impl Layout {
             p.ws();
             p.eat(b':')?;
             p.ws();
-            match KEYS[key] {
-                b"event_id" => set(&mut f.event_id, p.raw_string()?)?,
-                b"event_type" => set(&mut f.event_type, p.raw_string()?)?,
-                b"session_id" => set(&mut f.session_id, p.raw_string()?)?,
-                b"product_id" => set(&mut f.product_id, p.raw_string()?)?,
-                b"referrer" => set(&mut f.referrer, p.raw_string()?)?,
-                b"user_id" => set(&mut f.user_id, p.raw_string()?)?,
-                b"campaign" => set(&mut f.campaign, p.raw_string()?)?,
-                b"event_time" => {
+            match KEYS[key].1 {
+                Key::EventId => set(&mut f.event_id, p.raw_string()?)?,
+                Key::EventType => set(&mut f.event_type, p.raw_string()?)?,
+                Key::SessionId => set(&mut f.session_id, p.raw_string()?)?,
+                Key::ProductId => set(&mut f.product_id, p.raw_string()?)?,
+                Key::Referrer => set(&mut f.referrer, p.raw_string()?)?,
+                Key::UserId => set(&mut f.user_id, p.raw_string()?)?,
+                Key::Campaign => set(&mut f.campaign, p.raw_string()?)?,
+                Key::EventTime => {
                     let t = if p.peek()? == b'"' {
                         let (a, b) = p.raw_string()?;
                         parse_time(&bytes[a as usize..b as usize])?
@@ -67,7 +70,7 @@ impl Layout {
                     };
                     set(&mut f.event_time, t)?;
                 }
-                _ => set(&mut f.price, p.price()?)?,
+                Key::Price => set(&mut f.price, p.price()?)?,
             }
             p.ws();
             match p.next()? {
@@ -120,21 +123,36 @@ impl Layout {
 
 /// The known keys, in the order `ClickEvent` is serialized (and the
 /// simulator and most producers write them).
-const KEYS: [&[u8]; 9] = [
-    b"event_id",
-    b"event_type",
-    b"event_time",
-    b"session_id",
-    b"product_id",
-    b"user_id",
-    b"price",
-    b"referrer",
-    b"campaign",
+const KEYS: [(&[u8], Key); 9] = [
+    (b"event_id", Key::EventId),
+    (b"event_type", Key::EventType),
+    (b"event_time", Key::EventTime),
+    (b"session_id", Key::SessionId),
+    (b"product_id", Key::ProductId),
+    (b"user_id", Key::UserId),
+    (b"price", Key::Price),
+    (b"referrer", Key::Referrer),
+    (b"campaign", Key::Campaign),
 ];
+
+/// A known key, matched once (not by comparing its name again).
+#[derive(Clone, Copy)]
+enum Key {
+    EventId,
+    EventType,
+    EventTime,
+    SessionId,
+    ProductId,
+    UserId,
+    Price,
+    Referrer,
+    Campaign,
+}
 
 /// The index of the first `"`, `\\` or control character of `s`, eight
 /// bytes at a time (SWAR): the lowest flagged byte of each test is exact,
 /// false flags only ever lie above a true one.
+#[inline(always)]
 fn string_end(s: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -212,8 +230,7 @@ impl Fields {
         let event_time = self.event_time.filter(|&t| in_event_range(t))?;
         let price = self.price.filter(|&p| p > 0.0 && p <= MAX_PRICE)?;
         let (a, b) = self.event_type?;
-        let event_type =
-            EventType::parse(std::str::from_utf8(&bytes[a as usize..b as usize]).ok()?)?;
+        let event_type = EventType::parse_bytes(&bytes[a as usize..b as usize])?;
         Some(Layout {
             event_id: required(self.event_id)?,
             event_type,
@@ -257,6 +274,7 @@ impl<'a> Cursor<'a> {
 
     /// Where a string's bytes lie, if it has no escapes and no control
     /// characters.
+    #[inline(always)] // a call per field costs more than the scan of a short one
     fn raw_string(&mut self) -> Option<Span> {
         self.eat(b'"')?;
         let start = self.i;
@@ -278,8 +296,10 @@ impl<'a> Cursor<'a> {
                 && rest[k.len() + 1] == b'"'
                 && eq_short(&rest[1..=k.len()], k)
         };
-        for (k, key) in KEYS.iter().enumerate().skip(expected).take(2) {
-            if literal(key) {
+        for k in [expected, expected + 1] {
+            if let Some(&(key, _)) = KEYS.get(k)
+                && literal(key)
+            {
                 self.i += key.len() + 2;
                 return Some(k);
             }
@@ -287,12 +307,12 @@ impl<'a> Cursor<'a> {
         let (a, b) = self.raw_string()?;
         // Unknown fields may hold anything: the serde path skips them.
         KEYS.iter()
-            .position(|k| *k == &self.b[a as usize..b as usize])
+            .position(|(k, _)| *k == &self.b[a as usize..b as usize])
     }
 
     /// The bytes of a JSON number token, and whether it is a plain
     /// non-negative integer (no sign, fraction or exponent).
-    fn number(&mut self) -> Option<(&'a str, bool)> {
+    fn number(&mut self) -> Option<(&'a [u8], bool)> {
         let start = self.i;
         let digits = |c: &mut Cursor| {
             let from = c.i;
@@ -328,15 +348,18 @@ impl<'a> Cursor<'a> {
             }
             plain = false;
         }
-        // Digits and signs only: ASCII.
-        let token = std::str::from_utf8(&self.b[start..self.i]).ok()?;
-        Some((token, plain))
+        Some((&self.b[start..self.i], plain))
     }
 
-    /// Epoch milliseconds given as a plain integer.
+    /// Epoch milliseconds given as a plain integer (at most 18 digits: no
+    /// overflow).
     fn millis(&mut self) -> Option<Millis> {
         match self.number()? {
-            (token, true) if token.len() <= 18 => token.parse().ok(),
+            (token, true) if token.len() <= 18 => Some(
+                token
+                    .iter()
+                    .fold(0, |n, &d| n * 10 + Millis::from(d - b'0')),
+            ),
             _ => None,
         }
     }
@@ -345,10 +368,11 @@ impl<'a> Cursor<'a> {
     /// rounded, like `str::parse`).
     fn price(&mut self) -> Option<f64> {
         let (token, plain) = self.number()?;
-        let v = match short_decimal(token.as_bytes()) {
+        let v = match short_decimal(token) {
             Some(v) => v,
-            None if plain => token.parse::<u64>().ok()? as f64,
-            None => token.parse::<f64>().ok()?,
+            // Digits, signs, `.` and exponents only: ASCII.
+            None if plain => std::str::from_utf8(token).ok()?.parse::<u64>().ok()? as f64,
+            None => std::str::from_utf8(token).ok()?.parse::<f64>().ok()?,
         };
         v.is_finite().then_some(v)
     }
