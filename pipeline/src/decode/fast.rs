@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use super::MAX_PRICE;
 use crate::event::{ClickEvent, EventType};
-use crate::time::{Millis, in_event_range};
+use crate::time::{Millis, days_from_civil, in_event_range};
 
 /// Where the fields of a record of the usual shape lie in its bytes, checked
 /// as [`super::decode`] checks them: what a reader that must look at a
@@ -456,18 +456,6 @@ fn days_in_month(year: i64, month: i64) -> i64 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
