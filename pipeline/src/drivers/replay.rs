@@ -231,6 +231,7 @@ pub fn replay(
         clock: Millis::MIN,
         prices: prices.into(),
         scratch: Vec::new(),
+        spare_records: Vec::new(),
     };
     let batch_size = options.batch_size.max(1);
     let mut batch: Vec<Pending> = Vec::with_capacity(batch_size);
@@ -288,6 +289,9 @@ struct Host<'w> {
     prices: VecDeque<crate::pricer::PriceUpdate>,
     /// One output line, serialized before it is written.
     scratch: Vec<u8>,
+    /// The allocation of the last batch's records, kept for the next one
+    /// (batches are small and many: a few records each).
+    spare_records: Vec<RawRecord<'static>>,
 }
 
 impl Host<'_> {
@@ -336,16 +340,15 @@ impl Host<'_> {
             return Ok(());
         };
         self.clock = self.clock.max(first.arrival);
-        let records: Vec<RawRecord<'_>> = batch
-            .iter()
-            .map(|p| RawRecord {
-                bytes: &p.bytes,
-                position: Position::Offset(p.line),
-                truncated: p.truncated,
-                layout: p.layout,
-            })
-            .collect();
+        let mut records = reuse(std::mem::take(&mut self.spare_records));
+        records.extend(batch.iter().map(|p| RawRecord {
+            bytes: &p.bytes,
+            position: Position::Offset(p.line),
+            truncated: p.truncated,
+            layout: p.layout,
+        }));
         self.driver.ingest(partition, self.clock, &records, catalog);
+        self.spare_records = reuse(records);
         self.close_windows(catalog, orders)
     }
 
@@ -358,6 +361,38 @@ impl Host<'_> {
     }
 }
 
+/// An empty vector with `v`'s allocation, for records that borrow from
+/// something else (an empty in-place `collect` keeps the buffer).
+#[expect(
+    clippy::unnecessary_filter_map,
+    reason = "the map is what changes the element's lifetime"
+)]
+fn reuse<'b>(mut v: Vec<RawRecord<'_>>) -> Vec<RawRecord<'b>> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
 fn output_error(what: &'static str) -> impl Fn(io::Error) -> ReplayError {
     move |source| ReplayError::Output { what, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_reuses_the_previous_batchs_allocation() {
+        let bytes = b"{}".to_vec();
+        let mut records = Vec::with_capacity(64);
+        records.push(RawRecord {
+            bytes: &bytes,
+            position: Position::Offset(1),
+            truncated: None,
+            layout: None,
+        });
+        let before = records.as_ptr() as usize;
+        let spare: Vec<RawRecord<'static>> = reuse(records);
+        assert!(spare.is_empty());
+        assert_eq!((spare.capacity(), spare.as_ptr() as usize), (64, before));
+    }
 }
