@@ -22,6 +22,15 @@ pub fn session_key(session_id: &str) -> u64 {
 }
 
 impl Aggregate {
+    /// An empty aggregate with room for `sessions` distinct sessions (the
+    /// product's count in its last window: the set then rarely grows).
+    pub fn with_session_capacity(sessions: usize) -> Aggregate {
+        Aggregate {
+            sessions: FxHashSet::with_capacity_and_hasher(sessions, Default::default()),
+            ..Aggregate::default()
+        }
+    }
+
     pub fn add(&mut self, ev: &ClickEvent<'_>, session: u64) {
         self.counts[ev.event_type.index()] += 1;
         self.sessions.insert(session);

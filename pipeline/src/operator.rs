@@ -79,6 +79,9 @@ struct Products {
     names: Vec<Box<str>>,
     trends: Vec<Trend>,
     homes: Vec<PartitionId>,
+    /// Distinct sessions in the product's last closed window: the size a
+    /// new window's session set starts at.
+    sessions: Vec<u32>,
 }
 
 impl Products {
@@ -101,6 +104,7 @@ impl Products {
         self.names.push(id.into());
         self.trends.push(trend);
         self.homes.push(home);
+        self.sessions.push(0);
         i
     }
 }
@@ -484,9 +488,13 @@ impl Pipeline {
         for w in self.spec.windows(event.event_time) {
             if !self.is_closed(partition, w) {
                 let open = self.windows.entry(w.end).or_default();
+                let sessions = &self.products.sessions;
                 open.aggregates
                     .entry(product)
-                    .or_default()
+                    .or_insert_with(|| {
+                        let hint = sessions.get(product as usize).copied().unwrap_or(0);
+                        Aggregate::with_session_capacity(hint as usize)
+                    })
                     .add(event, session);
                 // The smallest: a held event comes in after later records.
                 match open.first.iter_mut().find(|(q, _)| *q == partition) {
@@ -636,6 +644,9 @@ impl Pipeline {
         });
         for (product, aggregate) in &aggregates {
             let i = *product as usize;
+            if let Some(s) = self.products.sessions.get_mut(i) {
+                *s = u32::try_from(aggregate.unique_sessions()).unwrap_or(u32::MAX);
+            }
             let views = f64::from(aggregate.counts[EventType::View.index()]);
             let trend = &mut self.products.trends[i];
             let history = trend.advance(
