@@ -54,9 +54,9 @@ fn workload() -> Workload {
     let product = |i: usize| format!("sku-{i:04}");
     let catalog: CatalogTable = (0..PRODUCTS)
         .map(|i| CatalogItem {
-            product_id: product(i),
+            product_id: product(i).into(),
             brand: ["Aerial", "Kestrel", "Northway"][i % 3].into(),
-            model: format!("Model {i}"),
+            model: format!("Model {i}").into(),
             category: "sneakers".into(),
             base_price: 80.0 + (i % 17) as f64 * 10.0,
             current_price: None,

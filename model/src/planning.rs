@@ -21,6 +21,8 @@
 //! takes them from the scenario's demand section, as `static-opt` takes its
 //! elasticity). Deterministic: the same records give the same prices.
 
+use std::sync::Arc;
+
 use pipeline::demand::{Curve, Demand, Reference, SegmentDemand};
 use pipeline::features::feature_index;
 use pipeline::plan::{self, Product, ReferenceNow};
@@ -267,7 +269,7 @@ pub struct PlanningModel {
     params: PlanParams,
     demand: Demand,
     columns: Columns,
-    products: FxHashMap<String, ProductState>,
+    products: FxHashMap<Arc<str>, ProductState>,
     traffic: Traffic,
     views: f64,
     decisions: f64,

@@ -1,6 +1,8 @@
 //! Reference data the core joins against: catalog items and orders, read
 //! through small traits so the same core runs over in-memory tables or DynamoDB.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::time::Millis;
@@ -9,10 +11,11 @@ use crate::time::Millis;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogItem {
-    pub product_id: String,
-    pub brand: String,
-    pub model: String,
-    pub category: String,
+    // Shared, not copied, into every feature record of the product.
+    pub product_id: Arc<str>,
+    pub brand: Arc<str>,
+    pub model: Arc<str>,
+    pub category: Arc<str>,
     pub base_price: f64,
     /// Defaults to `base_price`.
     #[serde(default)]

@@ -1,6 +1,7 @@
 //! Feature records: one per (product, window), with an ordered, versioned feature list.
 
 use std::f64::consts::TAU;
+use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -102,11 +103,11 @@ const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
 /// The enriched features of one product over one window; keyed by `(product_id, window.end)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FeatureRecord {
-    pub product_id: String,
+    pub product_id: Arc<str>,
     pub window: Window,
-    pub brand: String,
-    pub model: String,
-    pub category: String,
+    pub brand: Arc<str>,
+    pub model: Arc<str>,
+    pub category: Arc<str>,
     pub base_price: f64,
     /// Catalog price when the window closed.
     pub current_price: f64,
@@ -469,7 +470,7 @@ mod tests {
             },
             brand: "Aerial\n".into(),
             model: "Air \u{1F45F}".into(),
-            category: String::new(),
+            category: "".into(),
             base_price: 100.1,
             current_price: f64::NAN,
             cost: 1e-7,

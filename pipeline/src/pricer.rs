@@ -232,7 +232,7 @@ impl PriceUpdate {
     pub fn apply_to(&self, item: &mut CatalogItem) -> Result<(), StaleUpdate> {
         if item.last_window >= self.window_end {
             return Err(StaleUpdate {
-                product_id: item.product_id.clone(),
+                product_id: item.product_id.to_string(),
                 window_end: self.window_end,
                 last_window: item.last_window,
             });
@@ -306,7 +306,7 @@ impl Pricer {
         let current = item.current_price();
         let (floor, ceiling) = g.bounds(item);
         let mut audit = AuditRecord {
-            product_id: record.product_id.clone(),
+            product_id: record.product_id.to_string(),
             window_end: record.window.end,
             model_version: model_version.clone(),
             features_hash: features_hash(record),
@@ -329,7 +329,7 @@ impl Pricer {
         }
         let proposed = item.base_price * f64::from(output);
         audit.proposed_price = Some(proposed);
-        if self.kill_all || self.killed.contains(&item.product_id) {
+        if self.kill_all || self.killed.contains(&*item.product_id) {
             return held(audit, Rule::KillSwitch);
         }
         if g.in_holdout(&item.product_id) {
@@ -386,7 +386,7 @@ impl Pricer {
         audit.applied = true;
         Decision {
             update: Some(PriceUpdate {
-                product_id: item.product_id.clone(),
+                product_id: item.product_id.to_string(),
                 window_end: record.window.end,
                 previous_price: current,
                 price,

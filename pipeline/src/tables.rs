@@ -18,7 +18,7 @@ impl CatalogTable {
 
     /// Inserts or replaces an item; returns the previous one.
     pub fn upsert(&mut self, item: CatalogItem) -> Option<CatalogItem> {
-        self.items.insert(item.product_id.clone(), item)
+        self.items.insert(item.product_id.to_string(), item)
     }
 
     pub fn get_mut(&mut self, product_id: &str) -> Option<&mut CatalogItem> {
@@ -208,7 +208,7 @@ impl FeaturesTable {
 
     /// Conditional put: `true` if the key was new (the record joins the feed).
     pub fn put(&mut self, record: crate::features::FeatureRecord) -> bool {
-        let key = (record.window.end, record.product_id.clone());
+        let key = (record.window.end, record.product_id.to_string());
         if self.rows.contains_key(&key)
             || record.window.end < self.newest.saturating_sub(self.retention)
         {

@@ -60,7 +60,7 @@ fn catalog_item() -> impl Strategy<Value = CatalogItem> {
         0i64..3,
     )
         .prop_map(|(base, cost, min, max, map, current, last)| CatalogItem {
-            product_id: format!("sku-{}", (base * 7.0) as u32),
+            product_id: format!("sku-{}", (base * 7.0) as u32).into(),
             base_price: base,
             cost: base * cost,
             min_price: base * min,

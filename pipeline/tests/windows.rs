@@ -230,7 +230,7 @@ fn counts_rates_and_trend_features() {
     assert_eq!(get(2, "view_growth_ewma"), 7.0 / 2.0);
     assert_eq!(get(2, "views_per_minute"), 3.6);
     // "b" skipped a window: previous views 0, EWMA 1 decayed once by 0.7.
-    assert_eq!(h.features[3].product_id, "b");
+    assert_eq!(&*h.features[3].product_id, "b");
     assert_eq!(get(3, "view_growth_prev"), 2.0);
     assert_eq!(get(3, "view_growth_ewma"), (2.0f64 / 1.7) as f32);
 }
@@ -292,7 +292,7 @@ fn a_product_first_seen_after_a_fully_observed_window_grew_from_zero() {
     let growth: Vec<_> = h
         .features
         .iter()
-        .map(|f| (f.product_id.as_str(), f.get("view_growth_prev").unwrap()))
+        .map(|f| (&*f.product_id, f.get("view_growth_prev").unwrap()))
         .collect();
     // a: neutral (its previous window was before the first event); b at 100: neutral too,
     // since [0, 100) was partial; b at 200 follows b at 100.
@@ -311,7 +311,7 @@ fn a_product_first_seen_after_a_fully_observed_window_grew_from_zero() {
         ],
     );
     h.finish();
-    let b = h.features.iter().find(|f| f.product_id == "b").unwrap();
+    let b = h.features.iter().find(|f| &*f.product_id == "b").unwrap();
     assert_eq!(
         b.get("view_growth_prev"),
         Some(2.0),

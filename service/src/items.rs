@@ -80,10 +80,10 @@ impl Codec for CatalogItem {
 
     fn from_item(item: &Item) -> Result<Self, ItemError> {
         let parsed = CatalogItem {
-            product_id: text(item, "product_id")?,
-            brand: text(item, "brand")?,
-            model: text(item, "model")?,
-            category: text(item, "category")?,
+            product_id: text(item, "product_id")?.into(),
+            brand: text(item, "brand")?.into(),
+            model: text(item, "model")?.into(),
+            category: text(item, "category")?.into(),
             base_price: number(item, "base_price")?,
             current_price: Some(number(item, "current_price")?),
             cost: number(item, "cost")?,
@@ -106,15 +106,15 @@ impl Codec for FeatureRecord {
         HashMap::from([
             (
                 "product_id".to_string(),
-                AttributeValue::S(r.product_id.clone()),
+                AttributeValue::S(r.product_id.to_string()),
             ),
             ("window_end".to_string(), n(r.window.end.to_string())),
             ("window_start".to_string(), n(r.window.start.to_string())),
-            ("brand".to_string(), AttributeValue::S(r.brand.clone())),
-            ("model".to_string(), AttributeValue::S(r.model.clone())),
+            ("brand".to_string(), AttributeValue::S(r.brand.to_string())),
+            ("model".to_string(), AttributeValue::S(r.model.to_string())),
             (
                 "category".to_string(),
-                AttributeValue::S(r.category.clone()),
+                AttributeValue::S(r.category.to_string()),
             ),
             ("base_price".to_string(), n(r.base_price.to_string())),
             ("current_price".to_string(), n(r.current_price.to_string())),
@@ -162,14 +162,14 @@ impl Codec for FeatureRecord {
         }
         let end: Millis = number(item, "window_end")?;
         Ok(FeatureRecord {
-            product_id: text(item, "product_id")?,
+            product_id: text(item, "product_id")?.into(),
             window: pipeline::Window {
                 start: number(item, "window_start")?,
                 end,
             },
-            brand: text(item, "brand")?,
-            model: text(item, "model")?,
-            category: text(item, "category")?,
+            brand: text(item, "brand")?.into(),
+            model: text(item, "model")?.into(),
+            category: text(item, "category")?.into(),
             base_price: number(item, "base_price")?,
             current_price: number(item, "current_price")?,
             cost: number(item, "cost")?,

@@ -156,7 +156,7 @@ fn load_items(
     table: &str,
     records: &[FeatureRecord],
 ) -> Result<HashMap<String, CatalogItem>, Error> {
-    let mut ids: Vec<&str> = records.iter().map(|r| r.product_id.as_str()).collect();
+    let mut ids: Vec<&str> = records.iter().map(|r| &*r.product_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let keys = ids
@@ -166,7 +166,7 @@ fn load_items(
     let mut out = HashMap::new();
     for item in batch_get(aws, table, keys)? {
         let parsed = CatalogItem::from_item(&item)?;
-        out.insert(parsed.product_id.clone(), parsed);
+        out.insert(parsed.product_id.to_string(), parsed);
     }
     Ok(out)
 }

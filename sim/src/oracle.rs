@@ -92,7 +92,7 @@ pub fn solve(
         }
     }
     OracleRecord {
-        product_id: item.product_id.clone(),
+        product_id: item.product_id.to_string(),
         window_start: window.0,
         window_end: window.1,
         decisions: decisions.iter().map(|d| d.weight).sum::<f32>().round() as u32,

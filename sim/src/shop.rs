@@ -32,7 +32,7 @@ impl Shop {
         let index = items
             .iter()
             .enumerate()
-            .map(|(i, it)| (it.product_id.clone(), i as u32))
+            .map(|(i, it)| (it.product_id.to_string(), i as u32))
             .collect();
         Shop {
             initial_inventory: items.iter().map(|i| i.inventory).collect(),
@@ -61,10 +61,12 @@ impl Shop {
                 let expected = expected_units_per_day * weights[i] / total * spec.cover_days;
                 let stock = (expected * (0.5 + rng.random::<f64>())).round() as i64;
                 CatalogItem {
-                    product_id: format!("sku-{i:04}"),
-                    brand: brand.clone(),
-                    model: format!("{brand} {}", 100 + i),
-                    category: spec.categories[rng.random_range(0..spec.categories.len())].clone(),
+                    product_id: format!("sku-{i:04}").into(),
+                    brand: brand.as_str().into(),
+                    model: format!("{brand} {}", 100 + i).into(),
+                    category: spec.categories[rng.random_range(0..spec.categories.len())]
+                        .as_str()
+                        .into(),
                     base_price: base,
                     current_price: Some(base),
                     cost: cents(base * cost_ratio),
@@ -134,7 +136,7 @@ impl Shop {
         item.inventory -= 1;
         let order = Order {
             order_id,
-            product_id: item.product_id.clone(),
+            product_id: item.product_id.to_string(),
             quantity: 1,
             unit_price: item.current_price(),
             order_time: t,

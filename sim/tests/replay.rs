@@ -177,7 +177,7 @@ fn a_catalog_file_replaces_the_generated_catalog() {
     let (sim, shop) = sim::output::prepare(&path, None, None).unwrap();
     assert_eq!(shop.len(), 2);
     assert_eq!(
-        shop.get(0).product_id,
+        &*shop.get(0).product_id,
         "hot-1",
         "file order = popularity order"
     );

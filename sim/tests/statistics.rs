@@ -162,7 +162,7 @@ fn stock_never_goes_negative_and_orders_match_stock_drawn() {
             let sold = shop
                 .orders()
                 .iter()
-                .filter(|o| o.product_id == item.product_id)
+                .filter(|o| *o.product_id == *item.product_id)
                 .count() as i64;
             assert_eq!(initial[i] - item.inventory, sold, "{}", item.product_id);
         }

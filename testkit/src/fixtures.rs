@@ -8,7 +8,7 @@ pub fn item(product_id: &str) -> CatalogItem {
     CatalogItem {
         product_id: product_id.into(),
         brand: "Brand".into(),
-        model: format!("Model {product_id}"),
+        model: format!("Model {product_id}").into(),
         category: "sneakers".into(),
         base_price: 100.0,
         current_price: None,
@@ -32,7 +32,7 @@ pub fn record(product_id: &str, end: Millis, features: [f32; FEATURE_COUNT]) -> 
             end,
         },
         brand: "Brand".into(),
-        model: format!("Model {product_id}"),
+        model: format!("Model {product_id}").into(),
         category: "sneakers".into(),
         base_price: 100.0,
         current_price: 100.0,

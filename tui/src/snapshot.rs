@@ -129,8 +129,8 @@ impl Tracker {
             .into_iter()
             .map(|i| {
                 let row = ProductRow {
-                    product_id: i.product_id.clone(),
-                    brand: i.brand.clone(),
+                    product_id: i.product_id.to_string(),
+                    brand: i.brand.to_string(),
                     base_price: i.base_price,
                     start_price: i.current_price(),
                     price: i.current_price(),
@@ -139,7 +139,7 @@ impl Tracker {
                     growth: 1.0,
                     ..ProductRow::default()
                 };
-                (i.product_id.clone(), row)
+                (i.product_id.to_string(), row)
             })
             .collect();
         Tracker { rows }
@@ -147,13 +147,13 @@ impl Tracker {
 
     /// Adds rows for items not tracked yet (products that appeared later).
     pub fn add_missing(&mut self, items: &[pipeline::CatalogItem]) {
-        if items.iter().all(|i| self.rows.contains_key(&i.product_id)) {
+        if items.iter().all(|i| self.rows.contains_key(&*i.product_id)) {
             return;
         }
         let fresh = Tracker::from_items(
             items
                 .iter()
-                .filter(|i| !self.rows.contains_key(&i.product_id)),
+                .filter(|i| !self.rows.contains_key(&*i.product_id)),
         );
         self.rows.extend(fresh.rows);
     }
@@ -169,8 +169,8 @@ impl Tracker {
             let end = group[0].window.end;
             let mut seen = std::collections::HashSet::with_capacity(group.len());
             for f in group {
-                if let Some(row) = self.rows.get_mut(&f.product_id) {
-                    seen.insert(f.product_id.as_str());
+                if let Some(row) = self.rows.get_mut(&*f.product_id) {
+                    seen.insert(&*f.product_id);
                     row.observe(&WindowPoint::from_record(f));
                 }
             }
@@ -264,7 +264,7 @@ impl Tracker {
         mut decisions: Vec<DecisionLine>,
     ) -> Snapshot {
         for item in items {
-            if let Some(row) = self.rows.get_mut(&item.product_id) {
+            if let Some(row) = self.rows.get_mut(&*item.product_id) {
                 row.price = item.current_price();
                 row.inventory = item.inventory;
             }

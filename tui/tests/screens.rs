@@ -106,7 +106,7 @@ impl Simulation for ScriptedShop {
                 0,
                 DecisionLine {
                     window_end: end,
-                    product_id: item.product_id.clone(),
+                    product_id: item.product_id.to_string(),
                     rule: rule.into(),
                     applied,
                     from,

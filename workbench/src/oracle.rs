@@ -39,7 +39,7 @@ impl OracleModel {
                 .items()
                 .iter()
                 .enumerate()
-                .map(|(i, item)| (item.product_id.clone(), i as u32))
+                .map(|(i, item)| (item.product_id.to_string(), i as u32))
                 .collect(),
             inventory: feature_index("inventory").unwrap_or(0),
         }
@@ -54,7 +54,7 @@ impl PriceModel for OracleModel {
     fn predict(&mut self, records: &[FeatureRecord]) -> Result<Vec<f32>, ModelError> {
         Ok(records
             .iter()
-            .map(|r| match self.ix.get(&r.product_id) {
+            .map(|r| match self.ix.get(&*r.product_id) {
                 Some(&p) => {
                     let stock = r.features[self.inventory].round() as i64;
                     let price = self.planner.price(p, r.window.end, stock, r.current_price);
@@ -92,7 +92,7 @@ impl PriceModel for PinnedModel {
     fn predict(&mut self, records: &[FeatureRecord]) -> Result<Vec<f32>, ModelError> {
         let mut out = self.inner.predict(records)?;
         for (o, r) in out.iter_mut().zip(records) {
-            if let Some(&ratio) = self.pins.get(&r.product_id) {
+            if let Some(&ratio) = self.pins.get(&*r.product_id) {
                 *o = ratio;
             }
         }

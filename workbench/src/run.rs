@@ -189,7 +189,7 @@ impl ClosedLoop {
                     (0..sim.scenario().trend.len())
                         .filter(|_| opts.record)
                         .flat_map(|i| sim.trend_targets(i).to_vec())
-                        .map(|p| shop.get(p).product_id.clone()),
+                        .map(|p| shop.get(p).product_id.to_string()),
                 )
                 .map(|p| (p, Series::default()))
                 .collect(),
@@ -341,7 +341,7 @@ impl ClosedLoop {
         if let Some(kept) = &mut self.features {
             kept.push(f.clone());
         }
-        if let Some(series) = self.result.series.get_mut(&f.product_id) {
+        if let Some(series) = self.result.series.get_mut(&*f.product_id) {
             series.window_end.push(f.window.end);
             series
                 .views_per_minute

@@ -214,7 +214,7 @@ fn product_summary(
     from: pipeline::Millis,
 ) -> ProductSummary {
     ProductSummary {
-        product_id: shop.get(p).product_id.clone(),
+        product_id: shop.get(p).product_id.to_string(),
         starting_stock: shop.restock_level(p),
         decisions: o.decisions,
         units: o.units,

@@ -79,7 +79,7 @@ pub fn label_run(
                 planner.price(p, f.window.end, stock, f.current_price) / f.base_price
             });
             Labeled {
-                next: oracle.remove(&(f.product_id.clone(), f.window.end)),
+                next: oracle.remove(&(f.product_id.to_string(), f.window.end)),
                 plan_ratio,
                 features: f,
             }
@@ -104,7 +104,7 @@ pub fn export_training<W: Write>(
             let mut row = vec![
                 name.clone(),
                 seed.to_string(),
-                r.features.product_id.clone(),
+                r.features.product_id.to_string(),
                 r.features.window.end.to_string(),
             ];
             row.extend(r.features.features.iter().map(|v| v.to_string()));

@@ -144,7 +144,7 @@ impl Harness {
             .iter()
             .map(|f| {
                 (
-                    f.product_id.clone(),
+                    f.product_id.to_string(),
                     (f.window.start - T0) / S,
                     f.get("views").unwrap_or(f32::NAN),
                 )

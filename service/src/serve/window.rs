@@ -104,7 +104,7 @@ impl Run<'_> {
                 HashMap::from([
                     (
                         "product_id".to_string(),
-                        AttributeValue::S(f.product_id.clone()),
+                        AttributeValue::S(f.product_id.to_string()),
                     ),
                     ("window_end".to_string(), AttributeValue::N(end.to_string())),
                 ])
@@ -115,7 +115,7 @@ impl Run<'_> {
             .map(|f| {
                 HashMap::from([(
                     "product_id".to_string(),
-                    AttributeValue::S(f.product_id.clone()),
+                    AttributeValue::S(f.product_id.to_string()),
                 )])
             })
             .collect();

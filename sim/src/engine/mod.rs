@@ -221,7 +221,7 @@ impl Simulator {
             let found: Vec<ProductIx> = match (product, brand) {
                 (Some(p), _) => shop.ix(p).into_iter().collect(),
                 (None, Some(b)) => (0..shop.len() as u32)
-                    .filter(|&i| &shop.get(i).brand == b)
+                    .filter(|&i| *shop.get(i).brand == **b)
                     .collect(),
                 (None, None) => (0..shop.len() as u32).collect(),
             };
