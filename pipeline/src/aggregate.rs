@@ -17,8 +17,8 @@ pub struct Aggregate {
 }
 
 /// The key a session id is counted by.
-pub fn session_key(session_id: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(session_id.as_bytes())
+pub fn session_key(session_id: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(session_id)
 }
 
 impl Aggregate {

@@ -70,7 +70,7 @@ impl ArrivalClock {
 
     /// An event at `t` of `session_id` was read while the merge stood at
     /// `merged` (the latest arrival taken from any partition).
-    pub fn observe(&mut self, t: Millis, session_id: &str, merged: Millis) {
+    pub fn observe(&mut self, t: Millis, session_id: &[u8], merged: Millis) {
         let Some(jump) = self.jump else {
             self.arrival = self.arrival.max(t);
             return;

@@ -405,7 +405,7 @@ impl Pipeline {
                 ),
             ));
         }
-        let session = session_key(&event.session_id);
+        let session = session_key(event.session_id.as_bytes());
         // Any decoded event is evidence of its partition's time, whatever
         // else is wrong with it (a restart may find it a duplicate).
         if self.holds.is_holding(partition) {

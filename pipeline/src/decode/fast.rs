@@ -122,10 +122,11 @@ impl Layout {
         self.event_time
     }
 
-    /// The session id's bytes in the record.
-    pub fn session_id<'a>(&self, bytes: &'a [u8]) -> Option<&'a str> {
+    /// The session id's bytes in the record (UTF-8 where `bytes` are the
+    /// record this layout was read from).
+    pub fn session_id<'a>(&self, bytes: &'a [u8]) -> Option<&'a [u8]> {
         let (a, b) = self.session_id;
-        std::str::from_utf8(bytes.get(a as usize..b as usize)?).ok()
+        bytes.get(a as usize..b as usize)
     }
 }
 

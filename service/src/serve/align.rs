@@ -48,7 +48,7 @@ impl Waiting {
         let clock = &mut self.clock;
         each_event(&record.data, |t, session| {
             if t <= far_future {
-                clock.observe(t, session, merged);
+                clock.observe(t, session.as_bytes(), merged);
             }
         });
         self.records.push_back((record, self.clock.now()));
