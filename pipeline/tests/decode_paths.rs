@@ -130,8 +130,59 @@ fn usual() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+/// A valid event as the simulator and most producers write it: the known
+/// keys in their usual order, no whitespace (the decoder's first guess).
+fn compact() -> impl Strategy<Value = Vec<u8>> {
+    (
+        usual(),
+        prop::option::of("[a-z0-9]{0,6}"),
+        prop::option::of("[a-z0-9-]{0,8}"),
+    )
+        .prop_map(|(usual, user, campaign)| {
+            let event: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&usual).unwrap();
+            let mut out = String::from("{");
+            for key in [
+                "event_id",
+                "event_type",
+                "event_time",
+                "session_id",
+                "product_id",
+            ] {
+                out += &format!("\"{key}\":{},", event[key]);
+            }
+            if let Some(u) = user {
+                out += &format!("\"user_id\":\"{u}\",");
+            }
+            out += &format!(
+                "\"price\":{},\"referrer\":{}",
+                event["price"], event["referrer"]
+            );
+            if let Some(c) = campaign {
+                out += &format!(",\"campaign\":\"{c}\"");
+            }
+            out.push('}');
+            out.into_bytes()
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn compact_events_and_their_mutations(
+        bytes in compact(),
+        cut in any::<prop::sample::Index>(),
+        flip in any::<prop::sample::Index>(),
+        to in any::<u8>(),
+    ) {
+        same(&bytes)?;
+        same(&bytes[..cut.index(bytes.len() + 1)])?;
+        let mut b = bytes.clone();
+        let i = flip.index(b.len());
+        b[i] = to;
+        same(&b)?;
+    }
 
     #[test]
     fn any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..200)) {

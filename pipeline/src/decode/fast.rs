@@ -46,6 +46,44 @@ impl Layout {
 
     /// [`Layout::of`] of bytes known to be UTF-8.
     fn scan(bytes: &[u8]) -> Option<Layout> {
+        Layout::compact(bytes).or_else(|| Layout::any_order(bytes))
+    }
+
+    /// The commonest form of all: the known keys in [`KEYS`] order, no
+    /// whitespace — each key with its punctuation compared as one literal,
+    /// nothing looked up. Anything else is for [`Layout::any_order`].
+    fn compact(bytes: &[u8]) -> Option<Layout> {
+        let mut p = Cursor { b: bytes, i: 0 };
+        let mut f = Fields::default();
+        p.literal(b"{\"event_id\":")?;
+        f.event_id = Some(p.raw_string()?);
+        p.literal(b",\"event_type\":")?;
+        f.event_type = Some(p.raw_string()?);
+        p.literal(b",\"event_time\":")?;
+        f.event_time = Some(p.time()?);
+        p.literal(b",\"session_id\":")?;
+        f.session_id = Some(p.raw_string()?);
+        p.literal(b",\"product_id\":")?;
+        f.product_id = Some(p.raw_string()?);
+        if p.literal(b",\"user_id\":").is_some() {
+            f.user_id = Some(p.raw_string()?);
+        }
+        p.literal(b",\"price\":")?;
+        f.price = Some(p.price()?);
+        p.literal(b",\"referrer\":")?;
+        f.referrer = Some(p.raw_string()?);
+        if p.literal(b",\"campaign\":").is_some() {
+            f.campaign = Some(p.raw_string()?);
+        }
+        p.literal(b"}")?;
+        if p.i != bytes.len() {
+            return None;
+        }
+        f.layout(bytes)
+    }
+
+    /// Known keys in any order, with whitespace anywhere JSON allows it.
+    fn any_order(bytes: &[u8]) -> Option<Layout> {
         let mut p = Cursor { b: bytes, i: 0 };
         let mut f = Fields::default();
         p.ws();
@@ -66,15 +104,7 @@ impl Layout {
                 Key::Referrer => set(&mut f.referrer, p.raw_string()?)?,
                 Key::UserId => set(&mut f.user_id, p.raw_string()?)?,
                 Key::Campaign => set(&mut f.campaign, p.raw_string()?)?,
-                Key::EventTime => {
-                    let t = if p.peek()? == b'"' {
-                        let (a, b) = p.raw_string()?;
-                        parse_time(&bytes[a as usize..b as usize])?
-                    } else {
-                        p.millis()?
-                    };
-                    set(&mut f.event_time, t)?;
-                }
+                Key::EventTime => set(&mut f.event_time, p.time()?)?,
                 Key::Price => set(&mut f.price, p.price()?)?,
             }
             p.ws();
@@ -292,6 +322,27 @@ impl<'a> Cursor<'a> {
         (self.next()? == c).then_some(())
     }
 
+    /// Steps over `s` if it is next (a fixed-length compare: no loop).
+    #[inline(always)]
+    fn literal<const N: usize>(&mut self, s: &[u8; N]) -> Option<()> {
+        let next: &[u8; N] = self.b.get(self.i..self.i + N)?.try_into().ok()?;
+        if next != s {
+            return None;
+        }
+        self.i += N;
+        Some(())
+    }
+
+    /// `event_time`: an RFC 3339 string or epoch milliseconds.
+    fn time(&mut self) -> Option<Millis> {
+        if self.peek()? == b'"' {
+            let (a, b) = self.raw_string()?;
+            parse_time(&self.b[a as usize..b as usize])
+        } else {
+            self.millis()
+        }
+    }
+
     /// JSON whitespace.
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
@@ -394,6 +445,15 @@ impl<'a> Cursor<'a> {
     /// A price as serde_json reads it (`float_roundtrip`: correctly
     /// rounded, like `str::parse`).
     fn price(&mut self) -> Option<f64> {
+        if let Some((v, len)) = plain_decimal(&self.b[self.i..]) {
+            self.i += len;
+            return Some(v);
+        }
+        self.price_general()
+    }
+
+    /// [`Cursor::price`] for any JSON number.
+    fn price_general(&mut self) -> Option<f64> {
         let (token, plain) = self.number()?;
         let v = match short_decimal(token) {
             Some(v) => v,
@@ -405,13 +465,53 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The number at the start of `s` and its length, if it is the usual
+/// `DIGITS[.DIGITS]` (no leading zero, at most 15 digits): read in the pass
+/// that finds its end, the value as [`short_decimal`] gives it. `None`
+/// (anything else, valid or not) is for the general path.
+fn plain_decimal(s: &[u8]) -> Option<(f64, usize)> {
+    let digit = |i: usize| s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9);
+    // At most 15 digits: `m` stays exact in an f64 (and cannot overflow).
+    let (mut m, mut digits, mut i) = (0u64, 0, 0);
+    while let Some(d) = digit(i) {
+        m = m * 10 + u64::from(d);
+        (digits, i) = (digits + 1, i + 1);
+        if digits > 15 {
+            return None;
+        }
+    }
+    let int_digits = digits;
+    if int_digits == 0 || (s[0] == b'0' && int_digits > 1) {
+        return None;
+    }
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        while let Some(d) = digit(i) {
+            m = m * 10 + u64::from(d);
+            (digits, i) = (digits + 1, i + 1);
+            if digits > 15 {
+                return None;
+            }
+        }
+        if digits == int_digits {
+            return None;
+        }
+    }
+    if matches!(s.get(i), Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    let frac_digits = digits - int_digits;
+    Some((m as f64 / POW10[frac_digits], i))
+}
+
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
 /// `DIGITS[.DIGITS]` of at most 15 digits in all, as `m / 10^k`: both are
 /// exact in an f64, so the one division rounds correctly (Clinger's fast
 /// path) and the result is what `str::parse` gives.
 fn short_decimal(token: &[u8]) -> Option<f64> {
-    const POW10: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
     let (mut m, mut digits, mut point) = (0u64, 0usize, None);
     for &c in token {
         match c {
@@ -433,19 +533,28 @@ fn short_decimal(token: &[u8]) -> Option<f64> {
 /// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` as epoch milliseconds (what chrono's
 /// RFC 3339 parser gives for that form); any other form is `None`.
 fn parse_time(b: &[u8]) -> Option<Millis> {
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+    // The fixed part as an array: its indexes need no checks, and the
+    // tests below are straight-line code (non-short-circuit `&` and `|`).
+    let head: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    let punctuation = (head[4] == b'-')
+        & (head[7] == b'-')
+        & (head[10] == b'T')
+        & (head[13] == b':')
+        & (head[16] == b':');
+    if !punctuation || *b.last()? != b'Z' {
         return None;
     }
-    if b[16] != b':' || *b.last()? != b'Z' {
+    let not_digit = |i: usize| head[i].wrapping_sub(b'0') > 9;
+    let not_digits = (not_digit(0) | not_digit(1) | not_digit(2) | not_digit(3))
+        | (not_digit(5) | not_digit(6) | not_digit(8) | not_digit(9))
+        | (not_digit(11) | not_digit(12) | not_digit(14) | not_digit(15))
+        | (not_digit(17) | not_digit(18));
+    if not_digits {
         return None;
     }
-    let num = |from: usize, to: usize| -> Option<i64> {
-        b[from..to].iter().try_fold(0i64, |n, &c| {
-            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
-        })
-    };
-    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    let two = |i: usize| i64::from((head[i] - b'0') * 10 + (head[i + 1] - b'0'));
+    let year = two(0) * 100 + two(2);
+    let (month, day, hour, minute, second) = (two(5), two(8), two(11), two(14), two(17));
     // Leap seconds (60) and the like go to chrono.
     if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
         return None;
@@ -453,17 +562,15 @@ fn parse_time(b: &[u8]) -> Option<Millis> {
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
+    let digit = |c: &u8| c.is_ascii_digit().then(|| i64::from(c - b'0'));
     let millis = match &b[19..b.len() - 1] {
         [] => 0,
+        // Milliseconds, the usual case.
+        [b'.', a, b, c] => digit(a)? * 100 + digit(b)? * 10 + digit(c)?,
         [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
             let mut ms = 0;
             for k in 0..3 {
-                let d = match frac.get(k) {
-                    Some(c) if c.is_ascii_digit() => i64::from(c - b'0'),
-                    Some(_) => return None,
-                    None => 0,
-                };
-                ms = ms * 10 + d;
+                ms = ms * 10 + frac.get(k).map_or(Some(0), digit)?;
             }
             if !frac.iter().all(u8::is_ascii_digit) {
                 return None;
@@ -523,12 +630,42 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_producers_order_is_read_without_looking_keys_up() {
+        let line = br#"{"event_id":"e1","event_type":"view","event_time":"2026-11-28T14:00:00.250Z","session_id":"s1","product_id":"sku-0001","user_id":"u1","price":129.99,"referrer":"search","campaign":"bf"}"#;
+        let layout = Layout::compact(line).expect("the producers' order");
+        assert_eq!(Some(layout), Layout::any_order(line));
+        for (i, _) in line.iter().enumerate().filter(|(_, c)| **c == b',') {
+            // Any key missing or moved: the general scan decides.
+            let mut moved = line.to_vec();
+            moved.insert(i + 1, b' ');
+            assert_eq!(Layout::compact(&moved), None);
+            let event = Layout::scan(&moved).and_then(|l| l.event(&moved));
+            assert_eq!(event, layout.event(line));
+        }
+    }
+
     proptest! {
         #[test]
         fn short_decimals_parse_as_std_does(int in 0u64..10_000_000, frac in "[0-9]{0,9}") {
             let token = if frac.is_empty() { int.to_string() } else { format!("{int}.{frac}") };
             if let Some(v) = short_decimal(token.as_bytes()) {
                 prop_assert_eq!(v, token.parse::<f64>().unwrap(), "{}", token);
+            }
+        }
+    }
+
+    proptest! {
+        /// Where the one-pass reader takes a number, it reads it as the
+        /// general path does, and ends where it ends.
+        #[test]
+        fn plain_decimals_read_as_the_general_path_reads_them(
+            token in "-?[0-9]{0,17}(\\.[0-9]{0,17})?([eE][+-]?[0-9]{0,3})?[,}.x0-9]?"
+        ) {
+            if let Some((v, len)) = plain_decimal(token.as_bytes()) {
+                let mut general = Cursor { b: token.as_bytes(), i: 0 };
+                prop_assert_eq!(general.price_general(), Some(v), "{}", token);
+                prop_assert_eq!(general.i, len, "{}", token);
             }
         }
     }
