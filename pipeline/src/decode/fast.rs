@@ -335,12 +335,20 @@ impl<'a> Cursor<'a> {
 
     /// `event_time`: an RFC 3339 string or epoch milliseconds.
     fn time(&mut self) -> Option<Millis> {
-        if self.peek()? == b'"' {
-            let (a, b) = self.raw_string()?;
-            parse_time(&self.b[a as usize..b as usize])
-        } else {
-            self.millis()
+        if self.peek()? != b'"' {
+            return self.millis();
         }
+        // `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, the usual form, needs no scan for
+        // its end: `parse_time` accepts no quote, backslash or control byte.
+        let i = self.i;
+        if self.b.get(i + 25) == Some(&b'"')
+            && let Some(t) = parse_time(&self.b[i + 1..i + 25])
+        {
+            self.i = i + 26;
+            return Some(t);
+        }
+        let (a, b) = self.raw_string()?;
+        parse_time(&self.b[a as usize..b as usize])
     }
 
     /// JSON whitespace.
