@@ -137,7 +137,8 @@ impl Source {
                     {
                         self.clock.observe(l.event_time(), session, merged);
                     } else if whole && let Ok(ev) = decode_general(&line.bytes) {
-                        self.clock.observe(ev.event_time, ev.session_id.as_bytes(), merged);
+                        self.clock
+                            .observe(ev.event_time, ev.session_id.as_bytes(), merged);
                     }
                     self.head.push_back(Pending {
                         line: line.number,
