@@ -124,7 +124,7 @@ impl Layout {
     /// The event of `bytes`, the record this layout was read from (`None`
     /// for any other record that does not fit it).
     pub fn event<'a>(&self, bytes: &'a [u8]) -> Option<ClickEvent<'a>> {
-        self.event_in(std::str::from_utf8(bytes).ok()?)
+        self.event_in(simdutf8::basic::from_utf8(bytes).ok()?)
     }
 
     fn event_in<'a>(&self, line: &'a str) -> Option<ClickEvent<'a>> {
@@ -250,7 +250,7 @@ fn eq_short(a: &[u8], b: &[u8]) -> bool {
 /// The event, if `bytes` has the usual shape and is valid; `None` otherwise.
 pub(super) fn decode(bytes: &[u8]) -> Option<ClickEvent<'_>> {
     // Validated once: the event's strings are slices of this line.
-    let line = std::str::from_utf8(bytes).ok()?;
+    let line = simdutf8::basic::from_utf8(bytes).ok()?;
     Layout::scan(bytes)?.event_in(line)
 }
 
