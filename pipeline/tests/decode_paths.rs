@@ -15,6 +15,21 @@ fn same(bytes: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// The record, a prefix of it, and the record with one byte changed.
+fn same_when_cut_or_changed(
+    bytes: &[u8],
+    cut: prop::sample::Index,
+    flip: prop::sample::Index,
+    to: u8,
+) -> Result<(), TestCaseError> {
+    same(bytes)?;
+    same(&bytes[..cut.index(bytes.len() + 1)])?;
+    let mut b = bytes.to_vec();
+    let i = flip.index(b.len());
+    b[i] = to;
+    same(&b)
+}
+
 /// JSON values a field may hold, usual and unusual.
 fn value() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -176,12 +191,7 @@ proptest! {
         flip in any::<prop::sample::Index>(),
         to in any::<u8>(),
     ) {
-        same(&bytes)?;
-        same(&bytes[..cut.index(bytes.len() + 1)])?;
-        let mut b = bytes.clone();
-        let i = flip.index(b.len());
-        b[i] = to;
-        same(&b)?;
+        same_when_cut_or_changed(&bytes, cut, flip, to)?;
     }
 
     #[test]
@@ -201,12 +211,7 @@ proptest! {
         flip in any::<prop::sample::Index>(),
         to in any::<u8>(),
     ) {
-        same(&bytes)?;
-        same(&bytes[..cut.index(bytes.len() + 1)])?;
-        let mut b = bytes.clone();
-        let i = flip.index(b.len());
-        b[i] = to;
-        same(&b)?;
+        same_when_cut_or_changed(&bytes, cut, flip, to)?;
     }
 }
 
