@@ -1,9 +1,12 @@
 //! The fast path: one pass over the shape producers send almost always — a
 //! flat object of the known fields, strings without escapes, plain numbers,
-//! times as `YYYY-MM-DDTHH:MM:SS[.fff]Z`. It only ever says "this is the
-//! event" or "not my shape"; everything else, every error included, is left
-//! to the serde path, so reasons and details cannot differ (a differential
-//! proptest and the fuzz target compare the two on arbitrary bytes).
+//! times as `YYYY-MM-DDTHH:MM:SS[.fff]Z`. The keys in the order `ClickEvent`
+//! is serialized, without whitespace, are tried first as one fixed sequence
+//! (`Layout::compact`); then any order (`Layout::any_order`). It only ever
+//! says "this is the event" or "not my shape"; everything else, every error
+//! included, is left to the serde path, so reasons and details cannot differ
+//! (a differential proptest and the fuzz target compare the two on
+//! arbitrary bytes).
 
 use std::borrow::Cow;
 
