@@ -25,6 +25,9 @@ use crate::window::{Window, WindowSpec};
 
 mod checkpoint;
 mod held;
+mod products;
+
+use products::Products;
 
 /// One record as it came off a partition.
 #[derive(Clone, Copy, Debug)]
@@ -68,44 +71,6 @@ impl Output {
     pub fn clear(&mut self) {
         self.features.clear();
         self.dead_letters.clear();
-    }
-}
-
-/// Products seen so far, interned to dense indexes, with their view history
-/// and the partition they were first seen on (their home, for checkpoints).
-#[derive(Debug, Default)]
-struct Products {
-    index: FxHashMap<Box<str>, u32>,
-    names: Vec<Box<str>>,
-    trends: Vec<Trend>,
-    homes: Vec<PartitionId>,
-    /// Distinct sessions in the product's last closed window: the size a
-    /// new window's session set starts at.
-    sessions: Vec<u32>,
-}
-
-impl Products {
-    fn lookup<C: Catalog + ?Sized>(
-        &mut self,
-        id: &str,
-        home: PartitionId,
-        catalog: &C,
-    ) -> Option<u32> {
-        if let Some(&i) = self.index.get(id) {
-            return Some(i);
-        }
-        catalog.item(id)?;
-        Some(self.intern(id, home, Trend::default()))
-    }
-
-    fn intern(&mut self, id: &str, home: PartitionId, trend: Trend) -> u32 {
-        let i = self.names.len() as u32;
-        self.index.insert(id.into(), i);
-        self.names.push(id.into());
-        self.trends.push(trend);
-        self.homes.push(home);
-        self.sessions.push(0);
-        i
     }
 }
 
