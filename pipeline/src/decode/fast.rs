@@ -12,7 +12,11 @@ use std::borrow::Cow;
 
 use super::MAX_PRICE;
 use crate::event::{ClickEvent, EventType};
-use crate::time::{Millis, days_from_civil, in_event_range};
+use crate::time::{Millis, in_event_range};
+
+mod scalars;
+
+use scalars::{parse_time, plain_decimal};
 
 /// Where the fields of a record of the usual shape lie in its bytes, checked
 /// as [`super::decode`] checks them: what a reader that must look at a
@@ -42,7 +46,7 @@ impl Layout {
         // One check for the whole line: the strings are then slices of it
         // (ASCII, the usual case, is checked two words at a time).
         if !is_ascii(bytes) {
-            std::str::from_utf8(bytes).ok()?;
+            simdutf8::basic::from_utf8(bytes).ok()?;
         }
         Layout::scan(bytes)
     }
@@ -466,140 +470,13 @@ impl<'a> Cursor<'a> {
     /// [`Cursor::price`] for any JSON number.
     fn price_general(&mut self) -> Option<f64> {
         let (token, plain) = self.number()?;
-        let v = match short_decimal(token) {
-            Some(v) => v,
+        let v = match plain_decimal(token) {
+            Some((v, len)) if len == token.len() => v,
             // Digits, signs, `.` and exponents only: ASCII.
-            None if plain => std::str::from_utf8(token).ok()?.parse::<u64>().ok()? as f64,
-            None => std::str::from_utf8(token).ok()?.parse::<f64>().ok()?,
+            _ if plain => std::str::from_utf8(token).ok()?.parse::<u64>().ok()? as f64,
+            _ => std::str::from_utf8(token).ok()?.parse::<f64>().ok()?,
         };
         v.is_finite().then_some(v)
-    }
-}
-
-/// The number at the start of `s` and its length, if it is the usual
-/// `DIGITS[.DIGITS]` (no leading zero, at most 15 digits): read in the pass
-/// that finds its end, the value as [`short_decimal`] gives it. `None`
-/// (anything else, valid or not) is for the general path.
-fn plain_decimal(s: &[u8]) -> Option<(f64, usize)> {
-    let digit = |i: usize| s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9);
-    // At most 15 digits: `m` stays exact in an f64 (and cannot overflow).
-    let (mut m, mut digits, mut i) = (0u64, 0, 0);
-    while let Some(d) = digit(i) {
-        m = m * 10 + u64::from(d);
-        (digits, i) = (digits + 1, i + 1);
-        if digits > 15 {
-            return None;
-        }
-    }
-    let int_digits = digits;
-    if int_digits == 0 || (s[0] == b'0' && int_digits > 1) {
-        return None;
-    }
-    if s.get(i) == Some(&b'.') {
-        i += 1;
-        while let Some(d) = digit(i) {
-            m = m * 10 + u64::from(d);
-            (digits, i) = (digits + 1, i + 1);
-            if digits > 15 {
-                return None;
-            }
-        }
-        if digits == int_digits {
-            return None;
-        }
-    }
-    if matches!(s.get(i), Some(b'.' | b'e' | b'E')) {
-        return None;
-    }
-    let frac_digits = digits - int_digits;
-    Some((m as f64 / POW10[frac_digits], i))
-}
-
-const POW10: [f64; 16] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-];
-
-/// `DIGITS[.DIGITS]` of at most 15 digits in all, as `m / 10^k`: both are
-/// exact in an f64, so the one division rounds correctly (Clinger's fast
-/// path) and the result is what `str::parse` gives.
-fn short_decimal(token: &[u8]) -> Option<f64> {
-    let (mut m, mut digits, mut point) = (0u64, 0usize, None);
-    for &c in token {
-        match c {
-            b'0'..=b'9' => {
-                m = m * 10 + u64::from(c - b'0');
-                digits += 1;
-                if digits > 15 {
-                    return None;
-                }
-            }
-            b'.' if point.is_none() => point = Some(digits),
-            _ => return None,
-        }
-    }
-    let k = digits - point.unwrap_or(digits);
-    Some(m as f64 / POW10[k])
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` as epoch milliseconds (what chrono's
-/// RFC 3339 parser gives for that form); any other form is `None`.
-fn parse_time(b: &[u8]) -> Option<Millis> {
-    // The fixed part as an array: its indexes need no checks, and the
-    // tests below are straight-line code (non-short-circuit `&` and `|`).
-    let head: &[u8; 19] = b.get(..19)?.try_into().ok()?;
-    let punctuation = (head[4] == b'-')
-        & (head[7] == b'-')
-        & (head[10] == b'T')
-        & (head[13] == b':')
-        & (head[16] == b':');
-    if !punctuation || *b.last()? != b'Z' {
-        return None;
-    }
-    let not_digit = |i: usize| head[i].wrapping_sub(b'0') > 9;
-    let not_digits = (not_digit(0) | not_digit(1) | not_digit(2) | not_digit(3))
-        | (not_digit(5) | not_digit(6) | not_digit(8) | not_digit(9))
-        | (not_digit(11) | not_digit(12) | not_digit(14) | not_digit(15))
-        | (not_digit(17) | not_digit(18));
-    if not_digits {
-        return None;
-    }
-    let two = |i: usize| i64::from((head[i] - b'0') * 10 + (head[i + 1] - b'0'));
-    let year = two(0) * 100 + two(2);
-    let (month, day, hour, minute, second) = (two(5), two(8), two(11), two(14), two(17));
-    // Leap seconds (60) and the like go to chrono.
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    if hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let digit = |c: &u8| c.is_ascii_digit().then(|| i64::from(c - b'0'));
-    let millis = match &b[19..b.len() - 1] {
-        [] => 0,
-        // Milliseconds, the usual case.
-        [b'.', a, b, c] => digit(a)? * 100 + digit(b)? * 10 + digit(c)?,
-        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
-            let mut ms = 0;
-            for k in 0..3 {
-                ms = ms * 10 + frac.get(k).map_or(Some(0), digit)?;
-            }
-            if !frac.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            ms
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1_000 + millis)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
     }
 }
 
@@ -660,15 +537,16 @@ mod tests {
         #[test]
         fn short_decimals_parse_as_std_does(int in 0u64..10_000_000, frac in "[0-9]{0,9}") {
             let token = if frac.is_empty() { int.to_string() } else { format!("{int}.{frac}") };
-            if let Some(v) = short_decimal(token.as_bytes()) {
+            if let Some((v, len)) = plain_decimal(token.as_bytes()) {
+                prop_assert_eq!(len, token.len(), "{}", token);
                 prop_assert_eq!(v, token.parse::<f64>().unwrap(), "{}", token);
             }
         }
     }
 
     proptest! {
-        /// Where the one-pass reader takes a number, it reads it as the
-        /// general path does, and ends where it ends.
+        /// Where the one-pass reader takes a number, it ends where the
+        /// general path ends, with the value `str::parse` gives.
         #[test]
         fn plain_decimals_read_as_the_general_path_reads_them(
             token in "-?[0-9]{0,17}(\\.[0-9]{0,17})?([eE][+-]?[0-9]{0,3})?[,}.x0-9]?"
@@ -677,6 +555,7 @@ mod tests {
                 let mut general = Cursor { b: token.as_bytes(), i: 0 };
                 prop_assert_eq!(general.price_general(), Some(v), "{}", token);
                 prop_assert_eq!(general.i, len, "{}", token);
+                prop_assert_eq!(Some(v), token[..len].parse::<f64>().ok(), "{}", token);
             }
         }
     }
