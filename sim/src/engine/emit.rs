@@ -139,7 +139,11 @@ impl Simulator {
         self.stats.records += 1;
         // Delivery times are nearly sorted already: search from the back.
         let queue = &mut self.pending[partition];
-        let pos = queue.len() - queue.iter().rev().take_while(|r| r.at > at).count();
-        queue.insert(pos, Pending { at, bytes });
+        if queue.back().is_none_or(|r| r.at <= at) {
+            queue.push_back(Pending { at, bytes });
+        } else {
+            let pos = queue.len() - queue.iter().rev().take_while(|r| r.at > at).count();
+            queue.insert(pos, Pending { at, bytes });
+        }
     }
 }

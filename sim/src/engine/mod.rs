@@ -39,14 +39,35 @@ impl<F: FnMut(u32, Millis, &[u8])> RecordSink for F {
 }
 
 /// A scheduled action, ordered by time then scheduling order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug)]
 struct Scheduled {
     time: Millis,
+    /// Unique: two entries never compare equal, so the action need not be compared.
     seq: u64,
     action: Action,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.time, self.seq).cmp(&(other.time, other.seq))
+    }
+}
+
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Scheduled {}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Action {
     Baseline,
     Burst(u16),
