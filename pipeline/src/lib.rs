@@ -23,6 +23,7 @@ pub mod model;
 pub mod operator;
 pub mod plan;
 pub mod pricer;
+pub mod sized_writer;
 pub mod stats;
 pub mod tables;
 pub mod time;

@@ -36,10 +36,18 @@ pub fn format_rfc3339(ms: Millis) -> String {
 /// here for the years 1970–9999 (a feature record writes two per record;
 /// chrono's formatter cost ten times as much), by chrono otherwise.
 pub fn write_rfc3339(out: &mut Vec<u8>, ms: Millis) {
+    match rfc3339_fixed(ms) {
+        Some((bytes, len)) => out.extend_from_slice(&bytes[..len]),
+        None => out.extend_from_slice(format_rfc3339(ms).as_bytes()),
+    }
+}
+
+/// [`format_rfc3339`]`(ms)` as the first `len` bytes of an array, for the
+/// years 1970–9999; `None` for others.
+pub fn rfc3339_fixed(ms: Millis) -> Option<([u8; 24], usize)> {
     const YEAR_10000: Millis = 253_402_300_800_000;
     if !(0..YEAR_10000).contains(&ms) {
-        out.extend_from_slice(format_rfc3339(ms).as_bytes());
-        return;
+        return None;
     }
     let (year, month, day) = civil_from_days(ms / DAY);
     let rem = ms % DAY;
@@ -51,15 +59,41 @@ pub fn write_rfc3339(out: &mut Vec<u8>, ms: Millis) {
     let [h0, h1] = two(rem / HOUR);
     let [mi0, mi1] = two(rem / MINUTE % 60);
     let [s0, s1] = two(rem / SECOND % 60);
-    out.extend_from_slice(&[
-        y0, y1, y2, y3, b'-', mo0, mo1, b'-', d0, d1, b'T', h0, h1, b':', mi0, mi1, b':', s0, s1,
-    ]);
     let frac = rem % SECOND;
+    let [f1, f2] = two(frac % 100);
+    let bytes = [
+        y0,
+        y1,
+        y2,
+        y3,
+        b'-',
+        mo0,
+        mo1,
+        b'-',
+        d0,
+        d1,
+        b'T',
+        h0,
+        h1,
+        b':',
+        mi0,
+        mi1,
+        b':',
+        s0,
+        s1,
+        b'.',
+        b'0' + (frac / 100) as u8,
+        f1,
+        f2,
+        b'Z',
+    ];
     if frac != 0 {
-        let [f1, f2] = two(frac % 100);
-        out.extend_from_slice(&[b'.', b'0' + (frac / 100) as u8, f1, f2]);
+        Some((bytes, 24))
+    } else {
+        let mut whole = bytes;
+        whole[19] = b'Z';
+        Some((whole, 20))
     }
-    out.push(b'Z');
 }
 
 /// The inverse of [`days_from_civil`] (Howard Hinnant's algorithm).

@@ -3,6 +3,7 @@
 //! event through the pipeline's decoder.
 
 use pipeline::Millis;
+use pipeline::sized_writer::{SizedWriter, append_sized};
 use pipeline::time::format_rfc3339;
 
 use pipeline::EventType;
@@ -60,21 +61,25 @@ impl Encoder {
 
     /// Appends `ev`, damaged as `variant` says.
     pub fn encode_variant(&mut self, ev: &WireEvent<'_>, variant: Variant, out: &mut Vec<u8>) {
-        // Written into a slice sized once: one length check per piece
-        // instead of a capacity check and possible growth per piece.
-        let start = out.len();
         let strings = ev.product_id.len() + ev.referrer.len() + ev.campaign.map_or(0, str::len);
-        out.resize(start + FIXED_BOUND + strings, 0);
-        let mut w = Cursor {
-            buf: &mut out[start..],
-            at: 0,
-        };
+        append_sized(out, FIXED_BOUND + strings, |w| self.write(ev, variant, w));
+        if variant == Variant::Oversize {
+            out.extend_from_slice(b",\"note\":\"");
+            out.resize(out.len() + OVERSIZE_PADDING, b'x');
+            out.push(b'"');
+        }
+        out.push(b'}');
+    }
+
+    /// Everything but the oversize padding and the closing brace.
+    #[inline]
+    fn write(&mut self, ev: &WireEvent<'_>, variant: Variant, w: &mut SizedWriter<'_>) {
         w.put(b"{\"event_id\":\"e");
         w.uint(ev.event_id);
         w.put(b"\",\"event_type\":\"");
         w.put(ev.event_type.as_str().as_bytes());
         w.put(b"\",\"event_time\":\"");
-        self.time(ev.event_time, &mut w);
+        self.time(ev.event_time, w);
         if variant != Variant::NoSession {
             w.put(b"\",\"session_id\":\"s");
             w.uint(ev.session_id);
@@ -103,17 +108,9 @@ impl Encoder {
             w.put(c.as_bytes());
         }
         w.put(b"\"");
-        let len = start + w.at;
-        out.truncate(len);
-        if variant == Variant::Oversize {
-            out.extend_from_slice(b",\"note\":\"");
-            out.resize(out.len() + OVERSIZE_PADDING, b'x');
-            out.push(b'"');
-        }
-        out.push(b'}');
     }
 
-    fn time(&mut self, t: Millis, w: &mut Cursor<'_>) {
+    fn time(&mut self, t: Millis, w: &mut SizedWriter<'_>) {
         let minute = t.div_euclid(60_000);
         if self.minute != Some(minute) {
             let full = format_rfc3339(minute * 60_000);
@@ -135,35 +132,6 @@ impl Encoder {
             b'0' + (frac % 10) as u8,
             b'Z',
         ]);
-    }
-}
-
-/// A write position in a buffer sized in advance (see `FIXED_BOUND`).
-struct Cursor<'a> {
-    buf: &'a mut [u8],
-    at: usize,
-}
-
-impl Cursor<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        let (n, end) = (bytes.len(), self.at + bytes.len());
-        let to = &mut self.buf[self.at..end];
-        // Short pieces as two overlapping fixed-size copies, inlined at
-        // each call site: a shared memcpy mispredicted on the mix of sizes.
-        if (8..=16).contains(&n) {
-            to[..8].copy_from_slice(&bytes[..8]);
-            to[n - 8..].copy_from_slice(&bytes[n - 8..]);
-        } else if (4..8).contains(&n) {
-            to[..4].copy_from_slice(&bytes[..4]);
-            to[n - 4..].copy_from_slice(&bytes[n - 4..]);
-        } else {
-            to.copy_from_slice(bytes);
-        }
-        self.at = end;
-    }
-
-    fn uint(&mut self, v: u64) {
-        self.put(itoa::Buffer::new().format(v).as_bytes());
     }
 }
 

@@ -23,6 +23,7 @@ use crate::decode::{Layout, decode_general};
 use crate::hold::{ArrivalClock, PROVISIONAL_RECORDS};
 use crate::host::Driver;
 use crate::operator::{Pipeline, RawRecord};
+use crate::sized_writer::RecordBuf;
 use crate::stats::Stats;
 use crate::tables::{CatalogTable, OrdersTable};
 use crate::time::Millis;
@@ -232,6 +233,7 @@ pub fn replay(
         clock: Millis::MIN,
         prices: prices.into(),
         scratch: Vec::new(),
+        line: RecordBuf::default(),
         spare_records: Vec::new(),
     };
     let batch_size = options.batch_size.max(1);
@@ -288,8 +290,10 @@ struct Host<'w> {
     dead_letters_out: &'w mut dyn Write,
     clock: Millis,
     prices: VecDeque<crate::pricer::PriceUpdate>,
-    /// One output line, serialized before it is written.
+    /// One dead letter, serialized before it is written.
     scratch: Vec<u8>,
+    /// One feature record, serialized before it is written.
+    line: RecordBuf,
     /// The allocation of the last batch's records, kept for the next one
     /// (batches are small and many: a few records each).
     spare_records: Vec<RawRecord<'static>>,
@@ -305,13 +309,13 @@ impl Host<'_> {
     ) -> Result<(), ReplayError> {
         while let Some(window) = self.driver.next_window(self.clock, catalog, orders) {
             for f in &window.features {
-                self.scratch.clear();
-                f.write_json(&mut self.scratch)
+                self.line.clear();
+                f.write_json_to(&mut self.line)
                     .map_err(io::Error::from)
                     .map_err(output_error("feature records"))?;
-                self.scratch.push(b'\n');
+                self.line.push(b'\n');
                 self.features_out
-                    .write_all(&self.scratch)
+                    .write_all(self.line.as_bytes())
                     .map_err(output_error("feature records"))?;
             }
             while self
