@@ -1,5 +1,6 @@
 //! Feature records: one per (product, window), with an ordered, versioned feature list.
 
+use std::cell::Cell;
 use std::f64::consts::TAU;
 use std::sync::Arc;
 
@@ -147,9 +148,9 @@ impl FeatureRecord {
         w.put(b"{\"product_id\":");
         json_str(w, &self.product_id)?;
         w.put(b",\"window_start\":\"");
-        time(w, self.window.start);
+        time(w, self.window.start, 0);
         w.put(b"\",\"window_end\":\"");
-        time(w, self.window.end);
+        time(w, self.window.end, 1);
         w.put(b"\",\"brand\":");
         json_str(w, &self.brand)?;
         w.put(b",\"model\":");
@@ -219,11 +220,24 @@ fn json_str(w: &mut SizedWriter<'_>, s: &str) -> serde_json::Result<()> {
     Ok(())
 }
 
-fn time(w: &mut SizedWriter<'_>, t: Millis) {
-    match rfc3339_fixed(t) {
-        Some((bytes, len)) => w.put(&bytes[..len]),
-        None => w.put(format_rfc3339(t).as_bytes()),
+thread_local! {
+    /// The last time written and its text: every record of a window
+    /// carries the same two.
+    static LAST_TIMES: Cell<[(Millis, [u8; 24], usize); 2]> =
+        const { Cell::new([(Millis::MIN, [0; 24], 0); 2]) };
+}
+
+fn time(w: &mut SizedWriter<'_>, t: Millis, which: usize) {
+    let mut last = LAST_TIMES.get();
+    if last[which].0 != t {
+        match rfc3339_fixed(t) {
+            Some((bytes, len)) => last[which] = (t, bytes, len),
+            None => return w.put(format_rfc3339(t).as_bytes()),
+        }
+        LAST_TIMES.set(last);
     }
+    let (_, bytes, len) = &last[which];
+    w.put(&bytes[..*len]);
 }
 
 /// A float as serde_json writes it: zmij's shortest form, `null` if not finite.

@@ -76,7 +76,9 @@ impl RecordBuf {
 }
 
 impl SizedWriter<'_> {
-    #[inline]
+    /// Always inlined: most pieces are literals, and a copy of known size
+    /// is a few moves.
+    #[inline(always)]
     pub fn put(&mut self, bytes: &[u8]) {
         let (n, end) = (bytes.len(), self.at + bytes.len());
         let to = &mut self.buf[self.at..end];

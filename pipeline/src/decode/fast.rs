@@ -131,6 +131,7 @@ impl Layout {
     /// The event of `bytes`, the record this layout was read from (`None`
     /// for any other record that does not fit it).
     pub fn event<'a>(&self, bytes: &'a [u8]) -> Option<ClickEvent<'a>> {
+        // The whole record once (simdutf8): cheaper than each string alone.
         self.event_in(simdutf8::basic::from_utf8(bytes).ok()?)
     }
 
@@ -599,6 +600,38 @@ mod tests {
             "2026-11-28T14:00:00.1234567891Z",
         ] {
             assert_eq!(parse_time(s.as_bytes()), None, "{s}");
+        }
+    }
+
+    proptest! {
+        /// Times in a row, most within one minute (the cached prefix), some
+        /// with one byte changed: each is chrono's answer or left to chrono,
+        /// and an unchanged one is always read.
+        #[test]
+        fn times_in_a_row_match_chrono(
+            minute in 946_684_800_000i64 / 60_000..4_102_444_800_000 / 60_000,
+            times in proptest::collection::vec(
+                (0i64..3, 0i64..60_000, proptest::option::of((0usize..24, any::<u8>()))),
+                1..40,
+            ),
+        ) {
+            for (step, ms, change) in times {
+                let t = (minute + step) * 60_000 + ms;
+                let mut s = crate::time::format_rfc3339(t).into_bytes();
+                if !s.contains(&b'.') {
+                    s.splice(19..19, *b".000");
+                }
+                let changed = change.is_some_and(|(at, byte)| s.get(at).is_some_and(|&c| c != byte));
+                if let Some((at, byte)) = change.filter(|_| changed) {
+                    s[at] = byte;
+                }
+                let fast = parse_time(&s);
+                let chrono = std::str::from_utf8(&s).ok().and_then(parse_rfc3339);
+                prop_assert!(fast.is_none() || fast == chrono, "{:?}", String::from_utf8_lossy(&s));
+                if !changed {
+                    prop_assert_eq!(fast, Some(t));
+                }
+            }
         }
     }
 }

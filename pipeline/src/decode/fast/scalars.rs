@@ -1,6 +1,8 @@
 //! Numbers and times of the usual form, read without a general parser:
 //! what the fast path's `Cursor` calls for prices and event times.
 
+use std::cell::Cell;
+
 use crate::time::{Millis, days_from_civil};
 
 /// The number at the start of `s` and its length, if it is the usual
@@ -47,36 +49,35 @@ const POW10: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 ];
 
+thread_local! {
+    /// The last time's `YYYY-MM-DDTHH:MM` (checked) and that minute in epoch
+    /// milliseconds: a stream's times share their minute for hundreds of
+    /// records in a row, so most times only read their seconds.
+    static LAST_MINUTE: Cell<([u8; 16], Millis)> = const { Cell::new(([0; 16], 0)) };
+}
+
 /// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` as epoch milliseconds (what chrono's
 /// RFC 3339 parser gives for that form); any other form is `None`.
 pub(super) fn parse_time(b: &[u8]) -> Option<Millis> {
     // The fixed part as an array: its indexes need no checks, and the
     // tests below are straight-line code (non-short-circuit `&` and `|`).
     let head: &[u8; 19] = b.get(..19)?.try_into().ok()?;
-    let punctuation = (head[4] == b'-')
-        & (head[7] == b'-')
-        & (head[10] == b'T')
-        & (head[13] == b':')
-        & (head[16] == b':');
-    if !punctuation || *b.last()? != b'Z' {
-        return None;
-    }
     let not_digit = |i: usize| head[i].wrapping_sub(b'0') > 9;
-    let not_digits = (not_digit(0) | not_digit(1) | not_digit(2) | not_digit(3))
-        | (not_digit(5) | not_digit(6) | not_digit(8) | not_digit(9))
-        | (not_digit(11) | not_digit(12) | not_digit(14) | not_digit(15))
-        | (not_digit(17) | not_digit(18));
-    if not_digits {
+    if (head[16] != b':') | not_digit(17) | not_digit(18) || *b.last()? != b'Z' {
         return None;
     }
-    let two = |i: usize| i64::from((head[i] - b'0') * 10 + (head[i + 1] - b'0'));
-    let year = two(0) * 100 + two(2);
-    let (month, day, hour, minute, second) = (two(5), two(8), two(11), two(14), two(17));
+    let minute_part: [u8; 16] = head[..16].try_into().ok()?;
+    let (last, last_minute) = LAST_MINUTE.get();
+    let minute = if minute_part == last {
+        last_minute
+    } else {
+        let minute = minute_start(&minute_part)?;
+        LAST_MINUTE.set((minute_part, minute));
+        minute
+    };
+    let second = i64::from((head[17] - b'0') * 10 + (head[18] - b'0'));
     // Leap seconds (60) and the like go to chrono.
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    if hour > 23 || minute > 59 || second > 59 {
+    if second > 59 {
         return None;
     }
     let digit = |c: &u8| c.is_ascii_digit().then(|| i64::from(c - b'0'));
@@ -96,8 +97,31 @@ pub(super) fn parse_time(b: &[u8]) -> Option<Millis> {
         }
         _ => return None,
     };
+    Some(minute + second * 1_000 + millis)
+}
+
+/// `YYYY-MM-DDTHH:MM` as epoch milliseconds, if it is a valid minute.
+fn minute_start(head: &[u8; 16]) -> Option<Millis> {
+    let punctuation =
+        (head[4] == b'-') & (head[7] == b'-') & (head[10] == b'T') & (head[13] == b':');
+    let not_digit = |i: usize| head[i].wrapping_sub(b'0') > 9;
+    let not_digits = (not_digit(0) | not_digit(1) | not_digit(2) | not_digit(3))
+        | (not_digit(5) | not_digit(6) | not_digit(8) | not_digit(9))
+        | (not_digit(11) | not_digit(12) | not_digit(14) | not_digit(15));
+    if !punctuation || not_digits {
+        return None;
+    }
+    let two = |i: usize| i64::from((head[i] - b'0') * 10 + (head[i + 1] - b'0'));
+    let year = two(0) * 100 + two(2);
+    let (month, day, hour, minute) = (two(5), two(8), two(11), two(14));
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 {
+        return None;
+    }
     let days = days_from_civil(year, month, day);
-    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1_000 + millis)
+    Some(((days * 24 + hour) * 60 + minute) * 60_000)
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
