@@ -42,6 +42,9 @@ pub struct Watermarks {
     idle_timeout: Millis,
     watermark: Millis,
     finished: bool,
+    /// The clock of the last `tick`: a host ticks once per partition it
+    /// polls, and ticking again at the same time changes nothing.
+    ticked_at: Option<Millis>,
 }
 
 impl Watermarks {
@@ -52,6 +55,7 @@ impl Watermarks {
             idle_timeout,
             watermark: Millis::MIN,
             finished: false,
+            ticked_at: None,
         }
     }
 
@@ -61,6 +65,7 @@ impl Watermarks {
         if let Some(i) = self.partitions.iter().position(|p| &*p.name == name) {
             return PartitionId(i as u32);
         }
+        self.ticked_at = None;
         self.partitions.push(Partition {
             name: name.into(),
             max_event_time: None,
@@ -102,6 +107,10 @@ impl Watermarks {
 
     /// Host clock reading: marks partitions idle that had no records for the idle timeout.
     pub fn tick(&mut self, now: Millis) {
+        if self.ticked_at == Some(now) {
+            return;
+        }
+        self.ticked_at = Some(now);
         let mut changed = false;
         for p in &mut self.partitions {
             let since = *p.last_active.get_or_insert(now);
@@ -116,6 +125,11 @@ impl Watermarks {
 
     /// Records arrived on `p` at host time `now`: it is active again.
     pub fn touch(&mut self, p: PartitionId, now: Millis) {
+        // Active at the last tick's time is what that tick would find; at
+        // any other time the next tick must look again.
+        if self.ticked_at != Some(now) {
+            self.ticked_at = None;
+        }
         let part = &mut self.partitions[p.0 as usize];
         part.last_active = Some(now);
         if part.idle {
@@ -220,5 +234,44 @@ mod tests {
         w.close(a);
         w.observe(b, 150_000);
         assert_eq!(w.watermark(), 150_000);
+    }
+
+    proptest::proptest! {
+        /// Ticking again at the same time (as a host does once per
+        /// partition it polls) is skipped, and leaves what a full tick
+        /// would have left.
+        #[test]
+        fn ticks_at_the_same_time_change_nothing(
+            steps in proptest::collection::vec((0usize..3, 0u8..4, 0i64..5_000, 0i64..200_000), 1..60),
+        ) {
+            let mut cached = Watermarks::new(1_000, 3_000);
+            let mut full = Watermarks::new(1_000, 3_000);
+            for w in [&mut cached, &mut full] {
+                for name in ["a", "b", "c"] {
+                    w.register(name);
+                }
+            }
+            let mut now = 0;
+            for (p, action, advance, t) in steps {
+                let p = PartitionId(p as u32);
+                now += advance;
+                for (w, forget) in [(&mut cached, false), (&mut full, true)] {
+                    match action {
+                        0 => {}
+                        1 => w.touch(p, now),
+                        2 => w.observe(p, t),
+                        _ => w.close(p),
+                    }
+                    for _ in 0..2 {
+                        if forget {
+                            w.ticked_at = None;
+                        }
+                        w.tick(now);
+                    }
+                }
+                proptest::prop_assert_eq!(cached.watermark(), full.watermark());
+                proptest::prop_assert_eq!(cached.stats(), full.stats());
+            }
+        }
     }
 }
