@@ -186,7 +186,8 @@ mod tests {
 /// window are dropped, bounding memory.
 #[derive(Debug)]
 pub struct FeaturesTable {
-    rows: std::collections::BTreeMap<(Millis, String), ()>,
+    /// The keys held, as a set (the product id shared with the record).
+    rows: std::collections::BTreeSet<(Millis, std::sync::Arc<str>)>,
     feed: std::collections::VecDeque<crate::features::FeatureRecord>,
     retention: Millis,
     newest: Millis,
@@ -208,21 +209,15 @@ impl FeaturesTable {
 
     /// Conditional put: `true` if the key was new (the record joins the feed).
     pub fn put(&mut self, record: crate::features::FeatureRecord) -> bool {
-        let key = (record.window.end, record.product_id.to_string());
-        if self.rows.contains_key(&key)
-            || record.window.end < self.newest.saturating_sub(self.retention)
+        let key = (record.window.end, record.product_id.clone());
+        if record.window.end < self.newest.saturating_sub(self.retention) || !self.rows.insert(key)
         {
             self.rejected += 1;
             return false;
         }
         self.newest = self.newest.max(record.window.end);
-        self.rows.insert(key, ());
         let horizon = self.newest.saturating_sub(self.retention);
-        while self
-            .rows
-            .first_key_value()
-            .is_some_and(|((end, _), _)| *end < horizon)
-        {
+        while self.rows.first().is_some_and(|(end, _)| *end < horizon) {
             self.rows.pop_first();
         }
         self.feed.push_back(record);
