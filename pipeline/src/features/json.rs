@@ -1,0 +1,301 @@
+//! Feature records as JSON: byte for byte what their `Serialize` gives
+//! through serde_json, written without a serializer per value (a replay
+//! writes hundreds of thousands of these).
+
+use std::cell::Cell;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use super::{FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION, FeatureRecord};
+use crate::sized_writer::{RecordBuf, SizedWriter, append_sized};
+use crate::time::{Millis, format_rfc3339, rfc3339_fixed};
+
+impl FeatureRecord {
+    /// Appends the record as JSON to `out`: byte for byte what its
+    /// `Serialize` gives through serde_json (tested), with serde_json's own
+    /// number formats (zmij, itoa) and string escaping, but written into
+    /// space sized once, keys as fixed-size pieces: a replay writes hundreds
+    /// of thousands of these.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        append_sized(out, self.json_bound(), |w| self.write_fields(w))
+    }
+
+    /// [`FeatureRecord::write_json`] into a reused buffer (nothing to zero).
+    pub fn write_json_to(&self, out: &mut RecordBuf) -> serde_json::Result<()> {
+        out.append_sized(self.json_bound(), |w| self.write_fields(w))
+    }
+
+    fn json_bound(&self) -> usize {
+        let strings = [&self.product_id, &self.brand, &self.model, &self.category];
+        // Escaping makes a string at most six times longer (`\u00XX`).
+        RECORD_BOUND + strings.iter().map(|s| 6 * s.len()).sum::<usize>()
+    }
+
+    fn write_fields(&self, w: &mut SizedWriter<'_>) -> serde_json::Result<()> {
+        let mut floats = zmij::Buffer::new();
+        w.put(b"{\"product_id\":");
+        json_str(w, &self.product_id)?;
+        w.put(b",\"window_start\":\"");
+        time(w, self.window.start, 0);
+        w.put(b"\",\"window_end\":\"");
+        time(w, self.window.end, 1);
+        w.put(b"\",\"brand\":");
+        json_str(w, &self.brand)?;
+        w.put(b",\"model\":");
+        json_str(w, &self.model)?;
+        w.put(b",\"category\":");
+        json_str(w, &self.category)?;
+        w.put(b",\"base_price\":");
+        write_float(w, &mut floats, self.base_price);
+        w.put(b",\"current_price\":");
+        write_float(w, &mut floats, self.current_price);
+        w.put(b",\"cost\":");
+        write_float(w, &mut floats, self.cost);
+        w.put(b",\"price_version\":");
+        w.uint(self.price_version);
+        w.put(b",\"features_version\":");
+        w.uint(FEATURES_VERSION.into());
+        w.put(b",\"features\":");
+        for ((piece, len), &v) in FEATURE_KEYS.iter().zip(&self.features) {
+            w.put_padded(piece, *len);
+            write_feature(w, &mut floats, v);
+        }
+        w.put(b"}}");
+        Ok(())
+    }
+}
+
+/// Bytes of a feature record besides its strings, with room to spare: keys
+/// (~830), 34 floats of at most 15 bytes and 3 of at most 24, two integers
+/// of at most 20, two times of at most 32, and a key piece's padding.
+const RECORD_BOUND: usize = 2048;
+
+/// Each feature's key with its separator, padded for a fixed-size copy.
+const FEATURE_KEYS: [([u8; 32], usize); FEATURE_COUNT] = {
+    let mut keys = [([0u8; 32], 0); FEATURE_COUNT];
+    let mut i = 0;
+    while i < FEATURE_COUNT {
+        let name = FEATURE_NAMES[i].as_bytes();
+        assert!(
+            name.len() + 4 <= 32,
+            "a feature name is too long for its piece"
+        );
+        let mut piece = [0u8; 32];
+        piece[0] = if i == 0 { b'{' } else { b',' };
+        piece[1] = b'"';
+        let mut j = 0;
+        while j < name.len() {
+            piece[2 + j] = name[j];
+            j += 1;
+        }
+        piece[2 + name.len()] = b'"';
+        piece[3 + name.len()] = b':';
+        keys[i] = (piece, name.len() + 4);
+        i += 1;
+    }
+    keys
+};
+
+/// A string as serde_json writes it: as it is when nothing needs escaping.
+fn json_str(w: &mut SizedWriter<'_>, s: &str) -> serde_json::Result<()> {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        w.put(b"\"");
+        w.put(s.as_bytes());
+        w.put(b"\"");
+    } else {
+        w.put(&serde_json::to_vec(s)?);
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// The last time written and its text: every record of a window
+    /// carries the same two.
+    static LAST_TIMES: Cell<[(Millis, [u8; 24], usize); 2]> =
+        const { Cell::new([(Millis::MIN, [0; 24], 0); 2]) };
+}
+
+fn time(w: &mut SizedWriter<'_>, t: Millis, which: usize) {
+    let mut last = LAST_TIMES.get();
+    if last[which].0 != t {
+        match rfc3339_fixed(t) {
+            Some((bytes, len)) => last[which] = (t, bytes, len),
+            None => return w.put(format_rfc3339(t).as_bytes()),
+        }
+        LAST_TIMES.set(last);
+    }
+    let (_, bytes, len) = &last[which];
+    w.put(&bytes[..*len]);
+}
+
+/// A float as serde_json writes it: zmij's shortest form, `null` if not finite.
+fn write_float<F: zmij::Float + Copy + Into<f64>>(
+    out: &mut SizedWriter<'_>,
+    buf: &mut zmij::Buffer,
+    v: F,
+) {
+    out.put(match v.into().is_finite() {
+        true => buf.format_finite(v).as_bytes(),
+        false => b"null",
+    });
+}
+
+/// Whole numbers up to this are written by zmij as the integer and `.0`
+/// (checked for each of them once; the tests check a sample).
+const WHOLE_MAX: u32 = 1 << 24;
+
+/// A feature as serde_json writes an `f32`. Over half of all features are
+/// whole numbers (counts, zeros, inventory): they skip the shortest-form
+/// search and are written as an integer and `.0`, the bytes zmij gives.
+fn write_feature(out: &mut SizedWriter<'_>, buf: &mut zmij::Buffer, v: f32) {
+    let whole = v as u32; // saturates; NaN gives 0, which differs from NaN
+    if whole as f32 == v && whole <= WHOLE_MAX && v.is_sign_positive() {
+        out.uint(whole.into());
+        out.put(b".0");
+    } else {
+        write_float(out, buf, v);
+    }
+}
+
+impl Serialize for FeatureRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Named<'a>(&'a [f32; FEATURE_COUNT]);
+        impl Serialize for Named<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(FEATURE_COUNT))?;
+                for (name, v) in FEATURE_NAMES.iter().zip(self.0) {
+                    m.serialize_entry(name, v)?;
+                }
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(11))?;
+        m.serialize_entry("product_id", &self.product_id)?;
+        m.serialize_entry("window_start", &format_rfc3339(self.window.start))?;
+        m.serialize_entry("window_end", &format_rfc3339(self.window.end))?;
+        m.serialize_entry("brand", &self.brand)?;
+        m.serialize_entry("model", &self.model)?;
+        m.serialize_entry("category", &self.category)?;
+        m.serialize_entry("base_price", &self.base_price)?;
+        m.serialize_entry("current_price", &self.current_price)?;
+        m.serialize_entry("cost", &self.cost)?;
+        m.serialize_entry("price_version", &self.price_version)?;
+        m.serialize_entry("features_version", &FEATURES_VERSION)?;
+        m.serialize_entry("features", &Named(&self.features))?;
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::window::Window;
+
+    #[test]
+    fn write_json_is_what_serde_writes() {
+        let mut features = [0.0f32; FEATURE_COUNT];
+        for (i, f) in features.iter_mut().enumerate() {
+            *f = (i as f32 - 3.0) / 7.0 * 1e3f32.powi(i as i32 % 5 - 2);
+        }
+        features[1] = f32::NAN;
+        features[2] = f32::INFINITY;
+        features[3] = -0.0;
+        let record = FeatureRecord {
+            product_id: "sku-\"1\"\\\u{7}é".into(),
+            window: Window {
+                start: 1_795_874_400_000,
+                end: 1_795_874_500_123,
+            },
+            brand: "Aerial\n".into(),
+            model: "Air \u{1F45F}".into(),
+            category: "".into(),
+            base_price: 100.1,
+            current_price: f64::NAN,
+            cost: 1e-7,
+            price_version: u64::MAX,
+            features,
+        };
+        let mut out = Vec::new();
+        record.write_json(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(&record).unwrap()
+        );
+    }
+
+    fn feature_text(v: f32) -> String {
+        let mut out = Vec::new();
+        append_sized(&mut out, 32, |w| {
+            write_feature(w, &mut zmij::Buffer::new(), v)
+        });
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn whole_features_are_written_as_serde_writes_them() {
+        let edges = (0..=24).flat_map(|k| {
+            let p = 1u32 << k;
+            [p - 1, p, p + 1]
+        });
+        for v in (0..=65_536u32).chain(edges).map(|i| i as f32) {
+            assert_eq!(feature_text(v), serde_json::to_string(&v).unwrap());
+        }
+        for v in [
+            -0.0f32,
+            -1.0,
+            -7.0,
+            16_777_218.0,
+            3e7,
+            1e15,
+            f32::NAN,
+            f32::INFINITY,
+            0.5,
+        ] {
+            assert_eq!(feature_text(v), serde_json::to_string(&v).unwrap(), "{v}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any strings (escapes, controls, non-ASCII), any floats, times
+        /// and versions: the writer gives serde_json's bytes.
+        #[test]
+        fn any_record_is_written_as_serde_writes_it(
+            strings in proptest::array::uniform4(".{0,40}"),
+            prices: [u64; 3], price_version: u64, start: i64, length: i64,
+            bits in proptest::array::uniform32(proptest::num::u32::ANY),
+            wholes in proptest::array::uniform2(0..=WHOLE_MAX),
+        ) {
+            let [product_id, brand, model, category] = strings;
+            let mut features = [0.0f32; FEATURE_COUNT];
+            for (i, f) in features.iter_mut().enumerate() {
+                *f = match i {
+                    0 | 1 => wholes[i] as f32,
+                    _ => f32::from_bits(bits[i % 32]),
+                };
+            }
+            let record = FeatureRecord {
+                product_id: product_id.into(),
+                window: Window { start, end: start.wrapping_add(length) },
+                brand: brand.into(),
+                model: model.into(),
+                category: category.into(),
+                base_price: f64::from_bits(prices[0]),
+                current_price: f64::from_bits(prices[1]),
+                cost: f64::from_bits(prices[2]),
+                price_version,
+                features,
+            };
+            let mut out = b"before".to_vec();
+            record.write_json(&mut out).unwrap();
+            let want = format!("before{}", serde_json::to_string(&record).unwrap());
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+
+        #[test]
+        fn any_feature_is_written_as_serde_writes_it(bits: u32, whole in 0..=WHOLE_MAX) {
+            for v in [f32::from_bits(bits), whole as f32] {
+                proptest::prop_assert_eq!(feature_text(v), serde_json::to_string(&v).unwrap());
+            }
+        }
+    }
+}
