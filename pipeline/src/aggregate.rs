@@ -1,15 +1,14 @@
 //! The running aggregate of one (product, window).
 
-use rustc_hash::FxHashSet;
-
 use crate::event::{ClickEvent, is_social};
+use crate::prehashed::DigestSet;
 
 #[derive(Clone, Debug, Default)]
 pub struct Aggregate {
     /// Events by type, indexed by `EventType::index`.
     pub counts: [u32; 5],
     /// 64-bit hashes of session ids (exact count for any realistic window).
-    sessions: FxHashSet<u64>,
+    sessions: DigestSet<u64>,
     pub social: u32,
     pub with_campaign: u32,
     /// Sum of the prices shoppers saw.
@@ -26,7 +25,7 @@ impl Aggregate {
     /// product's count in its last window: the set then rarely grows).
     pub fn with_session_capacity(sessions: usize) -> Aggregate {
         Aggregate {
-            sessions: FxHashSet::with_capacity_and_hasher(sessions, Default::default()),
+            sessions: DigestSet::with_capacity_and_hasher(sessions, Default::default()),
             ..Aggregate::default()
         }
     }

@@ -7,9 +7,9 @@
 
 use std::collections::VecDeque;
 
-use rustc_hash::FxHashSet;
 use serde::Serialize;
 
+use crate::prehashed::DigestSet;
 use crate::time::Millis;
 use crate::watermark::PartitionId;
 
@@ -20,7 +20,7 @@ pub fn dedup_key(event_id: &str) -> u128 {
 
 #[derive(Debug)]
 pub struct Dedup {
-    seen: FxHashSet<u128>,
+    seen: DigestSet<u128>,
     /// Insertion order, with the event time and the partition (which fits
     /// in the tuple's alignment padding, so costs nothing).
     order: VecDeque<(u128, Millis, PartitionId)>,
@@ -43,7 +43,7 @@ pub struct DedupStats {
 impl Dedup {
     pub fn new(capacity: usize, horizon: Millis) -> Dedup {
         Dedup {
-            seen: FxHashSet::default(),
+            seen: DigestSet::default(),
             order: VecDeque::new(),
             capacity: capacity.max(1),
             horizon,

@@ -22,6 +22,7 @@ pub mod kpl;
 pub mod model;
 pub mod operator;
 pub mod plan;
+pub mod prehashed;
 pub mod pricer;
 pub mod sized_writer;
 pub mod stats;
