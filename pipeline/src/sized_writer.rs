@@ -82,13 +82,18 @@ impl SizedWriter<'_> {
     pub fn put(&mut self, bytes: &[u8]) {
         let (n, end) = (bytes.len(), self.at + bytes.len());
         let to = &mut self.buf[self.at..end];
-        // Two overlapping fixed-size copies cover 4..=16 bytes.
+        // Two overlapping fixed-size copies cover 4..=16 bytes; the first,
+        // middle and last byte 1..=3 (a count's digits).
         if (8..=16).contains(&n) {
             to[..8].copy_from_slice(&bytes[..8]);
             to[n - 8..].copy_from_slice(&bytes[n - 8..]);
         } else if (4..8).contains(&n) {
             to[..4].copy_from_slice(&bytes[..4]);
             to[n - 4..].copy_from_slice(&bytes[n - 4..]);
+        } else if (1..4).contains(&n) {
+            to[0] = bytes[0];
+            to[n / 2] = bytes[n / 2];
+            to[n - 1] = bytes[n - 1];
         } else {
             to.copy_from_slice(bytes);
         }

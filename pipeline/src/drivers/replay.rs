@@ -123,10 +123,17 @@ impl Source {
     /// latest arrival merged so far. While the file's first time is
     /// provisional it reads on until a later record decides it (at most
     /// [`PROVISIONAL_RECORDS`]), as `serve` waits for a shard's next record.
+    #[inline] // most calls find a record buffered: no call, no register saves
     fn fill(&mut self, merged: Millis) -> Result<(), FileError> {
         if !self.head.is_empty() || self.ended {
             return Ok(());
         }
+        self.read_ahead(merged)
+    }
+
+    /// [`Source::fill`] when nothing is buffered: reads the next record(s).
+    #[inline(never)]
+    fn read_ahead(&mut self, merged: Millis) -> Result<(), FileError> {
         loop {
             let buf = self.spare.pop().unwrap_or_default();
             match self.lines.next_line_into(buf) {
