@@ -68,8 +68,8 @@ impl Pipeline {
         self.holds.restore(p, &state.refuted, &state.held);
         self.dedup.restore(p, &state.dedup);
         for (id, trend) in state.trends {
-            match self.products.index.get(id.as_str()) {
-                Some(&i) => self.products.trends[i as usize] = trend,
+            match self.products.get(&id) {
+                Some(i) => self.products.trends[i as usize] = trend,
                 None => {
                     self.products.intern(&id, p, trend);
                 }

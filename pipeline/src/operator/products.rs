@@ -1,5 +1,7 @@
 //! The products the core has seen, interned to dense indexes.
 
+use std::collections::HashMap;
+
 use rustc_hash::FxHashMap;
 
 use crate::catalog::Catalog;
@@ -10,7 +12,14 @@ use crate::watermark::PartitionId;
 /// and the partition they were first seen on (their home, for checkpoints).
 #[derive(Debug, Default)]
 pub(super) struct Products {
-    pub(super) index: FxHashMap<Box<str>, u32>,
+    /// Ids of at most 15 bytes by [`packed`] form: one integer compare,
+    /// no string hash or `memcmp` (`sku-0022` is 8 bytes). foldhash, not
+    /// Fx: ids that differ only in their last bytes differ only in the
+    /// packed integer's high bits, which Fx's multiply never brings down to
+    /// the table's index bits (every lookup then probed a long chain).
+    short: HashMap<u128, u32, foldhash::fast::FixedState>,
+    /// Longer ids.
+    long: FxHashMap<Box<str>, u32>,
     pub(super) names: Vec<Box<str>>,
     pub(super) trends: Vec<Trend>,
     pub(super) homes: Vec<PartitionId>,
@@ -26,20 +35,80 @@ impl Products {
         home: PartitionId,
         catalog: &C,
     ) -> Option<u32> {
-        if let Some(&i) = self.index.get(id) {
+        if let Some(i) = self.get(id) {
             return Some(i);
         }
         catalog.item(id)?;
         Some(self.intern(id, home, Trend::default()))
     }
 
+    /// The index of a product seen before.
+    pub(super) fn get(&self, id: &str) -> Option<u32> {
+        match packed(id) {
+            Some(key) => self.short.get(&key).copied(),
+            None => self.long.get(id).copied(),
+        }
+    }
+
     pub(super) fn intern(&mut self, id: &str, home: PartitionId, trend: Trend) -> u32 {
         let i = self.names.len() as u32;
-        self.index.insert(id.into(), i);
+        match packed(id) {
+            Some(key) => self.short.insert(key, i),
+            None => self.long.insert(id.into(), i),
+        };
         self.names.push(id.into());
         self.trends.push(trend);
         self.homes.push(home);
         self.sessions.push(0);
         i
+    }
+}
+
+/// An id of at most 15 bytes as one integer: its bytes, then its length in
+/// the last byte (so ids that differ only in trailing zero bytes differ).
+fn packed(id: &str) -> Option<u128> {
+    let bytes = id.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut key = [0u8; 16];
+    key[..bytes.len()].copy_from_slice(bytes);
+    key[15] = bytes.len() as u8;
+    Some(u128::from_le_bytes(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Two ids share a packed form only if they are the same id.
+        #[test]
+        fn packed_ids_are_equal_only_for_equal_ids(a in ".{0,17}", b in ".{0,17}") {
+            match (packed(&a), packed(&b)) {
+                (Some(x), Some(y)) => proptest::prop_assert_eq!(x == y, a == b),
+                (x, y) => {
+                    proptest::prop_assert_eq!(x.is_none(), a.len() > 15);
+                    proptest::prop_assert_eq!(y.is_none(), b.len() > 15);
+                }
+            }
+        }
+
+        /// Short and long ids alike are found again, and only they are.
+        #[test]
+        fn interned_products_are_found(ids in proptest::collection::hash_set("[a-z\\x00-]{0,20}", 1..30)) {
+            let mut products = Products::default();
+            let ids: Vec<String> = ids.into_iter().collect();
+            let (known, unknown) = ids.split_at(ids.len() / 2);
+            for id in known {
+                products.intern(id, PartitionId(0), Trend::default());
+            }
+            for (i, id) in known.iter().enumerate() {
+                proptest::prop_assert_eq!(products.get(id), Some(i as u32));
+            }
+            for id in unknown {
+                proptest::prop_assert_eq!(products.get(id), None);
+            }
+        }
     }
 }
