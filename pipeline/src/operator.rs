@@ -44,6 +44,18 @@ pub struct RawRecord<'a> {
 }
 
 impl RawRecord<'_> {
+    /// An emptied batch whose allocation a later batch, borrowing other
+    /// bytes, reuses (hosts build one per poll): an empty in-place
+    /// `collect` keeps the buffer.
+    #[expect(
+        clippy::unnecessary_filter_map,
+        reason = "the map is what changes the element's lifetime"
+    )]
+    pub fn recycle<'b>(mut batch: Vec<RawRecord<'_>>) -> Vec<RawRecord<'b>> {
+        batch.clear();
+        batch.into_iter().filter_map(|_| None).collect()
+    }
+
     /// The record's full length, whether or not all of it is in `bytes`.
     pub fn len(&self) -> u64 {
         self.truncated.map_or(self.bytes.len() as u64, |t| t.len)

@@ -142,7 +142,10 @@ pub struct ClosedLoop {
     pricing: Box<dyn PriceModel + Send>,
     version: Arc<str>,
     opts: RunOptions,
-    inbox: Vec<Vec<Vec<u8>>>,
+    /// What the simulator delivered this step, per partition.
+    inbox: Vec<Inbox>,
+    /// The core's batch of the inbox's records (its allocation, reused).
+    batch: Vec<RawRecord<'static>>,
     summary: Summary,
     result: RunResult,
     emitted: u64,
@@ -162,6 +165,27 @@ pub struct ClosedLoop {
 
 /// Decisions kept in `recent` for live displays.
 pub const RECENT: usize = 64;
+
+/// Records delivered in one step to one partition, back to back in one
+/// buffer (not a `Vec` each: a day's run delivers tens of thousands).
+#[derive(Default)]
+struct Inbox {
+    bytes: Vec<u8>,
+    /// Where each record ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl Inbox {
+    fn push(&mut self, record: &[u8]) {
+        self.bytes.extend_from_slice(record);
+        self.ends.push(self.bytes.len());
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+}
 
 impl ClosedLoop {
     pub fn new(sim: Simulator, shop: Shop, opts: &RunOptions) -> Result<ClosedLoop, RunError> {
@@ -199,7 +223,8 @@ impl ClosedLoop {
         };
         Ok(ClosedLoop {
             next_minute: sim.start(),
-            inbox: vec![Vec::new(); partitions],
+            inbox: (0..partitions).map(|_| Inbox::default()).collect(),
+            batch: Vec::new(),
             sim,
             shop,
             driver: Driver::new(core),
@@ -279,26 +304,31 @@ impl ClosedLoop {
             self.sim.clock() + POLL
         };
         let inbox = &mut self.inbox;
-        let mut sink = |p: u32, _: Millis, b: &[u8]| inbox[p as usize].push(b.to_vec());
+        let mut sink = |p: u32, _: Millis, b: &[u8]| inbox[p as usize].push(b);
         if done {
             self.sim.finish(&mut self.shop, &mut sink);
         } else {
             self.sim.run_until(now, &mut self.shop, &mut sink);
         }
-        for (k, records) in self.inbox.iter_mut().enumerate() {
-            self.emitted += records.len() as u64;
-            let raw: Vec<RawRecord> = records
-                .iter()
-                .map(|b| RawRecord {
-                    bytes: b,
+        let mut batch = RawRecord::recycle(std::mem::take(&mut self.batch));
+        for (k, inbox) in self.inbox.iter_mut().enumerate() {
+            self.emitted += inbox.ends.len() as u64;
+            batch.clear();
+            let mut start = 0;
+            batch.extend(inbox.ends.iter().map(|&end| {
+                let bytes = &inbox.bytes[start..end];
+                start = end;
+                RawRecord {
+                    bytes,
                     position: Position::Offset(0),
                     truncated: None,
                     layout: None,
-                })
-                .collect();
-            self.driver.ingest(self.ids[k], now, &raw, &self.shop);
-            records.clear();
+                }
+            }));
+            self.driver.ingest(self.ids[k], now, &batch, &self.shop);
         }
+        self.batch = RawRecord::recycle(batch);
+        self.inbox.iter_mut().for_each(Inbox::clear);
         if done {
             self.driver.end_of_input();
         }

@@ -352,7 +352,7 @@ impl Host<'_> {
             return Ok(());
         };
         self.clock = self.clock.max(first.arrival);
-        let mut records = reuse(std::mem::take(&mut self.spare_records));
+        let mut records = RawRecord::recycle(std::mem::take(&mut self.spare_records));
         records.extend(batch.iter().map(|p| RawRecord {
             bytes: &p.bytes,
             position: Position::Offset(p.line),
@@ -360,7 +360,7 @@ impl Host<'_> {
             layout: p.layout,
         }));
         self.driver.ingest(partition, self.clock, &records, catalog);
-        self.spare_records = reuse(records);
+        self.spare_records = RawRecord::recycle(records);
         self.close_windows(catalog, orders)
     }
 
@@ -371,17 +371,6 @@ impl Host<'_> {
         }
         Ok(())
     }
-}
-
-/// An empty vector with `v`'s allocation, for records that borrow from
-/// something else (an empty in-place `collect` keeps the buffer).
-#[expect(
-    clippy::unnecessary_filter_map,
-    reason = "the map is what changes the element's lifetime"
-)]
-fn reuse<'b>(mut v: Vec<RawRecord<'_>>) -> Vec<RawRecord<'b>> {
-    v.clear();
-    v.into_iter().filter_map(|_| None).collect()
 }
 
 fn output_error(what: &'static str) -> impl Fn(io::Error) -> ReplayError {
@@ -403,7 +392,7 @@ mod tests {
             layout: None,
         });
         let before = records.as_ptr() as usize;
-        let spare: Vec<RawRecord<'static>> = reuse(records);
+        let spare: Vec<RawRecord<'static>> = RawRecord::recycle(records);
         assert!(spare.is_empty());
         assert_eq!((spare.capacity(), spare.as_ptr() as usize), (64, before));
     }
