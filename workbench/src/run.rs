@@ -473,7 +473,13 @@ impl PriceStage for LoopStage<'_> {
         if a.applied && !(a.floor - 1e-9..=a.ceiling + 1e-9).contains(&a.final_price) {
             s.guardrail_breaches += 1;
         }
-        *s.decisions.entry(a.rule.as_str().to_string()).or_default() += 1;
+        // No `String` per decision: the rule's name is allocated once.
+        match s.decisions.get_mut(a.rule.as_str()) {
+            Some(n) => *n += 1,
+            None => {
+                s.decisions.insert(a.rule.as_str().to_string(), 1);
+            }
+        }
         if let Some(update) = &d.update
             && let Some(item) = self.shop.item_mut(&update.product_id)
             && update.apply_to(item).is_ok()
