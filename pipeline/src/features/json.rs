@@ -216,7 +216,7 @@ impl<const W: usize, const N: usize> TextSlots<W, N> {
 /// whole numbers (counts, zeros, inventory): they skip the shortest-form
 /// search and are written as an integer and `.0`, the bytes zmij gives;
 /// the others come from `texts` when written recently.
-#[inline(always)] // once, in the loop over the features: a call each cost a tenth
+#[inline(always)] // in the loop over the features; as a call it cost a tenth of the writer
 fn write_feature(
     out: &mut SizedWriter<'_>,
     buf: &mut zmij::Buffer,
