@@ -179,6 +179,10 @@ mod tests {
     }
 }
 
+/// One window's product ids in [`FeaturesTable`] (a fixed hash: no
+/// per-process seed, and ids that differ in their last bytes spread well).
+type WindowKeys = std::collections::HashSet<std::sync::Arc<str>, foldhash::fast::FixedState>;
+
 /// The features table with its change feed (the local DynamoDB table +
 /// DynamoDB Streams). Puts are conditional on the key `(product_id,
 /// window_end)`, so a replayed record changes nothing; new records go to the
@@ -186,8 +190,12 @@ mod tests {
 /// window are dropped, bounding memory.
 #[derive(Debug)]
 pub struct FeaturesTable {
-    /// The keys held, as a set (the product id shared with the record).
-    rows: std::collections::BTreeSet<(Millis, std::sync::Arc<str>)>,
+    /// The keys held: per window end, that window's product ids (shared
+    /// with the records). A put hashes its id once instead of comparing
+    /// `(end, id)` tuples down a tree, and retention drops whole windows.
+    rows: std::collections::BTreeMap<Millis, WindowKeys>,
+    /// Keys held over all windows.
+    len: usize,
     feed: std::collections::VecDeque<crate::features::FeatureRecord>,
     retention: Millis,
     newest: Millis,
@@ -199,6 +207,7 @@ impl FeaturesTable {
     pub fn new(retention: Millis) -> Self {
         FeaturesTable {
             rows: Default::default(),
+            len: 0,
             feed: Default::default(),
             retention,
             newest: Millis::MIN,
@@ -209,16 +218,24 @@ impl FeaturesTable {
 
     /// Conditional put: `true` if the key was new (the record joins the feed).
     pub fn put(&mut self, record: crate::features::FeatureRecord) -> bool {
-        let key = (record.window.end, record.product_id.clone());
-        if record.window.end < self.newest.saturating_sub(self.retention) || !self.rows.insert(key)
+        let end = record.window.end;
+        if end < self.newest.saturating_sub(self.retention)
+            || !self
+                .rows
+                .entry(end)
+                .or_default()
+                .insert(record.product_id.clone())
         {
             self.rejected += 1;
             return false;
         }
-        self.newest = self.newest.max(record.window.end);
+        self.len += 1;
+        self.newest = self.newest.max(end);
         let horizon = self.newest.saturating_sub(self.retention);
-        while self.rows.first().is_some_and(|(end, _)| *end < horizon) {
-            self.rows.pop_first();
+        while let Some(oldest) = self.rows.first_entry()
+            && *oldest.key() < horizon
+        {
+            self.len -= oldest.remove().len();
         }
         self.feed.push_back(record);
         self.puts += 1;
@@ -241,10 +258,78 @@ impl FeaturesTable {
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len == 0
+    }
+}
+
+#[cfg(test)]
+mod features_table_tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::features::{FEATURE_COUNT, FeatureRecord};
+    use crate::window::Window;
+
+    fn record(product: usize, end: Millis) -> FeatureRecord {
+        FeatureRecord {
+            product_id: format!("sku-{product:04}").into(),
+            window: Window {
+                start: end - 100_000,
+                end,
+            },
+            brand: "B".into(),
+            model: "M".into(),
+            category: "c".into(),
+            base_price: 100.0,
+            current_price: 100.0,
+            cost: 45.0,
+            price_version: 0,
+            features: [0.0; FEATURE_COUNT],
+        }
+    }
+
+    proptest::proptest! {
+        /// The conditional put against its plainest statement: a sorted set
+        /// of `(window end, product)` keys, trimmed to the retention behind
+        /// the newest end. Windows arrive late and repeat; every put's
+        /// answer, the feed and the size agree.
+        #[test]
+        fn puts_are_conditional_on_the_key_within_retention(
+            puts in proptest::collection::vec((0usize..6, 0i64..12), 0..200),
+            retention_windows in 0i64..5,
+        ) {
+            let retention = retention_windows * 100_000;
+            let mut table = FeaturesTable::new(retention);
+            let mut keys: BTreeSet<(Millis, usize)> = BTreeSet::new();
+            let mut newest = Millis::MIN;
+            let mut fed = Vec::new();
+            for (product, w) in puts {
+                let end = 1_000_000 + w * 100_000;
+                let new = end >= newest.saturating_sub(retention) && keys.insert((end, product));
+                if new {
+                    newest = newest.max(end);
+                    keys.retain(|&(e, _)| e >= newest - retention);
+                    fed.push((end, product));
+                }
+                proptest::prop_assert_eq!(table.put(record(product, end)), new);
+                proptest::prop_assert_eq!(table.len(), keys.len());
+                proptest::prop_assert_eq!(table.is_empty(), keys.is_empty());
+            }
+            let feed: Vec<(Millis, String)> = table
+                .take_feed(usize::MAX)
+                .iter()
+                .map(|r| (r.window.end, r.product_id.to_string()))
+                .collect();
+            let want: Vec<(Millis, String)> =
+                fed.iter().map(|&(e, p)| (e, format!("sku-{p:04}"))).collect();
+            proptest::prop_assert_eq!(feed, want);
+            let (accepted, refused) = table.counts();
+            proptest::prop_assert_eq!(accepted as usize, fed.len());
+            proptest::prop_assert!(refused as usize + fed.len() <= 200);
+        }
     }
 }
