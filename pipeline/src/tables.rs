@@ -196,6 +196,9 @@ pub struct FeaturesTable {
     rows: std::collections::BTreeMap<Millis, WindowKeys>,
     /// Keys held over all windows.
     len: usize,
+    /// The last window dropped, emptied: the next window's set, already
+    /// grown to a window's size.
+    spare: WindowKeys,
     feed: std::collections::VecDeque<crate::features::FeatureRecord>,
     retention: Millis,
     newest: Millis,
@@ -208,6 +211,7 @@ impl FeaturesTable {
         FeaturesTable {
             rows: Default::default(),
             len: 0,
+            spare: WindowKeys::default(),
             feed: Default::default(),
             retention,
             newest: Millis::MIN,
@@ -223,7 +227,7 @@ impl FeaturesTable {
             || !self
                 .rows
                 .entry(end)
-                .or_default()
+                .or_insert_with(|| std::mem::take(&mut self.spare))
                 .insert(record.product_id.clone())
         {
             self.rejected += 1;
@@ -235,7 +239,10 @@ impl FeaturesTable {
         while let Some(oldest) = self.rows.first_entry()
             && *oldest.key() < horizon
         {
-            self.len -= oldest.remove().len();
+            let mut keys = oldest.remove();
+            self.len -= keys.len();
+            keys.clear();
+            self.spare = keys;
         }
         self.feed.push_back(record);
         self.puts += 1;
