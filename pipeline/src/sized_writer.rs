@@ -32,7 +32,7 @@ pub fn append_sized<T>(
 /// A reusable output buffer whose room past what was written stays
 /// allocated and initialized between records: unlike a `Vec` cleared and
 /// resized again, a sized write into it fills nothing with zeros first.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RecordBuf {
     bytes: Vec<u8>,
     len: usize,
@@ -73,6 +73,27 @@ impl RecordBuf {
     pub fn push(&mut self, byte: u8) {
         self.append_sized(1, |w| w.put(&[byte]));
     }
+
+    /// Appends `n` copies of `byte`.
+    pub fn fill(&mut self, byte: u8, n: usize) {
+        self.append_sized(n, |w| w.fill(byte, n));
+    }
+
+    /// Keeps the first `len` bytes written (all of them if fewer).
+    #[inline]
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 impl SizedWriter<'_> {
@@ -106,6 +127,12 @@ impl SizedWriter<'_> {
     pub fn put_padded<const N: usize>(&mut self, piece: &[u8; N], len: usize) {
         self.buf[self.at..self.at + N].copy_from_slice(piece);
         self.at += len.min(N);
+    }
+
+    /// `n` copies of `byte`.
+    pub fn fill(&mut self, byte: u8, n: usize) {
+        self.buf[self.at..self.at + n].fill(byte);
+        self.at += n;
     }
 
     #[inline]
@@ -164,6 +191,16 @@ mod tests {
             buf.push(b'\n');
             want.push(b'\n');
             proptest::prop_assert_eq!(buf.as_bytes(), &want[..]);
+            // Filled, cut back, written on: what is left is exactly that.
+            buf.fill(b'x', n as usize % 100);
+            want.resize(want.len() + n as usize % 100, b'x');
+            let keep = (n as usize / 100) % (want.len() + 2);
+            buf.truncate(keep);
+            want.truncate(keep);
+            buf.push(b'!');
+            want.push(b'!');
+            proptest::prop_assert_eq!(buf.as_bytes(), &want[..]);
+            proptest::prop_assert_eq!(buf.len(), want.len());
         }
     }
 }

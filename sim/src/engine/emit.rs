@@ -5,9 +5,11 @@ use pipeline::{EventType, Millis};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use pipeline::sized_writer::RecordBuf;
+
 use super::{Pending, Session, Simulator};
 use crate::faults::Fault;
-use crate::shop::Shop;
+use crate::shop::{ProductIx, Shop};
 use crate::wire::{Variant, WireEvent};
 
 /// The random stream of one emitted event, keyed by what the event is.
@@ -32,6 +34,7 @@ impl Simulator {
             }
             days[day] += 1;
         }
+        let price_cents = self.price_cents(p, shop);
         let ev = WireEvent {
             event_id: self.next_event,
             event_type,
@@ -39,7 +42,7 @@ impl Simulator {
             session_id: s.id,
             product_id: &self.json_ids[p as usize],
             user_id: s.user,
-            price_cents: (shop.price(p) * 100.0).round() as u64,
+            price_cents,
             referrer: s.referrer,
             campaign: s.campaign,
         };
@@ -49,7 +52,7 @@ impl Simulator {
         let mut rng = event_rng(self.sc.seed, s.id, t, event_type);
         let rng = &mut rng;
         let fault = self.faults.draw(rng);
-        let mut bytes = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(256));
+        let mut bytes = self.pool.pop().unwrap_or_default();
         bytes.clear();
         let unknown;
         match fault {
@@ -88,8 +91,8 @@ impl Simulator {
         } else {
             0
         };
-        let mut extra: Option<(Millis, Vec<u8>)> = None;
-        let mut ahead: Option<Vec<u8>> = None;
+        let mut extra: Option<(Millis, RecordBuf)> = None;
+        let mut ahead: Option<RecordBuf> = None;
         let mut again: Option<Millis> = None;
         if fault.is_none() {
             if self.faults.duplicate(rng) {
@@ -105,7 +108,8 @@ impl Simulator {
                     event_time: t - late_by,
                     ..ev
                 };
-                let mut out = Vec::with_capacity(256);
+                let mut out = self.pool.pop().unwrap_or_default();
+                out.clear();
                 self.encoder.encode(&late, &mut out);
                 extra = Some((at, out));
             }
@@ -117,7 +121,8 @@ impl Simulator {
                     event_time: t + self.sc.faults.future_by.0,
                     ..ev
                 };
-                let mut out = Vec::with_capacity(256);
+                let mut out = self.pool.pop().unwrap_or_default();
+                out.clear();
                 self.encoder.encode(&wrong, &mut out);
                 ahead = Some(out);
             }
@@ -135,7 +140,18 @@ impl Simulator {
         self.push(partition, at, bytes);
     }
 
-    pub(super) fn push(&mut self, partition: usize, at: Millis, bytes: Vec<u8>) {
+    /// The live price of `p` in cents, rounded once per price (not per event).
+    fn price_cents(&mut self, p: ProductIx, shop: &Shop) -> u64 {
+        let price = shop.price(p);
+        let (bits, cents) = &mut self.cents[p as usize];
+        if *bits != price.to_bits() {
+            *bits = price.to_bits();
+            *cents = (price * 100.0).round() as u64;
+        }
+        *cents
+    }
+
+    pub(super) fn push(&mut self, partition: usize, at: Millis, bytes: RecordBuf) {
         self.stats.records += 1;
         // Delivery times are nearly sorted already: search from the back.
         let queue = &mut self.pending[partition];

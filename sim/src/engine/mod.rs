@@ -7,6 +7,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use pipeline::Millis;
+use pipeline::sized_writer::RecordBuf;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::Distribution;
@@ -123,7 +124,7 @@ struct Bot {
 /// One record waiting for its delivery time.
 struct Pending {
     at: Millis,
-    bytes: Vec<u8>,
+    bytes: RecordBuf,
 }
 
 const REGULAR_REFERRERS: [(&str, f64); 7] = [
@@ -184,7 +185,9 @@ pub struct Simulator {
     /// Closed windows, solved when taken (solving is not part of generation).
     oracle_done: Vec<(ProductIx, Millis, Vec<Decision>, i64, f64)>,
     /// Delivered records' buffers, reused.
-    pool: Vec<Vec<u8>>,
+    pool: Vec<RecordBuf>,
+    /// Per product, the last live price seen (its bits) and it in cents.
+    cents: Vec<(u64, u64)>,
     delivered_until: Millis,
     daily_views: Vec<Vec<u64>>,
     outcomes: Vec<ProductOutcome>,
@@ -357,6 +360,16 @@ impl Simulator {
             oracle_open: vec![(Millis::MIN, Vec::new(), 0, 0.0); n],
             oracle_done: Vec::new(),
             pool: Vec::new(),
+            cents: shop
+                .items()
+                .iter()
+                .map(|i| {
+                    (
+                        i.current_price().to_bits(),
+                        (i.current_price() * 100.0).round() as u64,
+                    )
+                })
+                .collect(),
             delivered_until: start,
             daily_views: vec![Vec::new(); n],
             outcomes: vec![ProductOutcome::default(); n],
@@ -496,7 +509,7 @@ impl Simulator {
                 .is_some_and(|r| before.is_none_or(|b| r.at < b))
             {
                 let Some(rec) = queue.pop_front() else { break };
-                sink.record(p as u32, rec.at, &rec.bytes);
+                sink.record(p as u32, rec.at, rec.bytes.as_bytes());
                 self.pool.push(rec.bytes);
             }
         }
