@@ -5,9 +5,7 @@ use pipeline::{EventType, Millis};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use pipeline::sized_writer::RecordBuf;
-
-use super::{Pending, Session, Simulator};
+use super::{Session, Simulator};
 use crate::faults::Fault;
 use crate::shop::{ProductIx, Shop};
 use crate::wire::{Variant, WireEvent};
@@ -52,22 +50,19 @@ impl Simulator {
         let mut rng = event_rng(self.sc.seed, s.id, t, event_type);
         let rng = &mut rng;
         let fault = self.faults.draw(rng);
-        let mut bytes = self.pool.pop().unwrap_or_default();
-        bytes.clear();
+        let out = &mut self.pending[partition];
+        let start = out.end();
+        let bytes = out.buf();
         let unknown;
         match fault {
             Some(Fault::MissingField) => {
-                self.encoder
-                    .encode_variant(&ev, Variant::NoSession, &mut bytes)
+                self.encoder.encode_variant(&ev, Variant::NoSession, bytes)
             }
             Some(Fault::BadValue) => {
                 self.encoder
-                    .encode_variant(&ev, Variant::PriceAsString, &mut bytes)
+                    .encode_variant(&ev, Variant::PriceAsString, bytes)
             }
-            Some(Fault::Oversize) => {
-                self.encoder
-                    .encode_variant(&ev, Variant::Oversize, &mut bytes)
-            }
+            Some(Fault::Oversize) => self.encoder.encode_variant(&ev, Variant::Oversize, bytes),
             Some(Fault::UnknownProduct) => {
                 unknown = format!("sku-unknown-{}", self.next_event);
                 self.encoder.encode(
@@ -75,24 +70,26 @@ impl Simulator {
                         product_id: &unknown,
                         ..ev
                     },
-                    &mut bytes,
+                    bytes,
                 );
             }
             Some(Fault::MalformedJson) => {
-                self.encoder.encode(&ev, &mut bytes);
-                let cut = rng.random_range(1..bytes.len() - 1);
-                bytes.truncate(cut);
+                self.encoder.encode(&ev, bytes);
+                let cut = rng.random_range(1..bytes.len() - start - 1);
+                bytes.truncate(start + cut);
             }
-            None => self.encoder.encode(&ev, &mut bytes),
+            None => self.encoder.encode(&ev, bytes),
         }
+        let len = bytes.len() - start;
         let jitter = self.sc.out_of_orderness.0;
         let at = t + if jitter > 0 {
             rng.random_range(0..=jitter)
         } else {
             0
         };
-        let mut extra: Option<(Millis, RecordBuf)> = None;
-        let mut ahead: Option<RecordBuf> = None;
+        // Extra records go after the event's bytes; each is (start, len).
+        let mut extra = None;
+        let mut ahead = None;
         let mut again: Option<Millis> = None;
         if fault.is_none() {
             if self.faults.duplicate(rng) {
@@ -108,10 +105,8 @@ impl Simulator {
                     event_time: t - late_by,
                     ..ev
                 };
-                let mut out = self.pool.pop().unwrap_or_default();
-                out.clear();
-                self.encoder.encode(&late, &mut out);
-                extra = Some((at, out));
+                let encoder = &mut self.encoder;
+                extra = Some(self.pending[partition].write(|b| encoder.encode(&late, b)));
             }
             if self.faults.future(rng) {
                 self.next_event += 1;
@@ -121,23 +116,22 @@ impl Simulator {
                     event_time: t + self.sc.faults.future_by.0,
                     ..ev
                 };
-                let mut out = self.pool.pop().unwrap_or_default();
-                out.clear();
-                self.encoder.encode(&wrong, &mut out);
-                ahead = Some(out);
+                let encoder = &mut self.encoder;
+                ahead = Some(self.pending[partition].write(|b| encoder.encode(&wrong, b)));
             }
         }
+        // The same bytes again: a re-send.
         if let Some(again) = again {
-            self.push(partition, again, bytes.clone());
+            self.push(partition, again, (start, len));
         }
-        if let Some((at, out)) = extra {
-            self.push(partition, at, out);
+        if let Some(piece) = extra {
+            self.push(partition, at, piece);
         }
         // Just before the event itself, which refutes it.
-        if let Some(out) = ahead {
-            self.push(partition, at, out);
+        if let Some(piece) = ahead {
+            self.push(partition, at, piece);
         }
-        self.push(partition, at, bytes);
+        self.push(partition, at, (start, len));
     }
 
     /// The live price of `p` in cents, rounded once per price (not per event).
@@ -151,15 +145,9 @@ impl Simulator {
         *cents
     }
 
-    pub(super) fn push(&mut self, partition: usize, at: Millis, bytes: RecordBuf) {
+    /// Queues the bytes at `(start, len)` of `partition` for delivery at `at`.
+    pub(super) fn push(&mut self, partition: usize, at: Millis, (start, len): (usize, usize)) {
         self.stats.records += 1;
-        // Delivery times are nearly sorted already: search from the back.
-        let queue = &mut self.pending[partition];
-        if queue.back().is_none_or(|r| r.at <= at) {
-            queue.push_back(Pending { at, bytes });
-        } else {
-            let pos = queue.len() - queue.iter().rev().take_while(|r| r.at > at).count();
-            queue.insert(pos, Pending { at, bytes });
-        }
+        self.pending[partition].queue(at, start, len);
     }
 }

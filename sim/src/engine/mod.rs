@@ -4,10 +4,9 @@
 //! Same scenario and seed ⇒ the same bytes.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 use pipeline::Millis;
-use pipeline::sized_writer::RecordBuf;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::Distribution;
@@ -23,9 +22,11 @@ use crate::shop::{ProductIx, Shop};
 use crate::stats::SimStats;
 use crate::traffic::Intensity;
 use crate::wire::Encoder;
+use outbox::Outbox;
 
 mod emit;
 mod forecast;
+mod outbox;
 mod shoppers;
 
 /// Where delivered records go: one call per record, in delivery order per partition.
@@ -121,12 +122,6 @@ struct Bot {
     views: u32,
 }
 
-/// One record waiting for its delivery time.
-struct Pending {
-    at: Millis,
-    bytes: RecordBuf,
-}
-
 const REGULAR_REFERRERS: [(&str, f64); 7] = [
     ("search", 0.38),
     ("direct", 0.27),
@@ -173,8 +168,8 @@ pub struct Simulator {
     json_ids: Vec<String>,
     partition_of: Vec<u32>,
     encoder: Encoder,
-    /// Per partition, records awaiting delivery, sorted by (delivery time, order).
-    pending: Vec<VecDeque<Pending>>,
+    /// Per partition, records awaiting delivery.
+    pending: Vec<Outbox>,
     faults: Faults,
     next_event: u64,
     next_session: u64,
@@ -184,8 +179,6 @@ pub struct Simulator {
     oracle_open: Vec<(Millis, Vec<Decision>, i64, f64)>,
     /// Closed windows, solved when taken (solving is not part of generation).
     oracle_done: Vec<(ProductIx, Millis, Vec<Decision>, i64, f64)>,
-    /// Delivered records' buffers, reused.
-    pool: Vec<RecordBuf>,
     /// Per product, the last live price seen (its bits) and it in cents.
     cents: Vec<(u64, u64)>,
     delivered_until: Millis,
@@ -350,7 +343,7 @@ impl Simulator {
             json_ids,
             partition_of,
             encoder: Encoder::new(),
-            pending: (0..sc.partitions).map(|_| VecDeque::new()).collect(),
+            pending: (0..sc.partitions).map(|_| Outbox::default()).collect(),
             faults: Faults::new(&sc.faults),
             next_event: 0,
             next_session: 0,
@@ -359,7 +352,6 @@ impl Simulator {
             stats: SimStats::new(sc.trend.len()),
             oracle_open: vec![(Millis::MIN, Vec::new(), 0, 0.0); n],
             oracle_done: Vec::new(),
-            pool: Vec::new(),
             cents: shop
                 .items()
                 .iter()
@@ -503,15 +495,8 @@ impl Simulator {
     }
 
     fn deliver<S: RecordSink + ?Sized>(&mut self, before: Option<Millis>, sink: &mut S) {
-        for (p, queue) in self.pending.iter_mut().enumerate() {
-            while queue
-                .front()
-                .is_some_and(|r| before.is_none_or(|b| r.at < b))
-            {
-                let Some(rec) = queue.pop_front() else { break };
-                sink.record(p as u32, rec.at, rec.bytes.as_bytes());
-                self.pool.push(rec.bytes);
-            }
+        for (p, outbox) in self.pending.iter_mut().enumerate() {
+            outbox.deliver(before, |at, bytes| sink.record(p as u32, at, bytes));
         }
     }
 
