@@ -3,7 +3,6 @@
 //! price, buy from stock; every event becomes wire bytes on its partition.
 //! Same scenario and seed ⇒ the same bytes.
 
-use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use pipeline::Millis;
@@ -40,18 +39,34 @@ impl<F: FnMut(u32, Millis, &[u8])> RecordSink for F {
     }
 }
 
-/// A scheduled action, ordered by time then scheduling order.
+/// A scheduled action, ordered by time then scheduling order: both in one
+/// `u128` key (one comparison where a tuple takes two and a branch), and
+/// reversed, so the heap's greatest is the earliest.
 #[derive(Clone, Copy, Debug)]
 struct Scheduled {
-    time: Millis,
-    /// Unique: two entries never compare equal, so the action need not be compared.
-    seq: u64,
+    /// The time with its sign bit flipped (so it orders as unsigned) over the
+    /// sequence number. Unique: the action need never be compared.
+    key: u128,
     action: Action,
+}
+
+impl Scheduled {
+    fn new(time: Millis, seq: u64, action: Action) -> Scheduled {
+        let time = (time as u64) ^ (1 << 63);
+        Scheduled {
+            key: (u128::from(time) << 64) | u128::from(seq),
+            action,
+        }
+    }
+
+    fn time(&self) -> Millis {
+        (((self.key >> 64) as u64) ^ (1 << 63)) as Millis
+    }
 }
 
 impl Ord for Scheduled {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.time, self.seq).cmp(&(other.time, other.seq))
+        other.key.cmp(&self.key)
     }
 }
 
@@ -63,7 +78,7 @@ impl PartialOrd for Scheduled {
 
 impl PartialEq for Scheduled {
     fn eq(&self, other: &Self) -> bool {
-        self.cmp(other).is_eq()
+        self.key == other.key
     }
 }
 
@@ -152,7 +167,7 @@ pub struct Simulator {
     end: Millis,
     intensity: Intensity,
     demand: Demand,
-    queue: BinaryHeap<Reverse<Scheduled>>,
+    queue: BinaryHeap<Scheduled>,
     seq: u64,
     sessions: Vec<Session>,
     free: Vec<u32>,
@@ -373,11 +388,7 @@ impl Simulator {
 
     fn schedule(&mut self, time: Millis, action: Action) {
         self.seq += 1;
-        self.queue.push(Reverse(Scheduled {
-            time,
-            seq: self.seq,
-            action,
-        }));
+        self.queue.push(Scheduled::new(time, self.seq, action));
     }
 
     fn schedule_initial(&mut self) {
@@ -464,13 +475,14 @@ impl Simulator {
         sink: &mut S,
     ) {
         let until = until.min(self.end);
-        while let Some(Reverse(next)) = self.queue.peek().copied() {
-            if next.time >= until {
+        while let Some(next) = self.queue.peek().copied() {
+            let time = next.time();
+            if time >= until {
                 break;
             }
             self.queue.pop();
-            self.clock = next.time;
-            self.act(next.time, next.action, shop);
+            self.clock = time;
+            self.act(time, next.action, shop);
             // Records due before now can be delivered: anything new is due later.
             if self.clock >= self.delivered_until + 1_000 {
                 self.delivered_until = self.clock;
