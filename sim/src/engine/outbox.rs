@@ -64,7 +64,19 @@ impl Outbox {
 
     /// Hands every record due before `before` (all, for `None`) to `sink`
     /// in order, then reclaims the buffer's delivered bytes.
-    pub(super) fn deliver(&mut self, before: Option<Millis>, mut sink: impl FnMut(Millis, &[u8])) {
+    #[inline] // most calls (the workbench's small steps) find nothing due
+    pub(super) fn deliver(&mut self, before: Option<Millis>, sink: impl FnMut(Millis, &[u8])) {
+        if self
+            .queue
+            .front()
+            .is_some_and(|r| before.is_none_or(|b| r.at < b))
+        {
+            self.deliver_due(before, sink);
+        }
+    }
+
+    #[inline(never)]
+    fn deliver_due(&mut self, before: Option<Millis>, mut sink: impl FnMut(Millis, &[u8])) {
         let bytes = self.bytes.as_bytes();
         while let Some(&r) = self.queue.front() {
             if before.is_some_and(|b| r.at >= b) {
