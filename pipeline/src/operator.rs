@@ -616,8 +616,12 @@ impl Pipeline {
             end,
         };
         let mut aggregates: Vec<_> = aggregates.into_iter().collect();
-        aggregates.sort_unstable_by(|a, b| {
-            self.products.names[a.0 as usize].cmp(&self.products.names[b.0 as usize])
+        let (names, prefixes) = (&self.products.names, &self.products.name_prefixes);
+        aggregates.sort_unstable_by(|(a, _), (b, _)| {
+            let (a, b) = (*a as usize, *b as usize);
+            prefixes[a]
+                .cmp(&prefixes[b])
+                .then_with(|| names[a].cmp(&names[b]))
         });
         for (product, aggregate) in &aggregates {
             let i = *product as usize;

@@ -23,7 +23,16 @@ impl Pipeline {
     /// Accepts held events the rest of the stream has reached (up to the
     /// out-of-orderness: a host merging partitions by event time, like
     /// replay, has then reached them too).
+    #[inline] // once per event, and nearly always nothing is held
     pub(super) fn confirm_caught_up<C: Catalog + ?Sized>(&mut self, catalog: &C, out: &mut Output) {
+        if self.holds.len() == 0 {
+            return;
+        }
+        self.confirm_held_within(catalog, out);
+    }
+
+    #[inline(never)]
+    fn confirm_held_within<C: Catalog + ?Sized>(&mut self, catalog: &C, out: &mut Output) {
         let reached = self.latest.saturating_add(self.config.out_of_orderness);
         while let Some((p, held)) = self.holds.take_first_within(reached) {
             self.confirm(p, held, catalog, out);
