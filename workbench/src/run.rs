@@ -408,11 +408,13 @@ impl ClosedLoop {
                 record: self.opts.record,
                 redelivery,
                 now,
+                rules: Vec::new(),
             };
             let started = std::time::Instant::now();
             let priced =
                 self.pricer
                     .price_batch(self.pricing.as_mut(), &self.version, &batch, &mut stage);
+            stage.tally();
             if let Err(e) = priced {
                 self.summary.model_errors += 1;
                 self.summary.last_model_error = Some(e.message);
@@ -460,6 +462,22 @@ struct LoopStage<'a> {
     record: bool,
     redelivery: bool,
     now: Millis,
+    /// Decisions by rule in this batch, added to the summary's counts
+    /// (keyed by name) once per batch rather than looked up per decision.
+    rules: Vec<(Rule, u64)>,
+}
+
+impl LoopStage<'_> {
+    fn tally(&mut self) {
+        for (rule, n) in self.rules.drain(..) {
+            match self.summary.decisions.get_mut(rule.as_str()) {
+                Some(count) => *count += n,
+                None => {
+                    self.summary.decisions.insert(rule.as_str().to_string(), n);
+                }
+            }
+        }
+    }
 }
 
 impl PriceStage for LoopStage<'_> {
@@ -473,12 +491,9 @@ impl PriceStage for LoopStage<'_> {
         if a.applied && !(a.floor - 1e-9..=a.ceiling + 1e-9).contains(&a.final_price) {
             s.guardrail_breaches += 1;
         }
-        // No `String` per decision: the rule's name is allocated once.
-        match s.decisions.get_mut(a.rule.as_str()) {
-            Some(n) => *n += 1,
-            None => {
-                s.decisions.insert(a.rule.as_str().to_string(), 1);
-            }
+        match self.rules.iter_mut().find(|(rule, _)| *rule == a.rule) {
+            Some((_, n)) => *n += 1,
+            None => self.rules.push((a.rule, 1)),
         }
         if let Some(update) = &d.update
             && let Some(item) = self.shop.item_mut(&update.product_id)
