@@ -204,15 +204,31 @@ fn string_end(s: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero = |v: u64| v.wrapping_sub(ONES) & !v;
-    let mut i = 0;
-    while let Some(chunk) = s.get(i..i + 8) {
+    let flags = |x: u64| {
+        let control = x.wrapping_sub(ONES * 0x20) & !x;
+        (zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\'))) | control) & HIGH
+    };
+    let word = |chunk: &[u8]| {
         let mut word = [0; 8];
         word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let control = x.wrapping_sub(ONES * 0x20) & !x;
-        let hits =
-            (zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\'))) | control)
-                & HIGH;
+        u64::from_le_bytes(word)
+    };
+    let mut i = 0;
+    // Two words per step (most strings end within 16 bytes): one branch.
+    while let Some(chunk) = s.get(i..i + 16) {
+        let (lo, hi) = (flags(word(&chunk[..8])), flags(word(&chunk[8..])));
+        if lo | hi != 0 {
+            let first = if lo != 0 {
+                lo.trailing_zeros()
+            } else {
+                64 + hi.trailing_zeros()
+            };
+            return Some(i + first as usize / 8);
+        }
+        i += 16;
+    }
+    if let Some(chunk) = s.get(i..i + 8) {
+        let hits = flags(word(chunk));
         if hits != 0 {
             return Some(i + hits.trailing_zeros() as usize / 8);
         }
