@@ -21,13 +21,21 @@ pub fn session_key(session_id: &[u8]) -> u64 {
 }
 
 impl Aggregate {
-    /// An empty aggregate with room for `sessions` distinct sessions (the
-    /// product's count in its last window: the set then rarely grows).
-    pub fn with_session_capacity(sessions: usize) -> Aggregate {
+    /// An empty aggregate counting sessions in `set` (emptied: a closed
+    /// window's, reused), with room for `sessions` of them (the product's
+    /// count in its last window: the set then rarely grows).
+    pub fn with_session_set(mut set: DigestSet<u64>, sessions: usize) -> Aggregate {
+        set.clear();
+        set.reserve(sessions);
         Aggregate {
-            sessions: DigestSet::with_capacity_and_hasher(sessions, Default::default()),
+            sessions: set,
             ..Aggregate::default()
         }
+    }
+
+    /// The session set, for a later window's aggregate.
+    pub fn into_session_set(self) -> DigestSet<u64> {
+        self.sessions
     }
 
     pub fn add(&mut self, ev: &ClickEvent<'_>, session: u64) {

@@ -465,13 +465,10 @@ impl Pipeline {
         for w in self.spec.windows(event.event_time) {
             if !self.is_closed(partition, w) {
                 let open = self.windows.entry(w.end).or_default();
-                let sessions = &self.products.sessions;
+                let products = &mut self.products;
                 open.aggregates
                     .entry(product)
-                    .or_insert_with(|| {
-                        let hint = sessions.get(product as usize).copied().unwrap_or(0);
-                        Aggregate::with_session_capacity(hint as usize)
-                    })
+                    .or_insert_with(|| products.new_aggregate(product))
                     .add(event, session);
                 // The smallest: a held event comes in after later records.
                 match open.first.iter_mut().find(|(q, _)| *q == partition) {
@@ -658,6 +655,8 @@ impl Pipeline {
             out.features.push(record);
             self.counters.feature_records += 1;
         }
+        let sets = aggregates.into_iter().map(|(_, a)| a.into_session_set());
+        self.products.spare_sets.extend(sets);
         self.last_closed = self.last_closed.max(end);
         self.counters.windows_closed += 1;
     }

@@ -4,8 +4,10 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
+use crate::aggregate::Aggregate;
 use crate::catalog::Catalog;
 use crate::features::Trend;
+use crate::prehashed::DigestSet;
 use crate::watermark::PartitionId;
 
 /// Products seen so far, interned to dense indexes, with their view history
@@ -30,6 +32,9 @@ pub(super) struct Products {
     /// Distinct sessions in the product's last closed window: the size a
     /// new window's session set starts at.
     pub(super) sessions: Vec<u32>,
+    /// Session sets of closed windows' aggregates, emptied and reused by
+    /// the next windows' (no allocation per product and window).
+    pub(super) spare_sets: Vec<DigestSet<u64>>,
 }
 
 impl Products {
@@ -44,6 +49,14 @@ impl Products {
         }
         catalog.item(id)?;
         Some(self.intern(id, home, Trend::default()))
+    }
+
+    /// A new window's aggregate for `product`, its session set sized to
+    /// the product's last window.
+    pub(super) fn new_aggregate(&mut self, product: u32) -> Aggregate {
+        let hint = self.sessions.get(product as usize).copied().unwrap_or(0);
+        let set = self.spare_sets.pop().unwrap_or_default();
+        Aggregate::with_session_set(set, hint as usize)
     }
 
     /// The index of a product seen before.
