@@ -50,37 +50,27 @@ impl Simulator {
         let mut rng = event_rng(self.sc.seed, s.id, t, event_type);
         let rng = &mut rng;
         let fault = self.faults.draw(rng);
-        let out = &mut self.pending[partition];
-        let start = out.end();
-        let bytes = out.buf();
-        let unknown;
-        match fault {
-            Some(Fault::MissingField) => {
-                self.encoder.encode_variant(&ev, Variant::NoSession, bytes)
-            }
-            Some(Fault::BadValue) => {
-                self.encoder
-                    .encode_variant(&ev, Variant::PriceAsString, bytes)
-            }
-            Some(Fault::Oversize) => self.encoder.encode_variant(&ev, Variant::Oversize, bytes),
+        let (encoder, next_event) = (&mut self.encoder, self.next_event);
+        let (start, len) = self.pending[partition].write(|bytes| match fault {
+            Some(Fault::MissingField) => encoder.encode_variant(&ev, Variant::NoSession, bytes),
+            Some(Fault::BadValue) => encoder.encode_variant(&ev, Variant::PriceAsString, bytes),
+            Some(Fault::Oversize) => encoder.encode_variant(&ev, Variant::Oversize, bytes),
             Some(Fault::UnknownProduct) => {
-                unknown = format!("sku-unknown-{}", self.next_event);
-                self.encoder.encode(
-                    &WireEvent {
-                        product_id: &unknown,
-                        ..ev
-                    },
-                    bytes,
-                );
+                let unknown = format!("sku-unknown-{next_event}");
+                let ev = WireEvent {
+                    product_id: &unknown,
+                    ..ev
+                };
+                encoder.encode(&ev, bytes);
             }
             Some(Fault::MalformedJson) => {
-                self.encoder.encode(&ev, bytes);
+                let start = bytes.len();
+                encoder.encode(&ev, bytes);
                 let cut = rng.random_range(1..bytes.len() - start - 1);
                 bytes.truncate(start + cut);
             }
-            None => self.encoder.encode(&ev, bytes),
-        }
-        let len = bytes.len() - start;
+            None => encoder.encode(&ev, bytes),
+        });
         let jitter = self.sc.out_of_orderness.0;
         let at = t + if jitter > 0 {
             rng.random_range(0..=jitter)

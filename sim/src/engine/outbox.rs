@@ -30,22 +30,11 @@ struct Entry {
 const COMPACT_FROM: usize = 1 << 16;
 
 impl Outbox {
-    /// Where records are written; what is written after [`Outbox::end`]
-    /// joins the queue with [`Outbox::queue`].
-    pub(super) fn buf(&mut self) -> &mut RecordBuf {
-        &mut self.bytes
-    }
-
-    /// The offset the next record written starts at.
-    pub(super) fn end(&self) -> usize {
-        self.bytes.len()
-    }
-
     /// Writes a record with `write` after what the buffer holds; its (start, len).
     pub(super) fn write(&mut self, write: impl FnOnce(&mut RecordBuf)) -> (usize, usize) {
-        let start = self.end();
+        let start = self.bytes.len();
         write(&mut self.bytes);
-        (start, self.end() - start)
+        (start, self.bytes.len() - start)
     }
 
     /// Queues `bytes[start..start + len]` for delivery at `at`, after every
@@ -131,8 +120,7 @@ mod tests {
             for (i, &(dt, len, twice)) in records.iter().enumerate() {
                 let at = clock + dt;
                 let bytes: Vec<u8> = (0..len).map(|k| (i + k) as u8).collect();
-                let start = outbox.end();
-                outbox.buf().append_sized(len, |w| w.put(&bytes));
+                let (start, len) = outbox.write(|b| b.append_sized(len, |w| w.put(&bytes)));
                 outbox.queue(at, start, len);
                 want.push((at, bytes.clone()));
                 if twice {
