@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod audit;
+mod byte_scan;
 pub mod catalog;
 pub mod config;
 pub mod dead_letter;

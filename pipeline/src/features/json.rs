@@ -7,6 +7,7 @@ use std::cell::{Cell, RefCell};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::{FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION, FeatureRecord};
+use crate::byte_scan::string_end;
 use crate::sized_writer::{RecordBuf, SizedWriter, append_sized};
 use crate::time::{Millis, format_rfc3339, rfc3339_fixed};
 
@@ -105,9 +106,10 @@ const FEATURE_KEYS: [([u8; 32], usize); FEATURE_COUNT] = {
     keys
 };
 
-/// A string as serde_json writes it: as it is when nothing needs escaping.
+/// A string as serde_json writes it: as it is when nothing needs escaping
+/// (looked for a word at a time).
 fn json_str(w: &mut SizedWriter<'_>, s: &str) -> serde_json::Result<()> {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if string_end(s.as_bytes()).is_none() {
         w.put(b"\"");
         w.put(s.as_bytes());
         w.put(b"\"");
