@@ -114,6 +114,10 @@ struct Source {
     spare: Vec<Vec<u8>>,
 }
 
+/// Bytes of feature records written at once (at least a buffered writer's
+/// capacity, so that it passes them on as they are).
+const OUT_CHUNK: usize = 256 << 10;
+
 /// Line buffers kept for reuse: a batch's worth, each of a usual size.
 const SPARE_BUFFERS: usize = 1024;
 const SPARE_CAPACITY: usize = 4096;
@@ -284,6 +288,7 @@ pub fn replay(
     }
     host.driver.end_of_input();
     host.close_windows(&mut catalog, &orders)?;
+    host.write_features()?;
     Ok(ReplaySummary {
         stats: host.driver.core().stats(),
         blank_lines: sources.iter().map(|s| s.lines.blank_lines()).sum(),
@@ -299,7 +304,9 @@ struct Host<'w> {
     prices: VecDeque<crate::pricer::PriceUpdate>,
     /// One dead letter, serialized before it is written.
     scratch: Vec<u8>,
-    /// One feature record, serialized before it is written.
+    /// Feature records serialized and not yet written: written in chunks
+    /// of [`OUT_CHUNK`], which a buffered writer passes on without copying
+    /// them into its own buffer.
     line: RecordBuf,
     /// The allocation of the last batch's records, kept for the next one
     /// (batches are small and many: a few records each).
@@ -316,14 +323,13 @@ impl Host<'_> {
     ) -> Result<(), ReplayError> {
         while let Some(window) = self.driver.next_window(self.clock, catalog, orders) {
             for f in &window.features {
-                self.line.clear();
                 f.write_json_to(&mut self.line)
                     .map_err(io::Error::from)
                     .map_err(output_error("feature records"))?;
                 self.line.push(b'\n');
-                self.features_out
-                    .write_all(self.line.as_bytes())
-                    .map_err(output_error("feature records"))?;
+                if self.line.len() >= OUT_CHUNK {
+                    self.write_features()?;
+                }
             }
             while self
                 .prices
@@ -362,6 +368,14 @@ impl Host<'_> {
         self.driver.ingest(partition, self.clock, &records, catalog);
         self.spare_records = RawRecord::recycle(records);
         self.close_windows(catalog, orders)
+    }
+
+    fn write_features(&mut self) -> Result<(), ReplayError> {
+        self.features_out
+            .write_all(self.line.as_bytes())
+            .map_err(output_error("feature records"))?;
+        self.line.clear();
+        Ok(())
     }
 
     fn flush_dead_letters(&mut self) -> Result<(), ReplayError> {
