@@ -38,6 +38,7 @@ pub(super) struct Products {
 }
 
 impl Products {
+    #[inline]
     pub(super) fn lookup<C: Catalog + ?Sized>(
         &mut self,
         id: &str,
