@@ -244,7 +244,7 @@ pub fn replay(
         clock: Millis::MIN,
         prices: prices.into(),
         scratch: Vec::new(),
-        line: RecordBuf::default(),
+        unwritten: RecordBuf::default(),
         spare_records: Vec::new(),
     };
     let batch_size = options.batch_size.max(1);
@@ -307,7 +307,7 @@ struct Host<'w> {
     /// Feature records serialized and not yet written: written in chunks
     /// of [`OUT_CHUNK`], which a buffered writer passes on without copying
     /// them into its own buffer.
-    line: RecordBuf,
+    unwritten: RecordBuf,
     /// The allocation of the last batch's records, kept for the next one
     /// (batches are small and many: a few records each).
     spare_records: Vec<RawRecord<'static>>,
@@ -323,11 +323,11 @@ impl Host<'_> {
     ) -> Result<(), ReplayError> {
         while let Some(window) = self.driver.next_window(self.clock, catalog, orders) {
             for f in &window.features {
-                f.write_json_to(&mut self.line)
+                f.write_json_to(&mut self.unwritten)
                     .map_err(io::Error::from)
                     .map_err(output_error("feature records"))?;
-                self.line.push(b'\n');
-                if self.line.len() >= OUT_CHUNK {
+                self.unwritten.push(b'\n');
+                if self.unwritten.len() >= OUT_CHUNK {
                     self.write_features()?;
                 }
             }
@@ -372,9 +372,9 @@ impl Host<'_> {
 
     fn write_features(&mut self) -> Result<(), ReplayError> {
         self.features_out
-            .write_all(self.line.as_bytes())
+            .write_all(self.unwritten.as_bytes())
             .map_err(output_error("feature records"))?;
-        self.line.clear();
+        self.unwritten.clear();
         Ok(())
     }
 
