@@ -103,7 +103,7 @@ impl Dedup {
     }
 
     /// Adds `key` at the back of the queue unless it is remembered already.
-    fn insert(&mut self, key: u128, event_time: Millis, partition: PartitionId) -> bool {
+    fn insert(&mut self, key: u128, event_time: Millis, partition: PartitionId) {
         let (order, front) = (&self.order, self.front);
         let seq = front.wrapping_add(order.len() as u32);
         let rehash = |&e: &u64| hash(order[position(front, e)].0);
@@ -111,11 +111,10 @@ impl Dedup {
             .index
             .entry(hash(key), |&e| holds(order, front, e, key), rehash)
         {
-            Entry::Occupied(_) => false,
+            Entry::Occupied(_) => {}
             Entry::Vacant(slot) => {
                 slot.insert(u64::from(tag(key)) << 32 | u64::from(seq));
                 self.order.push_back((key, event_time, partition));
-                true
             }
         }
     }
