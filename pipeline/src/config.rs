@@ -136,8 +136,16 @@ impl PipelineConfig {
         if self.velocity_horizon == 0 {
             return err("velocity_horizon", "must be positive");
         }
-        if self.dedup_capacity == 0 {
-            return err("dedup_capacity", "must be at least 1");
+        // The dedup index numbers its entries in 32 bits.
+        if !(1..=u32::MAX as usize).contains(&self.dedup_capacity) {
+            return err(
+                "dedup_capacity",
+                format!(
+                    "must be between 1 and {}, got {}",
+                    u32::MAX,
+                    self.dedup_capacity
+                ),
+            );
         }
         if self.max_record_bytes == 0 {
             return err("max_record_bytes", "must be at least 1");
@@ -168,6 +176,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(c.validate().unwrap_err().key, "hop");
+        for bad in [0, u32::MAX as usize + 1] {
+            let c = PipelineConfig {
+                dedup_capacity: bad,
+                ..Default::default()
+            };
+            assert_eq!(c.validate().unwrap_err().key, "dedup_capacity");
+        }
         assert!(PipelineConfig::default().validate().is_ok());
     }
 }

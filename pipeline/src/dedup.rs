@@ -66,6 +66,7 @@ impl Dedup {
             index: HashTable::new(),
             order: VecDeque::new(),
             front: 0,
+            // The config refuses more; a caller of the library gets the bound.
             capacity: capacity.clamp(1, u32::MAX as usize),
             horizon,
             evicted_early: 0,
