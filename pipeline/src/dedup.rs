@@ -60,6 +60,11 @@ fn tag(key: u128) -> u32 {
     (key >> 96) as u32
 }
 
+/// The index entry of `key` at sequence number `seq`.
+fn entry(key: u128, seq: u32) -> u64 {
+    u64::from(tag(key)) << 32 | u64::from(seq)
+}
+
 impl Dedup {
     pub fn new(capacity: usize, horizon: Millis) -> Dedup {
         Dedup {
@@ -89,6 +94,32 @@ impl Dedup {
         watermark: Millis,
         partition: PartitionId,
     ) {
+        self.forget_expired(watermark);
+        self.insert(key, event_time, partition);
+    }
+
+    /// [`Dedup::remember`] of a key not remembered (its [`Dedup::contains`]
+    /// was false, and nothing was remembered since): the index is not
+    /// searched for it again, a new entry goes into the first free slot.
+    pub fn remember_new(
+        &mut self,
+        key: u128,
+        event_time: Millis,
+        watermark: Millis,
+        partition: PartitionId,
+    ) {
+        debug_assert!(!self.contains(key), "remember_new of a remembered key");
+        self.forget_expired(watermark);
+        let (order, front) = (&self.order, self.front);
+        let seq = front.wrapping_add(order.len() as u32);
+        let rehash = |&e: &u64| hash(order[position(front, e)].0);
+        self.index.insert_unique(hash(key), entry(key, seq), rehash);
+        self.order.push_back((key, event_time, partition));
+    }
+
+    /// Forgets what is older than `watermark - horizon`, and the oldest
+    /// entry when full (making room for one more).
+    fn forget_expired(&mut self, watermark: Millis) {
         let expiry = watermark.saturating_sub(self.horizon);
         while let Some(&(old, t, _)) = self.order.front() {
             let full = self.order.len() >= self.capacity;
@@ -100,7 +131,6 @@ impl Dedup {
             }
             self.forget_oldest(old);
         }
-        self.insert(key, event_time, partition);
     }
 
     /// Adds `key` at the back of the queue unless it is remembered already.
@@ -114,7 +144,7 @@ impl Dedup {
         {
             Entry::Occupied(_) => {}
             Entry::Vacant(slot) => {
-                slot.insert(u64::from(tag(key)) << 32 | u64::from(seq));
+                slot.insert(entry(key, seq));
                 self.order.push_back((key, event_time, partition));
             }
         }
@@ -290,7 +320,12 @@ mod tests {
                 wm += dwm;
                 let key = pool_key(kind, a, b);
                 proptest::prop_assert_eq!(d.contains(key), r.seen.contains(&key));
-                d.remember(key, t, wm, PartitionId(p));
+                // The core's way for a new key: no second search.
+                if r.seen.contains(&key) {
+                    d.remember(key, t, wm, PartitionId(p));
+                } else {
+                    d.remember_new(key, t, wm, PartitionId(p));
+                }
                 r.remember(key, t, wm, PartitionId(p));
                 for kind in 0..3 {
                     for a in 0..4 {

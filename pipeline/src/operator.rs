@@ -478,7 +478,9 @@ impl Pipeline {
             }
         }
         let wm = self.watermarks.watermark();
-        self.dedup.remember(id_key, event.event_time, wm, partition);
+        // `admit` found the id new, and nothing was remembered since.
+        self.dedup
+            .remember_new(id_key, event.event_time, wm, partition);
         self.observed_since = self.observed_since.min(event.event_time);
         self.watermarks.observe(partition, event.event_time);
         self.latest = self.latest.max(event.event_time);
