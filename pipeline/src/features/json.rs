@@ -10,6 +10,9 @@ use super::{FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION, FeatureRecord};
 use crate::byte_scan::string_end;
 use crate::sized_writer::{RecordBuf, SizedWriter, append_sized};
 use crate::time::{Millis, format_rfc3339, rfc3339_fixed};
+use product_text::ProductTexts;
+
+mod product_text;
 
 impl FeatureRecord {
     /// Appends the record as JSON to `out`: byte for byte what its
@@ -42,29 +45,16 @@ impl FeatureRecord {
         texts: &mut FloatTexts,
     ) -> serde_json::Result<()> {
         let mut floats = zmij::Buffer::new();
-        w.put(b"{\"product_id\":");
-        json_str(w, &self.product_id)?;
-        w.put(b",\"window_start\":\"");
+        let fixed = texts.products.get(self, &mut floats, &mut texts.prices)?;
+        w.put(fixed.head());
         time(w, self.window.start, 0);
         w.put(b"\",\"window_end\":\"");
         time(w, self.window.end, 1);
-        w.put(b"\",\"brand\":");
-        json_str(w, &self.brand)?;
-        w.put(b",\"model\":");
-        json_str(w, &self.model)?;
-        w.put(b",\"category\":");
-        json_str(w, &self.category)?;
-        w.put(b",\"base_price\":");
-        write_price(w, &mut floats, texts, self.base_price);
-        w.put(b",\"current_price\":");
-        write_price(w, &mut floats, texts, self.current_price);
-        w.put(b",\"cost\":");
-        write_price(w, &mut floats, texts, self.cost);
-        w.put(b",\"price_version\":");
+        w.put(fixed.middle());
+        write_price(w, &mut floats, &mut texts.prices, self.current_price);
+        w.put(fixed.tail());
         w.uint(self.price_version);
-        w.put(b",\"features_version\":");
-        w.uint(FEATURES_VERSION.into());
-        w.put(b",\"features\":");
+        w.put(FEATURES_VERSION_JSON);
         for ((piece, len), &v) in FEATURE_KEYS.iter().zip(&self.features) {
             w.put_padded(piece, *len);
             write_feature(w, &mut floats, texts, v);
@@ -73,6 +63,10 @@ impl FeatureRecord {
         Ok(())
     }
 }
+
+/// `,"features_version":` with [`FEATURES_VERSION`] and the features' key
+/// (a test checks the number).
+const FEATURES_VERSION_JSON: &[u8] = b",\"features_version\":2,\"features\":";
 
 /// Bytes of a feature record besides its strings, with room to spare: keys
 /// (~830), 34 floats of at most 15 bytes and 3 of at most 24, two integers
@@ -141,9 +135,9 @@ fn time(w: &mut SizedWriter<'_>, t: Millis, which: usize) {
 
 /// A price as serde_json writes an `f64`: zmij's shortest form, `null` if
 /// not finite.
-fn write_price(out: &mut SizedWriter<'_>, buf: &mut zmij::Buffer, texts: &mut FloatTexts, v: f64) {
+fn write_price(out: &mut SizedWriter<'_>, buf: &mut zmij::Buffer, texts: &mut PriceTexts, v: f64) {
     match v.is_finite() {
-        true => texts.prices.write(out, buf, v, v.to_bits()),
+        true => texts.write(out, buf, v, v.to_bits()),
         false => out.put(b"null"),
     }
 }
@@ -158,14 +152,18 @@ const WHOLE_MAX: u32 = 1 << 24;
 /// record of a window shares), and a product's prices change rarely.
 pub(super) struct FloatTexts {
     features: TextSlots<16, 1024>,
-    prices: TextSlots<24, 1024>,
+    prices: PriceTexts,
+    products: ProductTexts,
 }
+
+type PriceTexts = TextSlots<24, 1024>;
 
 impl FloatTexts {
     pub(super) fn new() -> FloatTexts {
         FloatTexts {
             features: TextSlots::new(),
             prices: TextSlots::new(),
+            products: ProductTexts::new(),
         }
     }
 }
@@ -269,6 +267,7 @@ impl Serialize for FeatureRecord {
 mod tests {
     use super::*;
     use crate::window::Window;
+    use std::sync::Arc;
 
     #[test]
     fn write_json_is_what_serde_writes() {
@@ -300,6 +299,12 @@ mod tests {
             String::from_utf8(out).unwrap(),
             serde_json::to_string(&record).unwrap()
         );
+    }
+
+    #[test]
+    fn the_features_version_piece_holds_the_version() {
+        let want = format!(",\"features_version\":{FEATURES_VERSION},\"features\":");
+        assert_eq!(FEATURES_VERSION_JSON, want.as_bytes());
     }
 
     fn feature_text(v: f32) -> String {
@@ -394,6 +399,46 @@ mod tests {
                     cost: f64::from(a + b) / 3.0,
                     price_version: 1,
                     features,
+                };
+                let mut out = Vec::new();
+                record.write_json(&mut out).unwrap();
+                proptest::prop_assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    serde_json::to_string(&record).unwrap()
+                );
+            }
+        }
+
+        /// A few products written window after window, some sharing a
+        /// slot, their catalog entries changing (prices, names, a new
+        /// allocation of the same text): each record still gives serde_json's
+        /// bytes, never another product's or an older version's text.
+        #[test]
+        fn products_written_again_come_out_as_serde_writes_them(
+            steps in proptest::collection::vec((0..5usize, 0..6u8, 0..3u8, 0..3u8), 1..60),
+        ) {
+            let text = |s: String| -> Arc<str> { s.into() };
+            // Per product: id, brand, model, category (each its own allocation).
+            let mut catalog: Vec<[Arc<str>; 4]> = (0..5)
+                .map(|p| [text(format!("sku-{p}")), text("b".into()), text("m \"x\"".into()), text(format!("c{p}"))])
+                .collect();
+            for (window, &(p, change, base, cost)) in steps.iter().enumerate() {
+                // One string anew (the same text or another) or none.
+                if let Some(s) = catalog[p].get_mut(usize::from(change)) {
+                    *s = text(format!("{s}{}", window % 2));
+                }
+                let [product_id, brand, model, category] = catalog[p].clone();
+                let record = FeatureRecord {
+                    product_id,
+                    window: Window { start: window as i64 * 100_000, end: (window as i64 + 1) * 100_000 },
+                    brand,
+                    model,
+                    category,
+                    base_price: 100.0 + f64::from(base),
+                    current_price: 99.5,
+                    cost: 40.25 + f64::from(cost) / 3.0,
+                    price_version: window as u64,
+                    features: [window as f32; FEATURE_COUNT],
                 };
                 let mut out = Vec::new();
                 record.write_json(&mut out).unwrap();
