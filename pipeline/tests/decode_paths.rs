@@ -2,6 +2,7 @@
 //! agree on every input: the same event, or the same reason and detail
 //! (`decode` takes the fast path first, `decode_general` never does).
 
+use pipeline::decode::Layout;
 use pipeline::{decode, decode_general};
 use proptest::prelude::*;
 
@@ -192,6 +193,45 @@ proptest! {
         to in any::<u8>(),
     ) {
         same_when_cut_or_changed(&bytes, cut, flip, to)?;
+    }
+
+    /// Read where it lies in a buffer, before the newline that ends it and
+    /// whatever follows: a record is read as on its own line, or left to
+    /// the line reader; what follows its newline changes nothing.
+    #[test]
+    fn records_read_in_a_buffer_as_on_their_own_line(
+        bytes in compact(),
+        cut in any::<prop::sample::Index>(),
+        flip in any::<prop::sample::Index>(),
+        to in any::<u8>(),
+        after in prop::collection::vec(any::<u8>(), 0..40),
+    ) {
+        let mut changed = bytes.clone();
+        let i = flip.index(changed.len());
+        changed[i] = to;
+        let cut = &bytes[..cut.index(bytes.len() + 1)];
+        for record in [&bytes[..], cut, &changed] {
+            let mut rest = record.to_vec();
+            rest.push(b'\n');
+            let alone = Layout::of_prefix(&rest);
+            rest.extend_from_slice(&after);
+            let found = Layout::of_prefix(&rest);
+            prop_assert_eq!(found, alone);
+            if let Some((len, layout)) = found {
+                prop_assert!(!rest[..len].contains(&b'\n'));
+                prop_assert_eq!(Some(layout), Layout::of(&rest[..len]));
+                if !record.contains(&b'\n') {
+                    prop_assert_eq!(len, record.len());
+                }
+            }
+        }
+        // The usual record is found so.
+        let mut rest = bytes.clone();
+        rest.push(b'\n');
+        if let Some(layout) = Layout::of(&bytes) {
+            prop_assert_eq!(Layout::of_prefix(&rest).map(|(len, _)| len), Some(bytes.len()));
+            prop_assert_eq!(Layout::of_prefix(&rest).map(|(_, l)| l), Some(layout));
+        }
     }
 
     #[test]

@@ -332,6 +332,39 @@ impl<R: BufRead> NdjsonLines<R> {
         }
     }
 
+    /// [`NdjsonLines::next_line_into`] for a caller that can often tell
+    /// where a record ends by reading it: `measure` gets the buffered
+    /// bytes from the line's start and gives the record's length and what
+    /// it learned. A record of at most `limit` bytes followed by `\n` is
+    /// then the line, with no search for the newline; otherwise the line is
+    /// read as usual and comes with `None`.
+    pub fn next_line_measured<T>(
+        &mut self,
+        mut buf: Vec<u8>,
+        measure: impl FnOnce(&[u8]) -> Option<(usize, T)>,
+    ) -> io::Result<Option<(Line, Option<T>)>> {
+        let chunk = self.reader.fill_buf()?;
+        if let Some((len, learned)) = measure(chunk)
+            && len > 0
+            && len <= self.limit
+            && chunk.get(len) == Some(&b'\n')
+            && chunk[len - 1] != b'\r'
+            && !chunk[..len].iter().all(u8::is_ascii_whitespace)
+        {
+            buf.clear();
+            buf.extend_from_slice(&chunk[..len]);
+            self.reader.consume(len + 1);
+            self.line += 1;
+            let line = Line {
+                number: self.line,
+                bytes: buf,
+                truncated: None,
+            };
+            return Ok(Some((line, Some(learned))));
+        }
+        Ok(self.next_line_into(buf)?.map(|line| (line, None)))
+    }
+
     /// Reads up to and including the next `\n`, keeping at most `limit`
     /// bytes of the record (plus room for its `\r\n`).
     fn read_line(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<Option<LongLine>>> {
@@ -499,6 +532,57 @@ mod tests {
                 l
             }]
         );
+    }
+
+    proptest::proptest! {
+        /// A reader told where some records end (never past a newline)
+        /// gives the lines, numbers, truncations and blank count of one
+        /// that searches every line, across reads that split lines.
+        #[test]
+        fn measured_lines_are_the_lines(
+            data in proptest::collection::vec(proptest::sample::select(b"ab \r\n".to_vec()), 0..80),
+            capacity in 1usize..12,
+            limit in 1usize..8,
+            lengths in proptest::collection::vec(0usize..10, 1..20),
+        ) {
+            let mut plain = NdjsonLines::with_limit(BufReader::with_capacity(capacity, &data[..]), limit);
+            let want: Vec<Line> = std::iter::from_fn(|| plain.next_line().unwrap()).collect();
+            let mut measured =
+                NdjsonLines::with_limit(BufReader::with_capacity(capacity, &data[..]), limit);
+            let mut got = Vec::new();
+            let mut taken = 0;
+            let mut lengths = lengths.iter().cycle();
+            // A length up to the first newline: often exactly at it.
+            let mut measure = |rest: &[u8]| {
+                let line = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+                let len = (*lengths.next().unwrap()).min(line);
+                Some((if len % 2 == 0 { line } else { len }, ()))
+            };
+            while let Some((line, learned)) = measured.next_line_measured(Vec::new(), &mut measure).unwrap() {
+                taken += usize::from(learned.is_some());
+                got.push(line);
+            }
+            proptest::prop_assert_eq!(&got, &want);
+            proptest::prop_assert_eq!(measured.blank_lines(), plain.blank_lines());
+            proptest::prop_assert!(taken <= got.len());
+        }
+    }
+
+    #[test]
+    fn a_measured_line_is_taken_where_it_lies() {
+        let data = b"{a}\n{bc}\r\n\n{d}";
+        let mut l = NdjsonLines::from_reader(&data[..]);
+        let brace = |rest: &[u8]| rest.iter().position(|&c| c == b'}').map(|i| (i + 1, ()));
+        let mut next = || {
+            let (line, learned) = l.next_line_measured(Vec::new(), brace).unwrap()?;
+            Some((line.number, line.bytes, learned.is_some()))
+        };
+        assert_eq!(next(), Some((1, b"{a}".to_vec(), true)));
+        // Before `\r\n`, or at the end of the file: read as usual.
+        assert_eq!(next(), Some((2, b"{bc}".to_vec(), false)));
+        assert_eq!(next(), Some((4, b"{d}".to_vec(), false)));
+        assert_eq!(next(), None);
+        assert_eq!(l.blank_lines(), 1);
     }
 
     #[test]

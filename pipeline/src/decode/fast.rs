@@ -58,10 +58,34 @@ impl Layout {
         Layout::compact(bytes).or_else(|| Layout::any_order(bytes))
     }
 
+    /// The layout of the record at the start of `rest` and its length in
+    /// bytes, if it is of the commonest form (see [`Layout::compact`]):
+    /// what [`Layout::of`] gives for `&rest[..length]`, read without
+    /// knowing first where the record ends (a reader then need not search
+    /// for the end of the line).
+    pub fn of_prefix(rest: &[u8]) -> Option<(usize, Layout)> {
+        let (layout, len) = Layout::compact_prefix(rest)?;
+        let record = &rest[..len];
+        if !is_ascii(record) {
+            simdutf8::basic::from_utf8(record).ok()?;
+        }
+        Some((len, layout))
+    }
+
     /// The commonest form of all: the known keys in [`KEYS`] order, no
     /// whitespace — each key with its punctuation compared as one literal,
     /// nothing looked up. Anything else is for [`Layout::any_order`].
     fn compact(bytes: &[u8]) -> Option<Layout> {
+        Layout::compact_prefix(bytes)
+            .filter(|&(_, len)| len == bytes.len())
+            .map(|(layout, _)| layout)
+    }
+
+    /// [`Layout::compact`] of the record at the start of `bytes` (whatever
+    /// follows it), and the record's length. A string never runs past a
+    /// newline (a control character), nor a number past a non-digit, so
+    /// the record is read as it would be on its own.
+    fn compact_prefix(bytes: &[u8]) -> Option<(Layout, usize)> {
         let mut p = Cursor { b: bytes, i: 0 };
         let mut f = Fields::default();
         p.literal(b"{\"event_id\":")?;
@@ -85,10 +109,7 @@ impl Layout {
             f.campaign = Some(p.raw_string()?);
         }
         p.literal(b"}")?;
-        if p.i != bytes.len() {
-            return None;
-        }
-        f.layout(bytes)
+        Some((f.layout(bytes)?, p.i))
     }
 
     /// Known keys in any order, with whitespace anywhere JSON allows it.

@@ -140,10 +140,13 @@ impl Source {
     fn read_ahead(&mut self, merged: Millis) -> Result<(), FileError> {
         loop {
             let buf = self.spare.pop().unwrap_or_default();
-            match self.lines.next_line_into(buf) {
-                Ok(Some(line)) => {
+            // Records of the usual form are read where they lie in the
+            // read buffer, which also finds their end.
+            match self.lines.next_line_measured(buf, Layout::of_prefix) {
+                Ok(Some((line, measured))) => {
                     let whole = line.truncated.is_none();
-                    let layout = whole.then(|| Layout::of(&line.bytes)).flatten();
+                    let layout =
+                        measured.or_else(|| whole.then(|| Layout::of(&line.bytes)).flatten());
                     if let Some(l) = layout
                         && let Some(session) = l.session_id(&line.bytes)
                     {
