@@ -153,11 +153,13 @@ impl Layout {
 
     /// The event of `bytes`, the record this layout was read from (`None`
     /// for any other record that does not fit it).
+    #[inline(always)] // built in the caller's frame: no copy of the event
     pub fn event<'a>(&self, bytes: &'a [u8]) -> Option<ClickEvent<'a>> {
         // The whole record once (simdutf8): cheaper than each string alone.
         self.event_in(simdutf8::basic::from_utf8(bytes).ok()?)
     }
 
+    #[inline(always)]
     fn event_in<'a>(&self, line: &'a str) -> Option<ClickEvent<'a>> {
         let s = |(a, b): Span| line.get(a as usize..b as usize).map(Cow::Borrowed);
         Some(ClickEvent {
