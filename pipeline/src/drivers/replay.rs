@@ -253,22 +253,29 @@ pub fn replay(
     let batch_size = options.batch_size.max(1);
     let mut batch: Vec<Pending> = Vec::with_capacity(batch_size);
     let mut merged = Millis::MIN;
+    for s in &mut sources {
+        s.fill(merged)?;
+    }
     loop {
-        for s in &mut sources {
-            s.fill(merged)?;
+        // The file whose next record arrives first (ties: the earlier
+        // file), and the first of the others: one pass.
+        let (mut first, mut rival): (Option<(Millis, usize)>, Option<(Millis, usize)>) =
+            (None, None);
+        for (j, s) in sources.iter().enumerate() {
+            let Some(arrival) = s.next_arrival() else {
+                continue;
+            };
+            if first.is_none_or(|f| (arrival, j) < f) {
+                rival = first;
+                first = Some((arrival, j));
+            } else if rival.is_none_or(|r| (arrival, j) < r) {
+                rival = Some((arrival, j));
+            }
         }
-        // The file whose next record arrives first (ties: the earlier file).
-        let Some(i) = (0..sources.len())
-            .filter(|&i| sources[i].next_arrival().is_some())
-            .min_by_key(|&i| (sources[i].next_arrival(), i))
-        else {
+        let Some((_, i)) = first else {
             break;
         };
         // Take its records while they arrive no later than any other file's next.
-        let rival = (0..sources.len())
-            .filter(|&j| j != i)
-            .filter_map(|j| sources[j].next_arrival().map(|a| (a, j)))
-            .min();
         let source = &mut sources[i];
         while batch.len() < batch_size {
             source.fill(merged)?;
