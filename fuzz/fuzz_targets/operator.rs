@@ -37,12 +37,13 @@ fuzz_target!(|data: &[u8]| {
     for (i, bytes) in records.iter().enumerate() {
         // The first byte of a record picks how far the clock moves (0–255 s).
         let now = T0 + 1_000 * i64::from(bytes.first().copied().unwrap_or(0)) * i as i64;
+        // Every other record as `replay` hands it over, decoded already.
+        let layout = if i % 2 == 0 { pipeline::Layout::of(bytes) } else { None };
         let raw = [RawRecord {
             bytes,
             position: Position::Offset(i as u64),
             truncated: None,
-            // Every other record as `replay` hands it over, decoded already.
-            layout: if i % 2 == 0 { pipeline::Layout::of(bytes) } else { None },
+            layout: layout.as_ref(),
         }];
         pipeline.ingest(parts[i % 3], now, &raw, catalog, &mut out);
         pipeline.advance(now, catalog, &orders, &mut out);

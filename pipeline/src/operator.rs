@@ -40,7 +40,8 @@ pub struct RawRecord<'a> {
     /// The record's [`Layout`], where a reader already read it (`replay`
     /// reads each record's time to merge its files): the core then builds
     /// the event from it instead of decoding again. `None`: decode here.
-    pub layout: Option<Layout>,
+    /// Borrowed, like the bytes: a batch of records is built per poll.
+    pub layout: Option<&'a Layout>,
 }
 
 impl RawRecord<'_> {

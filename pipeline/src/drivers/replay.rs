@@ -197,6 +197,9 @@ impl Source {
     }
 }
 
+/// A file's next arrival and the file's place in the input.
+type Next = (Millis, usize);
+
 /// Replays event files through the core, writing feature records and dead
 /// letters as NDJSON.
 pub fn replay(
@@ -259,8 +262,7 @@ pub fn replay(
     loop {
         // The file whose next record arrives first (ties: the earlier
         // file), and the first of the others: one pass.
-        let (mut first, mut rival): (Option<(Millis, usize)>, Option<(Millis, usize)>) =
-            (None, None);
+        let (mut first, mut rival): (Option<Next>, Option<Next>) = (None, None);
         for (j, s) in sources.iter().enumerate() {
             let Some(arrival) = s.next_arrival() else {
                 continue;
@@ -373,7 +375,7 @@ impl Host<'_> {
             bytes: &p.bytes,
             position: Position::Offset(p.line),
             truncated: p.truncated,
-            layout: p.layout,
+            layout: p.layout.as_ref(),
         }));
         self.driver.ingest(partition, self.clock, &records, catalog);
         self.spare_records = RawRecord::recycle(records);
