@@ -291,8 +291,9 @@ pub fn replay(
         }
         host.ingest(source.id, &batch, &mut catalog, &orders)?;
         source.recycle(&mut batch);
-        for s in &mut sources {
-            s.fill(merged)?;
+        // The other files have their next record read (or have ended).
+        source.fill(merged)?;
+        for s in &sources {
             if s.ended && s.head.is_empty() {
                 host.driver.close_partition(s.id, &catalog);
             }
