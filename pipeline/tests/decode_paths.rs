@@ -17,18 +17,30 @@ fn same(bytes: &[u8]) -> Result<(), TestCaseError> {
 }
 
 /// The record, a prefix of it, and the record with one byte changed.
+fn cut_and_changed(
+    bytes: &[u8],
+    cut: prop::sample::Index,
+    flip: prop::sample::Index,
+    to: u8,
+) -> [Vec<u8>; 3] {
+    let mut changed = bytes.to_vec();
+    changed[flip.index(bytes.len())] = to;
+    [
+        bytes.to_vec(),
+        bytes[..cut.index(bytes.len() + 1)].to_vec(),
+        changed,
+    ]
+}
+
 fn same_when_cut_or_changed(
     bytes: &[u8],
     cut: prop::sample::Index,
     flip: prop::sample::Index,
     to: u8,
 ) -> Result<(), TestCaseError> {
-    same(bytes)?;
-    same(&bytes[..cut.index(bytes.len() + 1)])?;
-    let mut b = bytes.to_vec();
-    let i = flip.index(b.len());
-    b[i] = to;
-    same(&b)
+    cut_and_changed(bytes, cut, flip, to)
+        .iter()
+        .try_for_each(|b| same(b))
 }
 
 /// JSON values a field may hold, usual and unusual.
@@ -200,17 +212,10 @@ proptest! {
     /// the line reader; what follows its newline changes nothing.
     #[test]
     fn records_read_in_a_buffer_as_on_their_own_line(
-        bytes in compact(),
-        cut in any::<prop::sample::Index>(),
-        flip in any::<prop::sample::Index>(),
-        to in any::<u8>(),
+        (bytes, cut, flip, to) in (compact(), any::<prop::sample::Index>(), any::<prop::sample::Index>(), any::<u8>()),
         after in prop::collection::vec(any::<u8>(), 0..40),
     ) {
-        let mut changed = bytes.clone();
-        let i = flip.index(changed.len());
-        changed[i] = to;
-        let cut = &bytes[..cut.index(bytes.len() + 1)];
-        for record in [&bytes[..], cut, &changed] {
+        for record in &cut_and_changed(&bytes, cut, flip, to) {
             let mut rest = record.to_vec();
             rest.push(b'\n');
             let alone = Layout::of_prefix(&rest);
