@@ -14,7 +14,6 @@
 use std::collections::VecDeque;
 
 use hashbrown::HashTable;
-use hashbrown::hash_table::Entry;
 use serde::Serialize;
 
 use crate::time::Millis;
@@ -58,11 +57,6 @@ fn hash(key: u128) -> u64 {
 
 fn tag(key: u128) -> u32 {
     (key >> 96) as u32
-}
-
-/// The index entry of `key` at sequence number `seq`.
-fn entry(key: u128, seq: u32) -> u64 {
-    u64::from(tag(key)) << 32 | u64::from(seq)
 }
 
 impl Dedup {
@@ -110,11 +104,7 @@ impl Dedup {
     ) {
         debug_assert!(!self.contains(key), "remember_new of a remembered key");
         self.forget_expired(watermark);
-        let (order, front) = (&self.order, self.front);
-        let seq = front.wrapping_add(order.len() as u32);
-        let rehash = |&e: &u64| hash(order[position(front, e)].0);
-        self.index.insert_unique(hash(key), entry(key, seq), rehash);
-        self.order.push_back((key, event_time, partition));
+        self.push_new(key, event_time, partition);
     }
 
     /// Forgets what is older than `watermark - horizon`, and the oldest
@@ -135,19 +125,20 @@ impl Dedup {
 
     /// Adds `key` at the back of the queue unless it is remembered already.
     fn insert(&mut self, key: u128, event_time: Millis, partition: PartitionId) {
+        if !self.contains(key) {
+            self.push_new(key, event_time, partition);
+        }
+    }
+
+    /// Adds `key`, not remembered, at the back of the queue: its index
+    /// entry goes into the first free slot, no search for it.
+    fn push_new(&mut self, key: u128, event_time: Millis, partition: PartitionId) {
         let (order, front) = (&self.order, self.front);
         let seq = front.wrapping_add(order.len() as u32);
         let rehash = |&e: &u64| hash(order[position(front, e)].0);
-        match self
-            .index
-            .entry(hash(key), |&e| holds(order, front, e, key), rehash)
-        {
-            Entry::Occupied(_) => {}
-            Entry::Vacant(slot) => {
-                slot.insert(entry(key, seq));
-                self.order.push_back((key, event_time, partition));
-            }
-        }
+        let entry = u64::from(tag(key)) << 32 | u64::from(seq);
+        self.index.insert_unique(hash(key), entry, rehash);
+        self.order.push_back((key, event_time, partition));
     }
 
     /// Forgets the front of the queue, `key`.

@@ -36,13 +36,13 @@ impl FeatureRecord {
     }
 
     fn write_fields(&self, w: &mut SizedWriter<'_>) -> serde_json::Result<()> {
-        FLOAT_TEXTS.with_borrow_mut(|texts| self.write_fields_with(w, texts))
+        WRITTEN_TEXTS.with_borrow_mut(|texts| self.write_fields_with(w, texts))
     }
 
     fn write_fields_with(
         &self,
         w: &mut SizedWriter<'_>,
-        texts: &mut FloatTexts,
+        texts: &mut WrittenTexts,
     ) -> serde_json::Result<()> {
         let mut floats = zmij::Buffer::new();
         let fixed = texts.products.get(self, &mut floats, &mut texts.prices)?;
@@ -146,11 +146,12 @@ fn write_price(out: &mut SizedWriter<'_>, buf: &mut zmij::Buffer, texts: &mut Pr
 /// (checked for each of them once; the tests check a sample).
 const WHOLE_MAX: u32 = 1 << 24;
 
-/// Float texts written recently, by bit pattern: six in ten fractional
-/// features of a replay were written shortly before (a product's margin and
-/// price ratios until its price moves, the hour and weekday terms every
-/// record of a window shares), and a product's prices change rarely.
-pub(super) struct FloatTexts {
+/// Texts written recently, kept to be copied instead of written again:
+/// floats by bit pattern (six in ten fractional features of a replay were
+/// written shortly before: a product's margin and price ratios until its
+/// price moves, the hour and weekday terms every record of a window shares;
+/// a product's prices change rarely), and each product's fixed text.
+pub(super) struct WrittenTexts {
     features: TextSlots<16, 1024>,
     prices: PriceTexts,
     products: ProductTexts,
@@ -158,9 +159,9 @@ pub(super) struct FloatTexts {
 
 type PriceTexts = TextSlots<24, 1024>;
 
-impl FloatTexts {
-    pub(super) fn new() -> FloatTexts {
-        FloatTexts {
+impl WrittenTexts {
+    pub(super) fn new() -> WrittenTexts {
+        WrittenTexts {
             features: TextSlots::new(),
             prices: TextSlots::new(),
             products: ProductTexts::new(),
@@ -169,7 +170,7 @@ impl FloatTexts {
 }
 
 thread_local! {
-    static FLOAT_TEXTS: RefCell<FloatTexts> = RefCell::new(FloatTexts::new());
+    static WRITTEN_TEXTS: RefCell<WrittenTexts> = RefCell::new(WrittenTexts::new());
 }
 
 /// `N` slots, each keeping the last value whose bits hashed to it and its
@@ -220,7 +221,7 @@ impl<const W: usize, const N: usize> TextSlots<W, N> {
 fn write_feature(
     out: &mut SizedWriter<'_>,
     buf: &mut zmij::Buffer,
-    texts: &mut FloatTexts,
+    texts: &mut WrittenTexts,
     v: f32,
 ) {
     let whole = v as u32; // saturates; NaN gives 0, which differs from NaN
@@ -310,7 +311,7 @@ mod tests {
     fn feature_text(v: f32) -> String {
         let mut out = Vec::new();
         append_sized(&mut out, 32, |w| {
-            write_feature(w, &mut zmij::Buffer::new(), &mut FloatTexts::new(), v)
+            write_feature(w, &mut zmij::Buffer::new(), &mut WrittenTexts::new(), v)
         });
         String::from_utf8(out).unwrap()
     }
