@@ -113,4 +113,11 @@ pub trait Catalog {
 pub trait Orders {
     /// Totals of orders for `product_id` with `from <= order_time < to`.
     fn totals(&self, product_id: &str, from: Millis, to: Millis) -> OrderTotals;
+
+    /// [`Orders::totals`] from each of `froms` to the one `to` (a closing
+    /// window asks for its own range and a recent horizon, both ending at
+    /// its end): a store may find the product and the end once for all.
+    fn totals_until(&self, product_id: &str, froms: [Millis; 2], to: Millis) -> [OrderTotals; 2] {
+        froms.map(|from| self.totals(product_id, from, to))
+    }
 }

@@ -644,14 +644,15 @@ impl Pipeline {
                 continue;
             };
             let horizon = self.config.velocity_horizon;
+            let [window_orders, recent] = orders.totals_until(id, [window.start, end - horizon], end);
             let record = FeatureInputs {
                 window,
                 aggregate,
                 history,
                 trend,
                 item,
-                window_orders: orders.totals(id, window.start, window.end),
-                recent_units: orders.totals(id, end - horizon, end).units,
+                window_orders,
+                recent_units: recent.units,
                 velocity_horizon: horizon,
             }
             .build();

@@ -187,6 +187,10 @@ impl Orders for Shop {
     fn totals(&self, product_id: &str, from: Millis, to: Millis) -> OrderTotals {
         self.orders.totals(product_id, from, to)
     }
+
+    fn totals_until(&self, product_id: &str, froms: [Millis; 2], to: Millis) -> [OrderTotals; 2] {
+        self.orders.totals_until(product_id, froms, to)
+    }
 }
 
 fn cents(v: f64) -> f64 {
