@@ -644,7 +644,8 @@ impl Pipeline {
                 continue;
             };
             let horizon = self.config.velocity_horizon;
-            let [window_orders, recent] = orders.totals_until(id, [window.start, end - horizon], end);
+            let [window_orders, recent] =
+                orders.totals_until(id, [window.start, end - horizon], end);
             let record = FeatureInputs {
                 window,
                 aggregate,
