@@ -197,8 +197,13 @@ impl Source {
     }
 }
 
-/// A file's next arrival and the file's place in the input.
-type Next = (Millis, usize);
+/// A file's next arrival and the file's place in the input as one integer
+/// that orders as the pair (`u128::MAX`: no record waiting), so the merge
+/// picks the least two without a branch per file.
+fn merge_key(arrival: Millis, file: usize) -> u128 {
+    let arrival = (arrival as u64) ^ (1 << 63);
+    (u128::from(arrival) << 64) | file as u128
+}
 
 /// Replays event files through the core, writing feature records and dead
 /// letters as NDJSON.
@@ -261,28 +266,25 @@ pub fn replay(
     }
     loop {
         // The file whose next record arrives first (ties: the earlier
-        // file), and the first of the others: one pass.
-        let (mut first, mut rival): (Option<Next>, Option<Next>) = (None, None);
+        // file), and the first of the others: one pass, the two least keys
+        // kept with `min` and `max` (which files win is what no branch
+        // predictor learns).
+        let (mut first, mut rival) = (u128::MAX, u128::MAX);
         for (j, s) in sources.iter().enumerate() {
-            let Some(arrival) = s.next_arrival() else {
-                continue;
-            };
-            if first.is_none_or(|f| (arrival, j) < f) {
-                rival = first;
-                first = Some((arrival, j));
-            } else if rival.is_none_or(|r| (arrival, j) < r) {
-                rival = Some((arrival, j));
-            }
+            let key = s.next_arrival().map_or(u128::MAX, |a| merge_key(a, j));
+            rival = rival.min(first.max(key));
+            first = first.min(key);
         }
-        let Some((_, i)) = first else {
+        if first == u128::MAX {
             break;
-        };
+        }
+        let i = first as u64 as usize;
         // Take its records while they arrive no later than any other file's next.
         let source = &mut sources[i];
         while batch.len() < batch_size {
             source.fill(merged)?;
             match source.head.front() {
-                Some(p) if rival.is_none_or(|r| (p.arrival, i) < r) => {
+                Some(p) if merge_key(p.arrival, i) < rival => {
                     merged = merged.max(p.arrival);
                     batch.extend(source.head.pop_front());
                 }
