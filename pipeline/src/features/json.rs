@@ -413,7 +413,7 @@ mod tests {
             let pool = |i: u32| match i % 5 {
                 0 => (i / 5) as f32,
                 1 => (WHOLE_MAX - 500 + i / 5) as f32,
-                2 if i % 7 == 0 => -0.0,
+                2 if i.is_multiple_of(7) => -0.0,
                 _ => (i as f32 - 3_000.0) / 7.0 + 0.25,
             };
             for (n, &(a, b)) in picks.iter().enumerate() {
