@@ -91,7 +91,7 @@ impl Layout {
         p.literal(b"{\"event_id\":")?;
         f.event_id = Some(p.raw_string()?);
         p.literal(b",\"event_type\":")?;
-        f.event_type = Some(p.raw_string()?);
+        f.event_type = Some(p.quoted_event_type()?);
         p.literal(b",\"event_time\":")?;
         f.event_time = Some(p.time()?);
         p.literal(b",\"session_id\":")?;
@@ -109,7 +109,7 @@ impl Layout {
             f.campaign = Some(p.raw_string()?);
         }
         p.literal(b"}")?;
-        Some((f.layout(bytes)?, p.i))
+        Some((f.layout()?, p.i))
     }
 
     /// Known keys in any order, with whitespace anywhere JSON allows it.
@@ -128,7 +128,11 @@ impl Layout {
             p.ws();
             match KEYS[key].1 {
                 Key::EventId => set(&mut f.event_id, p.raw_string()?)?,
-                Key::EventType => set(&mut f.event_type, p.raw_string()?)?,
+                Key::EventType => {
+                    let (a, b) = p.raw_string()?;
+                    let name = &bytes[a as usize..b as usize];
+                    set(&mut f.event_type, EventType::parse_bytes(name)?)?
+                }
                 Key::SessionId => set(&mut f.session_id, p.raw_string()?)?,
                 Key::ProductId => set(&mut f.product_id, p.raw_string()?)?,
                 Key::Referrer => set(&mut f.referrer, p.raw_string()?)?,
@@ -148,7 +152,7 @@ impl Layout {
         if p.i != bytes.len() {
             return None;
         }
-        f.layout(bytes)
+        f.layout()
     }
 
     /// The event of `bytes`, the record this layout was read from (`None`
@@ -247,7 +251,7 @@ pub(super) fn decode(bytes: &[u8]) -> Option<ClickEvent<'_>> {
 #[derive(Default)]
 struct Fields {
     event_id: Option<Span>,
-    event_type: Option<Span>,
+    event_type: Option<EventType>,
     event_time: Option<Millis>,
     session_id: Option<Span>,
     product_id: Option<Span>,
@@ -272,11 +276,10 @@ fn required(s: Option<Span>) -> Option<Span> {
 
 impl Fields {
     /// The validated layout, with the serde path's rules.
-    fn layout(self, bytes: &[u8]) -> Option<Layout> {
+    fn layout(self) -> Option<Layout> {
         let event_time = self.event_time.filter(|&t| in_event_range(t))?;
         let price = self.price.filter(|&p| p > 0.0 && p <= MAX_PRICE)?;
-        let (a, b) = self.event_type?;
-        let event_type = EventType::parse_bytes(&bytes[a as usize..b as usize])?;
+        let event_type = self.event_type?;
         Some(Layout {
             event_id: required(self.event_id)?,
             event_type,
@@ -320,6 +323,25 @@ impl<'a> Cursor<'a> {
         }
         self.i += N;
         Some(())
+    }
+
+    /// An event type's name with its quotes, told by its first letter and
+    /// then compared whole: no scan for the string's end.
+    fn quoted_event_type(&mut self) -> Option<EventType> {
+        let rest = self.b.get(self.i..)?;
+        let (event_type, quoted): (_, &[u8]) = match rest.get(1)? {
+            b'v' => (EventType::View, b"\"view\""),
+            b'c' => (EventType::Click, b"\"click\""),
+            b'a' => (EventType::AddToCart, b"\"add_to_cart\""),
+            b'r' => (EventType::RemoveFromCart, b"\"remove_from_cart\""),
+            b'p' => (EventType::Purchase, b"\"purchase\""),
+            _ => return None,
+        };
+        if rest.get(..quoted.len())? != quoted {
+            return None;
+        }
+        self.i += quoted.len();
+        Some(event_type)
     }
 
     /// `event_time`: an RFC 3339 string or epoch milliseconds.
