@@ -16,7 +16,7 @@ use crate::time::{Millis, in_event_range};
 
 mod scalars;
 
-use scalars::{parse_time, plain_decimal};
+use scalars::{parse_time, parse_time_millis, plain_decimal};
 
 use crate::byte_scan::{is_ascii, string_end};
 
@@ -352,8 +352,9 @@ impl<'a> Cursor<'a> {
         // `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, the usual form, needs no scan for
         // its end: `parse_time` accepts no quote, backslash or control byte.
         let i = self.i;
-        if self.b.get(i + 25) == Some(&b'"')
-            && let Some(t) = parse_time(&self.b[i + 1..i + 25])
+        if let Some(quoted) = self.b.get(i..i + 26)
+            && quoted[25] == b'"'
+            && let Some(t) = parse_time_millis(quoted[1..25].try_into().ok()?)
         {
             self.i = i + 26;
             return Some(t);
@@ -587,6 +588,32 @@ mod tests {
             "2026-11-28T14:00:00.1234567891Z",
         ] {
             assert_eq!(parse_time(s.as_bytes()), None, "{s}");
+        }
+    }
+
+    proptest! {
+        /// The fixed-place reader of `YYYY-MM-DDTHH:MM:SS.mmmZ` gives what
+        /// the general one gives, or leaves the bytes to it: times in and
+        /// out of range with any one byte changed.
+        #[test]
+        fn times_of_the_usual_form_read_as_the_general_reader_reads_them(
+            t in 0i64..4_102_444_800_000,
+            change in proptest::option::of((0usize..24, any::<u8>())),
+        ) {
+            let mut s = crate::time::format_rfc3339(t).into_bytes();
+            if !s.contains(&b'.') {
+                s.splice(19..19, *b".000");
+            }
+            if let Some((at, byte)) = change {
+                s[at] = byte;
+            }
+            let fixed: [u8; 24] = s.as_slice().try_into().unwrap();
+            let general = parse_time(&s);
+            let fast = scalars::parse_time_millis(&fixed);
+            prop_assert!(fast.is_none() || fast == general, "{:?}", String::from_utf8_lossy(&s));
+            if change.is_none() {
+                prop_assert_eq!(fast, Some(t));
+            }
         }
     }
 

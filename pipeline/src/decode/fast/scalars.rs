@@ -66,15 +66,7 @@ pub(super) fn parse_time(b: &[u8]) -> Option<Millis> {
     if (head[16] != b':') | not_digit(17) | not_digit(18) || *b.last()? != b'Z' {
         return None;
     }
-    let minute_part: [u8; 16] = head[..16].try_into().ok()?;
-    let (last, last_minute) = LAST_MINUTE.get();
-    let minute = if minute_part == last {
-        last_minute
-    } else {
-        let minute = minute_start(&minute_part)?;
-        LAST_MINUTE.set((minute_part, minute));
-        minute
-    };
+    let minute = cached_minute(head[..16].try_into().ok()?)?;
     let second = i64::from((head[17] - b'0') * 10 + (head[18] - b'0'));
     // Leap seconds (60) and the like go to chrono.
     if second > 59 {
@@ -98,6 +90,36 @@ pub(super) fn parse_time(b: &[u8]) -> Option<Millis> {
         _ => return None,
     };
     Some(minute + second * 1_000 + millis)
+}
+
+/// [`parse_time`] of the commonest form, `YYYY-MM-DDTHH:MM:SS.mmmZ`, given
+/// as one array: fixed places, no slicing, no length cases. `None` for
+/// anything else (which `parse_time` may still read).
+#[inline]
+pub(super) fn parse_time_millis(b: &[u8; 24]) -> Option<Millis> {
+    let d = |i: usize| b[i].wrapping_sub(b'0');
+    let places = (b[16] != b':') | (b[19] != b'.') | (b[23] != b'Z');
+    let digits = (d(17) > 9) | (d(18) > 9) | (d(20) > 9) | (d(21) > 9) | (d(22) > 9);
+    let second = i64::from(d(17)) * 10 + i64::from(d(18));
+    // Leap seconds (60) and the like go to chrono.
+    if places | digits | (second > 59) {
+        return None;
+    }
+    let minute = cached_minute(b[..16].try_into().ok()?)?;
+    let millis = i64::from(d(20)) * 100 + i64::from(d(21)) * 10 + i64::from(d(22));
+    Some(minute + second * 1_000 + millis)
+}
+
+/// [`minute_start`] through the last minute read (most times share it).
+#[inline]
+fn cached_minute(minute_part: [u8; 16]) -> Option<Millis> {
+    let (last, last_minute) = LAST_MINUTE.get();
+    if minute_part == last {
+        return Some(last_minute);
+    }
+    let minute = minute_start(&minute_part)?;
+    LAST_MINUTE.set((minute_part, minute));
+    Some(minute)
 }
 
 /// `YYYY-MM-DDTHH:MM` as epoch milliseconds, if it is a valid minute.
