@@ -46,7 +46,7 @@ impl Layout {
     /// `None` says "ask the general path", never "invalid".
     pub fn of(bytes: &[u8]) -> Option<Layout> {
         // One check for the whole line: the strings are then slices of it
-        // (ASCII, the usual case, is checked two words at a time).
+        // (ASCII, the usual case, is checked 16 bytes at a time).
         if !is_ascii(bytes) {
             simdutf8::basic::from_utf8(bytes).ok()?;
         }

@@ -101,7 +101,7 @@ const FEATURE_KEYS: [([u8; 32], usize); FEATURE_COUNT] = {
 };
 
 /// A string as serde_json writes it: as it is when nothing needs escaping
-/// (looked for a word at a time).
+/// (looked for 16 bytes at a time).
 fn json_str(w: &mut SizedWriter<'_>, s: &str) -> serde_json::Result<()> {
     if string_end(s.as_bytes()).is_none() {
         w.put(b"\"");
