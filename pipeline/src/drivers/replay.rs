@@ -267,8 +267,8 @@ pub fn replay(
     loop {
         // The file whose next record arrives first (ties: the earlier
         // file), and the first of the others: one pass, the two least keys
-        // kept with `min` and `max` (which files win is what no branch
-        // predictor learns).
+        // kept with `min` and `max` (which file wins changes from batch to
+        // batch: a branch per file mispredicts).
         let (mut first, mut rival) = (u128::MAX, u128::MAX);
         for (j, s) in sources.iter().enumerate() {
             let key = s.next_arrival().map_or(u128::MAX, |a| merge_key(a, j));

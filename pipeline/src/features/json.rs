@@ -223,9 +223,9 @@ impl<const W: usize, const N: usize> TextSlots<W, N> {
 /// recently (zeros, counts, a product's ratios and the window's hour terms
 /// repeat), else formatted — whole numbers (over half of all features:
 /// counts, zeros, inventory) as an integer and `.0`, the bytes zmij gives,
-/// the others by zmij. Whole or not is the question no branch predictor
-/// learns (the same feature is 0 in one window and 0.4 in the next): asked
-/// only on a miss, it costs a fraction of what it did on every feature.
+/// the others by zmij. Whole or not changes from window to window for the
+/// same feature (0 in one, 0.4 in the next), a branch that mispredicts:
+/// it is asked only on a miss.
 #[inline(always)] // in the loop over the features; as a call it cost a tenth of the writer
 fn write_feature(
     out: &mut SizedWriter<'_>,
