@@ -1,6 +1,6 @@
 //! The running aggregate of one (product, window).
 
-use crate::event::{ClickEvent, is_social};
+use crate::event::{EventView, is_social};
 use crate::prehashed::DigestSet;
 
 #[derive(Clone, Debug, Default)]
@@ -38,11 +38,11 @@ impl Aggregate {
         self.sessions
     }
 
-    pub fn add(&mut self, ev: &ClickEvent<'_>, session: u64) {
+    pub fn add(&mut self, ev: &EventView<'_>, session: u64) {
         self.counts[ev.event_type.index()] += 1;
         self.sessions.insert(session);
-        self.social += u32::from(is_social(&ev.referrer));
-        self.with_campaign += u32::from(ev.campaign.as_deref().is_some_and(|c| !c.is_empty()));
+        self.social += u32::from(is_social(ev.referrer));
+        self.with_campaign += u32::from(ev.has_campaign);
         self.seen_price_sum += ev.price;
     }
 

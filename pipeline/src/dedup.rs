@@ -16,12 +16,14 @@ use std::collections::VecDeque;
 use hashbrown::HashTable;
 use serde::Serialize;
 
+use crate::dead_letter::Reason;
+use crate::event::text;
 use crate::time::Millis;
 use crate::watermark::PartitionId;
 
 /// The 128-bit key an event id is remembered by.
-pub fn dedup_key(event_id: &str) -> u128 {
-    xxhash_rust::xxh3::xxh3_128(event_id.as_bytes())
+pub fn dedup_key(event_id: &[u8]) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(event_id)
 }
 
 #[derive(Debug)]
@@ -70,6 +72,17 @@ impl Dedup {
             horizon,
             evicted_early: 0,
         }
+    }
+
+    /// `Duplicate` if the id `key` is the key of was accepted before.
+    pub fn check_new(&self, key: u128, id: &[u8]) -> Result<(), (Reason, String)> {
+        if self.contains(key) {
+            return Err((
+                Reason::Duplicate,
+                format!("event_id {:?} was already accepted", text(id)),
+            ));
+        }
+        Ok(())
     }
 
     pub fn contains(&self, key: u128) -> bool {
@@ -215,12 +228,15 @@ mod tests {
     #[test]
     fn remembers_then_forgets_past_the_horizon() {
         let mut d = Dedup::new(100, 1_000);
-        d.remember(dedup_key("a"), 10_000, 10_000, P);
-        assert!(d.contains(dedup_key("a")));
-        d.remember(dedup_key("b"), 11_000, 11_000, P);
-        assert!(d.contains(dedup_key("a")), "exactly at the horizon is kept");
-        d.remember(dedup_key("c"), 11_001, 11_001, P);
-        assert!(!d.contains(dedup_key("a")));
+        d.remember(dedup_key(b"a"), 10_000, 10_000, P);
+        assert!(d.contains(dedup_key(b"a")));
+        d.remember(dedup_key(b"b"), 11_000, 11_000, P);
+        assert!(
+            d.contains(dedup_key(b"a")),
+            "exactly at the horizon is kept"
+        );
+        d.remember(dedup_key(b"c"), 11_001, 11_001, P);
+        assert!(!d.contains(dedup_key(b"a")));
         assert_eq!(d.stats().evicted_early, 0);
     }
 
@@ -228,15 +244,15 @@ mod tests {
     fn memory_is_bounded_by_capacity() {
         let mut d = Dedup::new(1_000, i64::MAX / 4);
         for i in 0..100_000 {
-            d.remember(dedup_key(&i.to_string()), i, i, P);
+            d.remember(dedup_key(i.to_string().as_bytes()), i, i, P);
         }
         let s = d.stats();
         assert_eq!(s.entries, 1_000);
         assert_eq!(s.evicted_early, 99_000);
         // 1 000 entries of ~49 bytes, with hash-table slack: well under 256 KiB.
         assert!(s.memory_bytes < 256 * 1024, "{s:?}");
-        assert!(d.contains(dedup_key("99999")));
-        assert!(!d.contains(dedup_key("0")));
+        assert!(d.contains(dedup_key(b"99999")));
+        assert!(!d.contains(dedup_key(b"0")));
     }
 
     #[test]
@@ -244,7 +260,7 @@ mod tests {
         let n = 100_000;
         let mut d = Dedup::new(n, i64::MAX / 4);
         for i in 0..(n as i64) {
-            d.remember(dedup_key(&i.to_string()), i, i, P);
+            d.remember(dedup_key(i.to_string().as_bytes()), i, i, P);
         }
         let per_id = d.stats().memory_bytes as f64 / n as f64;
         assert!((50.0..=70.0).contains(&per_id), "{per_id} bytes per id");
@@ -281,7 +297,7 @@ mod tests {
     /// hash) or their top 32 (its tag) with others.
     fn pool_key(kind: u8, a: u8, b: u8) -> u128 {
         match kind {
-            0 => dedup_key(&format!("{a}-{b}")),
+            0 => dedup_key(format!("{a}-{b}").as_bytes()),
             1 => (u128::from(a) << 96) | u128::from(b),
             _ => (u128::from(a) << 64) | (u128::from(b % 2) << 96),
         }
@@ -337,14 +353,19 @@ mod tests {
     fn a_checkpoint_keeps_the_latest_ids_of_one_partition() {
         let mut d = Dedup::new(100, 1_000_000);
         for i in 0..10 {
-            d.remember(dedup_key(&i.to_string()), i, i, PartitionId(i as u32 % 2));
+            d.remember(
+                dedup_key(i.to_string().as_bytes()),
+                i,
+                i,
+                PartitionId(i as u32 % 2),
+            );
         }
         let kept = d.recent(PartitionId(0), 3, |t| t < 8);
         assert_eq!(kept.iter().map(|k| k.1).collect::<Vec<_>>(), [2, 4, 6]);
         let mut fresh = Dedup::new(100, 1_000_000);
         fresh.restore(PartitionId(0), &kept);
-        assert!(fresh.contains(dedup_key("4")));
-        assert!(!fresh.contains(dedup_key("8")));
+        assert!(fresh.contains(dedup_key(b"4")));
+        assert!(!fresh.contains(dedup_key(b"8")));
         assert_eq!(fresh.recent(PartitionId(0), 10, |_| true), kept);
     }
 }

@@ -83,6 +83,44 @@ impl ClickEvent<'_> {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
+
+    /// What the core reads of the event.
+    pub fn view(&self) -> EventView<'_> {
+        EventView {
+            event_id: self.event_id.as_bytes(),
+            event_type: self.event_type,
+            event_time: self.event_time,
+            session_id: self.session_id.as_bytes(),
+            product_id: self.product_id.as_bytes(),
+            price: self.price,
+            referrer: self.referrer.as_bytes(),
+            has_campaign: self.campaign.as_deref().is_some_and(|c| !c.is_empty()),
+        }
+    }
+}
+
+/// A decoded event as the core reads it: its strings as bytes, which the
+/// core hashes and compares but never needs as text on the hot path (so
+/// a record whose UTF-8 its reader checked is not checked again, nor its
+/// strings cut at char boundaries or dropped as `Cow`s). Built from a
+/// [`ClickEvent`] or from a record's [`crate::Layout`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EventView<'a> {
+    pub event_id: &'a [u8],
+    pub event_type: EventType,
+    pub event_time: Millis,
+    pub session_id: &'a [u8],
+    pub product_id: &'a [u8],
+    pub price: f64,
+    pub referrer: &'a [u8],
+    /// A campaign that is not empty.
+    pub has_campaign: bool,
+}
+
+/// A string field's bytes as text, for messages (the bytes of a decoded
+/// event are UTF-8, so nothing is replaced).
+pub fn text(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
 }
 
 /// Referrers counted as social traffic in the `social_share` feature.
@@ -99,8 +137,8 @@ pub const SOCIAL_REFERRERS: [&str; 9] = [
 ];
 
 /// Whether a referrer is a social network (case-insensitive).
-pub fn is_social(referrer: &str) -> bool {
+pub fn is_social(referrer: &[u8]) -> bool {
     SOCIAL_REFERRERS
         .iter()
-        .any(|s| s.eq_ignore_ascii_case(referrer))
+        .any(|s| s.as_bytes().eq_ignore_ascii_case(referrer))
 }

@@ -39,7 +39,7 @@ pub use catalog::{Catalog, CatalogItem, Order, OrderTotals, Orders};
 pub use config::{ConfigError, PipelineConfig};
 pub use dead_letter::{DeadLetter, Position, Reason, Truncation};
 pub use decode::{Layout, Rejection, decode, decode_general};
-pub use event::{ClickEvent, EventType};
+pub use event::{ClickEvent, EventType, EventView};
 pub use features::{FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION, FeatureRecord};
 pub use hold::{ArrivalClock, PROVISIONAL_RECORDS};
 pub use host::{ClosedWindow, Driver, PriceStage, SettleError};

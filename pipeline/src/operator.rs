@@ -12,9 +12,9 @@ use crate::aggregate::{Aggregate, session_key};
 use crate::catalog::{Catalog, Orders};
 use crate::config::{ConfigError, PipelineConfig};
 use crate::dead_letter::{self, DeadLetter, Position, Reason, Truncation};
-use crate::decode::{Layout, decode};
+use crate::decode::{Layout, decode_general};
 use crate::dedup::{Dedup, dedup_key};
-use crate::event::{ClickEvent, EventType};
+use crate::event::{EventType, EventView, text};
 use crate::features::{FeatureInputs, FeatureRecord, Trend};
 use crate::hold::{Held, Holds, MAX_HELD};
 use crate::kpl;
@@ -170,17 +170,6 @@ pub struct Pipeline {
     latest: Millis,
     holds: Holds,
     counters: Counters,
-}
-
-/// `Duplicate` if the id was accepted before.
-fn check_new(dedup: &Dedup, key: u128, id: &str) -> Result<(), (Reason, String)> {
-    if dedup.contains(key) {
-        return Err((
-            Reason::Duplicate,
-            format!("event_id {id:?} was already accepted"),
-        ));
-    }
-    Ok(())
 }
 
 impl Pipeline {
@@ -367,9 +356,23 @@ impl Pipeline {
                 format!("record is {} bytes; the limit is {limit}", record.len()),
             ));
         }
-        let event = match record.layout.and_then(|l| l.event(record.bytes)) {
-            Some(event) => event,
-            None => decode(record.bytes).map_err(|r| (r.reason, r.detail))?,
+        debug_assert!(
+            record
+                .layout
+                .is_none_or(|l| Layout::of(record.bytes) == Some(*l)),
+            "a record's layout is read from its bytes"
+        );
+        // The usual shape is read without a `ClickEvent` (no second UTF-8
+        // check, no `Cow`s); anything else by the general path, which
+        // gives every rejection its reason.
+        let decoded;
+        let layout = record.layout.copied().or_else(|| Layout::of(record.bytes));
+        let event = match layout.and_then(|l| l.view(record.bytes)) {
+            Some(view) => view,
+            None => {
+                decoded = decode_general(record.bytes).map_err(|r| (r.reason, r.detail))?;
+                decoded.view()
+            }
         };
         if let Some(skew) = self.config.max_future_skew
             && event.event_time > now.saturating_add(skew)
@@ -383,7 +386,7 @@ impl Pipeline {
                 ),
             ));
         }
-        let session = session_key(event.session_id.as_bytes());
+        let session = session_key(event.session_id);
         // Any decoded event is evidence of its partition's time, whatever
         // else is wrong with it (a restart may find it a duplicate).
         if self.holds.is_holding(partition) {
@@ -457,7 +460,7 @@ impl Pipeline {
     fn accept(
         &mut self,
         partition: PartitionId,
-        event: &ClickEvent<'_>,
+        event: &EventView<'_>,
         product: u32,
         session: u64,
         id_key: u128,
@@ -494,15 +497,18 @@ impl Pipeline {
     fn admit<C: Catalog + ?Sized>(
         &mut self,
         p: PartitionId,
-        event: &ClickEvent<'_>,
+        event: &EventView<'_>,
         catalog: &C,
     ) -> Result<(u32, u128), (Reason, String)> {
-        let id_key = dedup_key(&event.event_id);
-        check_new(&self.dedup, id_key, &event.event_id)?;
-        let Some(product) = self.products.lookup(&event.product_id, p, catalog) else {
+        let id_key = dedup_key(event.event_id);
+        self.dedup.check_new(id_key, event.event_id)?;
+        let Some(product) = self.products.lookup(event.product_id, p, catalog) else {
             return Err((
                 Reason::UnknownProduct,
-                format!("product_id {:?} is not in the catalog", event.product_id),
+                format!(
+                    "product_id {:?} is not in the catalog",
+                    text(event.product_id)
+                ),
             ));
         };
         self.check_open(p, event.event_time)?;

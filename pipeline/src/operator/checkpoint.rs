@@ -68,7 +68,7 @@ impl Pipeline {
         self.holds.restore(p, &state.refuted, &state.held);
         self.dedup.restore(p, &state.dedup);
         for (id, trend) in state.trends {
-            match self.products.get(&id) {
+            match self.products.get(id.as_bytes()) {
                 Some(i) => self.products.trends[i as usize] = trend,
                 None => {
                     self.products.intern(&id, p, trend);

@@ -140,7 +140,8 @@ impl Pipeline {
         held: &Held,
         catalog: &C,
     ) -> Result<(), (Reason, String)> {
-        let event = decode(&held.bytes).map_err(|r| (r.reason, r.detail))?;
+        let decoded = decode(&held.bytes).map_err(|r| (r.reason, r.detail))?;
+        let event = decoded.view();
         let (product, id_key) = self.admit(p, &event, catalog)?;
         self.accept(p, &event, product, held.session, id_key, held.ordinal);
         Ok(())

@@ -21,7 +21,7 @@ pub(super) struct Products {
     /// the table's index bits (every lookup then probed a long chain).
     short: HashMap<u128, u32, foldhash::fast::FixedState>,
     /// Longer ids.
-    long: FxHashMap<Box<str>, u32>,
+    long: FxHashMap<Box<[u8]>, u32>,
     pub(super) names: Vec<Box<str>>,
     /// Each name's first 8 bytes as a big-endian integer ([`name_prefix`]):
     /// sorting by it, then by the name where it ties, is sorting by name,
@@ -41,13 +41,14 @@ impl Products {
     #[inline]
     pub(super) fn lookup<C: Catalog + ?Sized>(
         &mut self,
-        id: &str,
+        id: &[u8],
         home: PartitionId,
         catalog: &C,
     ) -> Option<u32> {
         if let Some(i) = self.get(id) {
             return Some(i);
         }
+        let id = std::str::from_utf8(id).ok()?;
         catalog.item(id)?;
         Some(self.intern(id, home, Trend::default()))
     }
@@ -61,7 +62,7 @@ impl Products {
     }
 
     /// The index of a product seen before.
-    pub(super) fn get(&self, id: &str) -> Option<u32> {
+    pub(super) fn get(&self, id: &[u8]) -> Option<u32> {
         match packed(id) {
             Some(key) => self.short.get(&key).copied(),
             None => self.long.get(id).copied(),
@@ -70,9 +71,9 @@ impl Products {
 
     pub(super) fn intern(&mut self, id: &str, home: PartitionId, trend: Trend) -> u32 {
         let i = self.names.len() as u32;
-        match packed(id) {
+        match packed(id.as_bytes()) {
             Some(key) => self.short.insert(key, i),
-            None => self.long.insert(id.into(), i),
+            None => self.long.insert(id.as_bytes().into(), i),
         };
         self.names.push(id.into());
         self.name_prefixes.push(name_prefix(id));
@@ -96,8 +97,7 @@ fn name_prefix(name: &str) -> u64 {
 
 /// An id of at most 15 bytes as one integer: its bytes, then its length in
 /// the last byte (so ids that differ only in trailing zero bytes differ).
-fn packed(id: &str) -> Option<u128> {
-    let bytes = id.as_bytes();
+fn packed(bytes: &[u8]) -> Option<u128> {
     if bytes.len() > 15 {
         return None;
     }
@@ -115,7 +115,7 @@ mod tests {
         /// Two ids share a packed form only if they are the same id.
         #[test]
         fn packed_ids_are_equal_only_for_equal_ids(a in ".{0,17}", b in ".{0,17}") {
-            match (packed(&a), packed(&b)) {
+            match (packed(a.as_bytes()), packed(b.as_bytes())) {
                 (Some(x), Some(y)) => proptest::prop_assert_eq!(x == y, a == b),
                 (x, y) => {
                     proptest::prop_assert_eq!(x.is_none(), a.len() > 15);
@@ -143,10 +143,10 @@ mod tests {
                 products.intern(id, PartitionId(0), Trend::default());
             }
             for (i, id) in known.iter().enumerate() {
-                proptest::prop_assert_eq!(products.get(id), Some(i as u32));
+                proptest::prop_assert_eq!(products.get(id.as_bytes()), Some(i as u32));
             }
             for id in unknown {
-                proptest::prop_assert_eq!(products.get(id), None);
+                proptest::prop_assert_eq!(products.get(id.as_bytes()), None);
             }
         }
     }
