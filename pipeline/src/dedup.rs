@@ -53,6 +53,12 @@ pub struct DedupStats {
     pub memory_bytes: usize,
 }
 
+#[cold]
+fn duplicate(id: &[u8]) -> (Reason, String) {
+    let detail = format!("event_id {:?} was already accepted", text(id));
+    (Reason::Duplicate, detail)
+}
+
 fn hash(key: u128) -> u64 {
     key as u64
 }
@@ -75,12 +81,10 @@ impl Dedup {
     }
 
     /// `Duplicate` if the id `key` is the key of was accepted before.
+    #[inline]
     pub fn check_new(&self, key: u128, id: &[u8]) -> Result<(), (Reason, String)> {
         if self.contains(key) {
-            return Err((
-                Reason::Duplicate,
-                format!("event_id {:?} was already accepted", text(id)),
-            ));
+            return Err(duplicate(id));
         }
         Ok(())
     }

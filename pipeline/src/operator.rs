@@ -425,17 +425,23 @@ impl Pipeline {
 
     /// `Late` unless the window an event at `t` last falls in is still open
     /// for records of `partition`.
+    #[inline] // every event: the rejection is built out of line
     fn check_open(&self, partition: PartitionId, t: Millis) -> Result<(), (Reason, String)> {
         let last = self.spec.last_window(t);
         if !self.is_closed(partition, last) {
             return Ok(());
         }
+        Err(self.late(partition, t, last))
+    }
+
+    #[cold]
+    fn late(&self, partition: PartitionId, t: Millis, last: Window) -> (Reason, String) {
         let resumed = self
             .resumed_through
             .get(partition.0 as usize)
             .copied()
             .unwrap_or(Millis::MIN);
-        Err((
+        (
             Reason::Late,
             // The close time, not the current watermark: the detail must
             // not depend on how records were batched.
@@ -453,7 +459,7 @@ impl Pipeline {
                     )
                 }
             ),
-        ))
+        )
     }
 
     /// Adds a checked event to its open windows and moves the watermark.
