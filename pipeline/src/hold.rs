@@ -133,10 +133,13 @@ pub(crate) struct Held {
     pub position: String,
 }
 
+#[inline] // every record asks; the sets are empty but after a restart
 fn contains(set: Option<&HashSet<String>>, position: &Position<'_>) -> bool {
-    let Some(set) = set.filter(|s| !s.is_empty()) else {
-        return false;
-    };
+    set.is_some_and(|s| !s.is_empty() && contains_in(s, position))
+}
+
+#[inline(never)]
+fn contains_in(set: &HashSet<String>, position: &Position<'_>) -> bool {
     match position {
         Position::Sequence(s) => set.contains(*s),
         Position::Offset(n) => set.contains(&n.to_string()),
