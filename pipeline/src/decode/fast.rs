@@ -86,30 +86,59 @@ impl Layout {
     /// newline (a control character), nor a number past a non-digit, so
     /// the record is read as it would be on its own.
     fn compact_prefix(bytes: &[u8]) -> Option<(Layout, usize)> {
+        // Built as read, not through `Fields` (whose layout, written field
+        // by field and copied out in wider words, stalled on the copy).
         let mut p = Cursor { b: bytes, i: 0 };
-        let mut f = Fields::default();
         p.literal(b"{\"event_id\":")?;
-        f.event_id = Some(p.raw_string()?);
+        let event_id = p.raw_string()?;
         p.literal(b",\"event_type\":")?;
-        f.event_type = Some(p.quoted_event_type()?);
+        let event_type = p.quoted_event_type()?;
         p.literal(b",\"event_time\":")?;
-        f.event_time = Some(p.time()?);
+        let event_time = p.time()?;
         p.literal(b",\"session_id\":")?;
-        f.session_id = Some(p.raw_string()?);
+        let session_id = p.raw_string()?;
         p.literal(b",\"product_id\":")?;
-        f.product_id = Some(p.raw_string()?);
-        if p.literal(b",\"user_id\":").is_some() {
-            f.user_id = Some(p.raw_string()?);
-        }
+        let product_id = p.raw_string()?;
+        let user_id = match p.literal(b",\"user_id\":") {
+            Some(()) => Some(p.raw_string()?),
+            None => None,
+        };
         p.literal(b",\"price\":")?;
-        f.price = Some(p.price()?);
+        let price = p.price()?;
         p.literal(b",\"referrer\":")?;
-        f.referrer = Some(p.raw_string()?);
-        if p.literal(b",\"campaign\":").is_some() {
-            f.campaign = Some(p.raw_string()?);
-        }
+        let referrer = p.raw_string()?;
+        let campaign = match p.literal(b",\"campaign\":") {
+            Some(()) => Some(p.raw_string()?),
+            None => None,
+        };
         p.literal(b"}")?;
-        Some((f.layout()?, p.i))
+        let layout = Layout {
+            event_id,
+            event_type,
+            event_time,
+            session_id,
+            product_id,
+            user_id,
+            price,
+            referrer,
+            campaign,
+        };
+        Some((layout.checked()?, p.i))
+    }
+
+    /// The layout if its values pass the serde path's rules: a time in
+    /// range, a price in (0, [`MAX_PRICE`]], the required strings not empty.
+    #[inline(always)]
+    fn checked(self) -> Option<Layout> {
+        let filled = |(a, b): Span| b > a;
+        let valid = in_event_range(self.event_time)
+            && self.price > 0.0
+            && self.price <= MAX_PRICE
+            && filled(self.event_id)
+            && filled(self.session_id)
+            && filled(self.product_id)
+            && filled(self.referrer);
+        valid.then_some(self)
     }
 
     /// Known keys in any order, with whitespace anywhere JSON allows it.
@@ -281,27 +310,21 @@ fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     Some(())
 }
 
-fn required(s: Option<Span>) -> Option<Span> {
-    s.filter(|(a, b)| b > a)
-}
-
 impl Fields {
     /// The validated layout, with the serde path's rules.
     fn layout(self) -> Option<Layout> {
-        let event_time = self.event_time.filter(|&t| in_event_range(t))?;
-        let price = self.price.filter(|&p| p > 0.0 && p <= MAX_PRICE)?;
-        let event_type = self.event_type?;
-        Some(Layout {
-            event_id: required(self.event_id)?,
-            event_type,
-            event_time,
-            session_id: required(self.session_id)?,
-            product_id: required(self.product_id)?,
+        Layout {
+            event_id: self.event_id?,
+            event_type: self.event_type?,
+            event_time: self.event_time?,
+            session_id: self.session_id?,
+            product_id: self.product_id?,
             user_id: self.user_id,
-            price,
-            referrer: required(self.referrer)?,
+            price: self.price?,
+            referrer: self.referrer?,
             campaign: self.campaign,
-        })
+        }
+        .checked()
     }
 }
 
