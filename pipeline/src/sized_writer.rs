@@ -129,6 +129,12 @@ impl SizedWriter<'_> {
         self.at += len.min(N);
     }
 
+    /// The last byte written, to change (a cached text written as it is,
+    /// then changed here, is not read back right after a change).
+    pub fn last_mut(&mut self) -> Option<&mut u8> {
+        self.at.checked_sub(1).and_then(|i| self.buf.get_mut(i))
+    }
+
     /// `n` copies of `byte`.
     pub fn fill(&mut self, byte: u8, n: usize) {
         self.buf[self.at..self.at + n].fill(byte);

@@ -114,8 +114,7 @@ impl Encoder {
     #[inline]
     fn write(&mut self, ev: &WireEvent<'_>, variant: Variant, w: &mut SizedWriter<'_>) {
         w.put(b"{\"event_id\":\"e");
-        let (id, len) = self.id_text(ev.event_id);
-        w.put_padded(id, len);
+        self.write_id(ev.event_id, w);
         w.put(b"\",\"event_type\":\"");
         w.put(ev.event_type.as_str().as_bytes());
         w.put(b"\",\"event_time\":\"");
@@ -151,20 +150,29 @@ impl Encoder {
 
     /// The digits of `id`: the last id's, bumped when `id` is the next one
     /// and they do not end in 9 (nine times in ten); formatted otherwise.
+    /// The kept digits are copied out before the bump (a wide copy right
+    /// after a one-byte change would wait on it) and the bump made in the
+    /// copy too.
     #[inline]
-    fn id_text(&mut self, id: u64) -> (&[u8; 24], usize) {
+    fn write_id(&mut self, id: u64, w: &mut SizedWriter<'_>) {
         let (text, len) = &mut self.id_text;
         let next = self.id.and_then(|last| last.checked_add(1)) == Some(id);
         if next && *len > 0 && text[*len - 1] != b'9' {
+            w.put_padded(text, *len);
             text[*len - 1] += 1;
-        } else if self.id != Some(id) {
-            let mut digits = itoa::Buffer::new();
-            let s = digits.format(id).as_bytes();
-            text[..s.len()].copy_from_slice(s);
-            *len = s.len();
+            if let Some(last) = w.last_mut() {
+                *last = text[*len - 1];
+            }
+        } else {
+            if self.id != Some(id) {
+                let mut digits = itoa::Buffer::new();
+                let s = digits.format(id).as_bytes();
+                text[..s.len()].copy_from_slice(s);
+                *len = s.len();
+            }
+            w.put_padded(text, *len);
         }
         self.id = Some(id);
-        (&self.id_text.0, self.id_text.1)
     }
 
     /// `cents` as `units.cc`, from the table when written recently.
