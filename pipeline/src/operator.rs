@@ -12,7 +12,7 @@ use crate::aggregate::{Aggregate, session_key};
 use crate::catalog::{Catalog, Orders};
 use crate::config::{ConfigError, PipelineConfig};
 use crate::dead_letter::{self, DeadLetter, Position, Reason, Truncation};
-use crate::decode::{Layout, decode_general};
+use crate::decode::decode_general;
 use crate::dedup::{Dedup, dedup_key};
 use crate::event::{EventType, EventView, text};
 use crate::features::{FeatureInputs, FeatureRecord, Trend};
@@ -26,46 +26,10 @@ use crate::window::{Window, WindowSpec};
 mod checkpoint;
 mod held;
 mod products;
+mod record;
 
 use products::Products;
-
-/// One record as it came off a partition.
-#[derive(Clone, Copy, Debug)]
-pub struct RawRecord<'a> {
-    pub bytes: &'a [u8],
-    pub position: Position<'a>,
-    /// Set by a reader that stopped buffering an over-long record: `bytes`
-    /// is then only its start (the record is oversize whatever it holds).
-    pub truncated: Option<Truncation>,
-    /// The record's [`Layout`], where a reader already read it (`replay`
-    /// reads each record's time to merge its files): the core then builds
-    /// the event from it instead of decoding again. `None`: decode here.
-    /// Borrowed, like the bytes: a batch of records is built per poll.
-    pub layout: Option<&'a Layout>,
-}
-
-impl RawRecord<'_> {
-    /// An emptied batch whose allocation a later batch, borrowing other
-    /// bytes, reuses (hosts build one per poll): an empty in-place
-    /// `collect` keeps the buffer.
-    #[expect(
-        clippy::unnecessary_filter_map,
-        reason = "the map is what changes the element's lifetime"
-    )]
-    pub fn recycle<'b>(mut batch: Vec<RawRecord<'_>>) -> Vec<RawRecord<'b>> {
-        batch.clear();
-        batch.into_iter().filter_map(|_| None).collect()
-    }
-
-    /// The record's full length, whether or not all of it is in `bytes`.
-    pub fn len(&self) -> u64 {
-        self.truncated.map_or(self.bytes.len() as u64, |t| t.len)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+pub use record::RawRecord;
 
 /// What the operator produced since the host last drained it.
 #[derive(Clone, Debug, Default)]
@@ -356,18 +320,11 @@ impl Pipeline {
                 format!("record is {} bytes; the limit is {limit}", record.len()),
             ));
         }
-        debug_assert!(
-            record
-                .layout
-                .is_none_or(|l| Layout::of(record.bytes) == Some(*l)),
-            "a record's layout is read from its bytes"
-        );
         // The usual shape is read without a `ClickEvent` (no second UTF-8
         // check, no `Cow`s); anything else by the general path, which
         // gives every rejection its reason.
         let decoded;
-        let layout = record.layout.copied().or_else(|| Layout::of(record.bytes));
-        let event = match layout.and_then(|l| l.view(record.bytes)) {
+        let event = match record.layout_or_read().and_then(|l| l.view(record.bytes)) {
             Some(view) => view,
             None => {
                 decoded = decode_general(record.bytes).map_err(|r| (r.reason, r.detail))?;
