@@ -14,7 +14,9 @@ pub struct RawRecord<'a> {
     /// The record's [`Layout`], where a reader already read it (`replay`
     /// reads each record's time to merge its files): the core then builds
     /// the event from it instead of decoding again. `None`: decode here.
-    /// Borrowed, like the bytes: a batch of records is built per poll.
+    /// It must be read from these bytes ([`Layout::of`]): the core trusts
+    /// it for their UTF-8 (debug builds check it). Borrowed, like the
+    /// bytes: a batch of records is built per poll.
     pub layout: Option<&'a Layout>,
 }
 
