@@ -6,7 +6,8 @@
 //! `capacity` entries whatever the input.
 //!
 //! The hashes wait in a queue, oldest first; an index of 8-byte entries
-//! finds them (32 more bits of the hash and the place in the queue).
+//! finds them (32 bits of the hash, which also place the entry in the
+//! index, and the place in the queue).
 //! Every event looks its id up and forgets the oldest, two reads at random
 //! places: an index half the size of one holding the hashes themselves
 //! stays in a core's L2 cache for twice as many ids.
@@ -59,8 +60,17 @@ fn duplicate(id: &[u8]) -> (Reason, String) {
     (Reason::Duplicate, detail)
 }
 
+/// The index's hash of a key: of its 32 bits in the entry, so that growing
+/// the index rehashes entries without reading the queue (a read at a random
+/// place per entry; growth was a twentieth of the core's time).
 fn hash(key: u128) -> u64 {
-    key as u64
+    tag_hash(tag(key))
+}
+
+fn tag_hash(tag: u32) -> u64 {
+    // Spread over all 64 bits: hashbrown takes the slot from the low bits
+    // and a 7-bit check from the top ones.
+    u64::from(tag).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 fn tag(key: u128) -> u32 {
@@ -150,9 +160,8 @@ impl Dedup {
     /// Adds `key`, not remembered, at the back of the queue: its index
     /// entry goes into the first free slot, no search for it.
     fn push_new(&mut self, key: u128, event_time: Millis, partition: PartitionId) {
-        let (order, front) = (&self.order, self.front);
-        let seq = front.wrapping_add(order.len() as u32);
-        let rehash = |&e: &u64| hash(order[position(front, e)].0);
+        let seq = self.front.wrapping_add(self.order.len() as u32);
+        let rehash = |&e: &u64| tag_hash((e >> 32) as u32);
         let entry = u64::from(tag(key)) << 32 | u64::from(seq);
         self.index.insert_unique(hash(key), entry, rehash);
         self.order.push_back((key, event_time, partition));
