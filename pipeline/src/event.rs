@@ -27,7 +27,7 @@ impl EventType {
     ];
 
     /// The wire name, as in docs/events.md.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             EventType::View => "view",
             EventType::Click => "click",
@@ -54,7 +54,7 @@ impl EventType {
     }
 
     /// Dense index (0..5), for per-type counters.
-    pub fn index(self) -> usize {
+    pub const fn index(self) -> usize {
         self as usize
     }
 }

@@ -68,8 +68,7 @@ impl Simulator {
             product_id: &self.json_ids[p as usize],
             user_id: s.user,
             price_cents,
-            referrer: s.referrer,
-            campaign: s.campaign,
+            source: &self.sources[usize::from(s.source)],
         };
         let partition = self.partition_of[p as usize] as usize;
         // Faults and delivery draw from the event's own stream: a purchase

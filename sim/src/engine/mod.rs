@@ -20,7 +20,7 @@ use crate::scenario::{Scenario, ScenarioError};
 use crate::shop::{ProductIx, Shop};
 use crate::stats::SimStats;
 use crate::traffic::Intensity;
-use crate::wire::Encoder;
+use crate::wire::{Encoder, Source};
 use outbox::Outbox;
 
 mod emit;
@@ -127,8 +127,8 @@ struct Session {
     segment: Segment,
     stage: Stage,
     products_left: u32,
-    referrer: &'static str,
-    campaign: Option<&'static str>,
+    /// Its referrer and campaign, in `Simulator::sources`.
+    source: u8,
     user: Option<u32>,
 }
 
@@ -161,6 +161,20 @@ const TREND_REFERRERS: [(&str, f64); 4] = [
     ("youtube", 0.05),
     ("direct", 0.10),
 ];
+/// Where a session came from, in `Simulator::sources`: the regular
+/// referrers (an email brings the newsletter campaign), then the trend
+/// referrers; a bot comes direct.
+fn sources() -> Vec<Source> {
+    let regular = REGULAR_REFERRERS
+        .iter()
+        .map(|&(r, _)| Source::new(r, (r == "email").then_some("newsletter")));
+    let trend = TREND_REFERRERS.iter().map(|&(r, _)| Source::new(r, None));
+    regular.chain(trend).collect()
+}
+
+/// A bot's source: "direct" among the regular referrers.
+const BOT_SOURCE: u8 = 1;
+
 /// A trend shopper's next product is another target with this probability.
 const TREND_STAY: f64 = 0.7;
 
@@ -190,6 +204,7 @@ pub struct Simulator {
     trend_referrer: WeightedAliasIndex<f64>,
     reference: Vec<(f64, Millis)>,
     json_ids: Vec<String>,
+    sources: Vec<Source>,
     partition_of: Vec<u32>,
     encoder: Encoder,
     /// Per partition, records awaiting delivery.
@@ -365,6 +380,7 @@ impl Simulator {
                 .map(|i| (i.current_price(), start))
                 .collect(),
             json_ids,
+            sources: sources(),
             partition_of,
             encoder: Encoder::new(),
             pending: (0..sc.partitions).map(|_| Outbox::default()).collect(),
@@ -574,5 +590,19 @@ impl Simulator {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bot_comes_direct_without_a_campaign() {
+        let bot = &sources()[usize::from(BOT_SOURCE)];
+        assert_eq!(
+            (bot.referrer.as_str(), bot.campaign.as_deref()),
+            ("direct", None)
+        );
     }
 }

@@ -7,7 +7,7 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp1};
 
 use super::{
-    Action, REGULAR_REFERRERS, Segment, Session, Simulator, Stage, TREND_REFERRERS, TREND_STAY,
+    Action, BOT_SOURCE, REGULAR_REFERRERS, Segment, Session, Simulator, Stage, TREND_STAY,
 };
 use crate::demand;
 use crate::shop::{ProductIx, Shop};
@@ -22,19 +22,17 @@ impl Simulator {
         shop: &mut Shop,
     ) {
         self.next_session += 1;
-        let (referrer, campaign) = match segment {
+        let source = match segment {
             Segment::Regular => {
                 self.stats.sessions_regular += 1;
-                let r = REGULAR_REFERRERS[self.regular_referrer.sample(&mut self.rng)].0;
-                (r, (r == "email").then_some("newsletter"))
+                self.regular_referrer.sample(&mut self.rng) as u8
             }
-            Segment::Trend(_) => (
-                TREND_REFERRERS[self.trend_referrer.sample(&mut self.rng)].0,
-                None,
-            ),
+            Segment::Trend(_) => {
+                (REGULAR_REFERRERS.len() + self.trend_referrer.sample(&mut self.rng)) as u8
+            }
             Segment::Bot => {
                 self.stats.sessions_bot += 1;
-                ("direct", None)
+                BOT_SOURCE
             }
         };
         let user = (self.rng.random::<f64>() < self.sc.funnel.logged_in)
@@ -45,8 +43,7 @@ impl Simulator {
             segment,
             stage,
             products_left: self.sc.funnel.max_products,
-            referrer,
-            campaign,
+            source,
             user,
         };
         let slot = match self.free.pop() {
