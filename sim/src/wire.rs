@@ -65,28 +65,24 @@ const TYPE_TEXTS: [([u8; 48], usize); 5] = {
     let mut i = 0;
     while i < 5 {
         let name = EventType::ALL[i].as_str().as_bytes();
-        let (head, tail) = (b"\",\"event_type\":\"", b"\",\"event_time\":\"");
-        let mut at = 0;
-        let mut k = 0;
-        while k < head.len() {
-            texts[i].0[at] = head[k];
-            (at, k) = (at + 1, k + 1);
-        }
-        k = 0;
-        while k < name.len() {
-            texts[i].0[at] = name[k];
-            (at, k) = (at + 1, k + 1);
-        }
-        k = 0;
-        while k < tail.len() {
-            texts[i].0[at] = tail[k];
-            (at, k) = (at + 1, k + 1);
-        }
-        texts[i].1 = at;
+        texts[i] = append(texts[i], b"\",\"event_type\":\"");
+        texts[i] = append(texts[i], name);
+        texts[i] = append(texts[i], b"\",\"event_time\":\"");
         i += 1;
     }
     texts
 };
+
+/// `piece` after the `len` bytes of `text` (a `const` concatenation).
+const fn append(mut text: ([u8; 48], usize), piece: &[u8]) -> ([u8; 48], usize) {
+    let mut k = 0;
+    while k < piece.len() {
+        text.0[text.1 + k] = piece[k];
+        k += 1;
+    }
+    text.1 += piece.len();
+    text
+}
 
 /// How to damage a record (fault injection); `Intact` is the contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
