@@ -96,7 +96,17 @@ impl RecordBuf {
     }
 }
 
-impl SizedWriter<'_> {
+impl<'a> SizedWriter<'a> {
+    /// A writer at the start of `buf`, for a piece written in place.
+    pub fn new(buf: &'a mut [u8]) -> SizedWriter<'a> {
+        SizedWriter { buf, at: 0 }
+    }
+
+    /// How many bytes were written.
+    pub fn written(&self) -> usize {
+        self.at
+    }
+
     /// Always inlined: most pieces are literals, and a copy of known size
     /// is a few moves.
     #[inline(always)]

@@ -8,6 +8,7 @@
 //! Faults can be injected and are counted; an oracle gives the best price
 //! per product and window. Scenarios are TOML files (docs/scenarios.md).
 
+mod alias;
 pub mod demand;
 pub mod engine;
 pub mod faults;

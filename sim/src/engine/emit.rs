@@ -47,7 +47,14 @@ fn key_hash(seed: u64, session: u64, t: u64, kind: u8) -> u64 {
 }
 
 impl Simulator {
-    pub(super) fn emit(&mut self, t: Millis, event_type: EventType, s: &Session, shop: &Shop) {
+    pub(super) fn emit(
+        &mut self,
+        t: Millis,
+        event_type: EventType,
+        s: &Session,
+        slot: u32,
+        shop: &Shop,
+    ) {
         let p = s.product;
         self.next_event += 1;
         self.stats.events[event_type.index()] += 1;
@@ -64,9 +71,8 @@ impl Simulator {
             event_id: self.next_event,
             event_type,
             event_time: t,
-            session_id: s.id,
+            shopper: &self.shoppers[slot as usize],
             product_id: &self.json_ids[p as usize],
-            user_id: s.user,
             price_cents,
             source: &self.sources[usize::from(s.source)],
         };

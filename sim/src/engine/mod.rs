@@ -9,8 +9,8 @@ use pipeline::Millis;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::Distribution;
-use rand_distr::weighted::WeightedAliasIndex;
 
+use crate::alias::AliasTable;
 use crate::demand::Demand;
 use crate::faults::{FaultCounts, Faults};
 use crate::hawkes::burst_times;
@@ -20,7 +20,7 @@ use crate::scenario::{Scenario, ScenarioError};
 use crate::shop::{ProductIx, Shop};
 use crate::stats::SimStats;
 use crate::traffic::Intensity;
-use crate::wire::{Encoder, Source};
+use crate::wire::{Encoder, Shopper, Source};
 use outbox::Outbox;
 
 mod emit;
@@ -129,7 +129,6 @@ struct Session {
     products_left: u32,
     /// Its referrer and campaign, in `Simulator::sources`.
     source: u8,
-    user: Option<u32>,
 }
 
 /// A trend burst's pre-drawn arrivals and who it sends shoppers to.
@@ -137,7 +136,7 @@ struct Burst {
     times: Vec<Millis>,
     next: usize,
     targets: Vec<ProductIx>,
-    pick: WeightedAliasIndex<f64>,
+    pick: AliasTable,
 }
 
 struct Bot {
@@ -191,17 +190,22 @@ pub struct Simulator {
     intensity: Intensity,
     demand: Demand,
     queue: BinaryHeap<Scheduled>,
+    /// The queue's top is the action being run: the next action scheduled
+    /// takes its place (one sift down where a pop and a push take two).
+    top_done: bool,
     seq: u64,
     sessions: Vec<Session>,
+    /// Per session slot, its session's ids and their text.
+    shoppers: Vec<Shopper>,
     free: Vec<u32>,
     baseline_next: f64,
     bursts: Vec<Burst>,
     bots: Vec<Bot>,
     sale_targets: Vec<Vec<ProductIx>>,
     sale_saved: Vec<Vec<f64>>,
-    popular: WeightedAliasIndex<f64>,
-    regular_referrer: WeightedAliasIndex<f64>,
-    trend_referrer: WeightedAliasIndex<f64>,
+    popular: AliasTable,
+    regular_referrer: AliasTable,
+    trend_referrer: AliasTable,
     reference: Vec<(f64, Millis)>,
     json_ids: Vec<String>,
     sources: Vec<Source>,
@@ -225,9 +229,9 @@ pub struct Simulator {
     outcomes: Vec<ProductOutcome>,
 }
 
-fn alias(weights: &[f64]) -> WeightedAliasIndex<f64> {
-    WeightedAliasIndex::new(weights.to_vec())
-        .unwrap_or_else(|_| WeightedAliasIndex::new(vec![1.0]).expect("a single weight is valid"))
+fn alias(weights: &[f64]) -> AliasTable {
+    AliasTable::new(weights)
+        .unwrap_or_else(|| AliasTable::new(&[1.0]).expect("a single weight is valid"))
 }
 
 fn err(sc_key: String, message: String) -> ScenarioError {
@@ -363,8 +367,10 @@ impl Simulator {
             start,
             end,
             queue: BinaryHeap::new(),
+            top_done: false,
             seq: 0,
             sessions: Vec::new(),
+            shoppers: Vec::new(),
             free: Vec::new(),
             baseline_next: start as f64,
             bursts,
@@ -413,7 +419,14 @@ impl Simulator {
 
     fn schedule(&mut self, time: Millis, action: Action) {
         self.seq += 1;
-        self.queue.push(Scheduled::new(time, self.seq, action));
+        let next = Scheduled::new(time, self.seq, action);
+        if std::mem::take(&mut self.top_done)
+            && let Some(mut top) = self.queue.peek_mut()
+        {
+            *top = next;
+        } else {
+            self.queue.push(next);
+        }
     }
 
     fn schedule_initial(&mut self) {
@@ -505,9 +518,12 @@ impl Simulator {
             if time >= until {
                 break;
             }
-            self.queue.pop();
+            self.top_done = true;
             self.clock = time;
             self.act(time, next.action, shop);
+            if std::mem::take(&mut self.top_done) {
+                self.queue.pop();
+            }
             // Records due before now can be delivered: anything new is due later.
             if self.clock >= self.delivered_until + DELIVERY_ROUND {
                 self.delivered_until = self.clock;

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::demand;
 use crate::shop::{ProductIx, Shop};
+use crate::wire::Shopper;
 
 impl Simulator {
     pub(super) fn spawn(
@@ -44,15 +45,16 @@ impl Simulator {
             stage,
             products_left: self.sc.funnel.max_products,
             source,
-            user,
         };
         let slot = match self.free.pop() {
             Some(s) => {
                 self.sessions[s as usize] = session;
+                self.shoppers[s as usize].set(session.id, user);
                 s
             }
             None => {
                 self.sessions.push(session);
+                self.shoppers.push(Shopper::new(session.id, user));
                 self.sessions.len() as u32 - 1
             }
         };
@@ -70,7 +72,7 @@ impl Simulator {
         let (click, cart, remove) = (f.click_rate, f.cart_rate, f.remove_rate);
         match s.stage {
             Stage::View => {
-                self.emit(t, EventType::View, &s, shop);
+                self.emit(t, EventType::View, &s, slot, shop);
                 if self.rng.random::<f64>() < click {
                     self.advance(slot, Stage::Click, t);
                 } else {
@@ -78,7 +80,7 @@ impl Simulator {
                 }
             }
             Stage::Click => {
-                self.emit(t, EventType::Click, &s, shop);
+                self.emit(t, EventType::Click, &s, slot, shop);
                 if self.rng.random::<f64>() < cart {
                     self.advance(slot, Stage::Cart, t);
                 } else {
@@ -86,7 +88,7 @@ impl Simulator {
                 }
             }
             Stage::Cart => {
-                self.emit(t, EventType::AddToCart, &s, shop);
+                self.emit(t, EventType::AddToCart, &s, slot, shop);
                 self.advance(slot, Stage::Decide, t);
             }
             Stage::Decide => {
@@ -116,7 +118,7 @@ impl Simulator {
                         Some(paid) => {
                             let (cost, left) = (shop.get(p).cost, shop.inventory(p));
                             self.outcomes[p as usize].sold(paid, cost, left, t);
-                            self.emit(t, EventType::Purchase, &s, shop);
+                            self.emit(t, EventType::Purchase, &s, slot, shop);
                             self.stats.orders += 1;
                             self.stats.revenue += paid;
                             self.stats.profit += paid - cost;
@@ -127,14 +129,14 @@ impl Simulator {
                         }
                     }
                 } else if u_remove < remove {
-                    self.emit(t, EventType::RemoveFromCart, &s, shop);
+                    self.emit(t, EventType::RemoveFromCart, &s, slot, shop);
                 }
                 self.next_product(t, slot);
             }
             Stage::BotView(left) => {
                 let product = self.rng.random_range(0..shop.len() as u32);
                 let s = Session { product, ..s };
-                self.emit(t, EventType::View, &s, shop);
+                self.emit(t, EventType::View, &s, slot, shop);
                 if left > 1 {
                     self.sessions[slot as usize].stage = Stage::BotView(left - 1);
                     let next = t + self.rng.random_range(500..3_000);
