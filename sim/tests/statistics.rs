@@ -46,7 +46,7 @@ fn arrivals_follow_the_daily_and_weekly_shape() {
         sessions_per_day: 40_000.0,
         ..TrafficSpec::default()
     };
-    let intensity = Intensity::new(&spec);
+    let mut intensity = Intensity::new(&spec);
     let mut rng = SmallRng::seed_from_u64(2);
     let (start, end) = (MONDAY as f64, (MONDAY + 28 * DAY) as f64);
     let mut by_hour = [0u64; 24];

@@ -71,6 +71,12 @@ impl Scheduled {
     fn time(&self) -> Millis {
         (((self.key >> 64) as u64) ^ (1 << 63)) as Millis
     }
+
+    /// Later than anything scheduled (its time is `Millis::MAX`).
+    const NEVER: Scheduled = Scheduled {
+        key: u128::MAX,
+        action: Action::Baseline,
+    };
 }
 
 impl Ord for Scheduled {
@@ -193,6 +199,11 @@ pub struct Simulator {
     /// The queue's top is the action being run: the next action scheduled
     /// takes its place (one sift down where a pop and a push take two).
     top_done: bool,
+    /// The next baseline arrival (there is always one, until the end), out
+    /// of the heap: about half of all actions, each one comparison here
+    /// instead of a sift through the heap. Ordered with the heap's actions
+    /// by the same key, so the order of actions is the same.
+    baseline: Scheduled,
     seq: u64,
     sessions: Vec<Session>,
     /// Per session slot, its session's ids and their text.
@@ -368,6 +379,7 @@ impl Simulator {
             end,
             queue: BinaryHeap::new(),
             top_done: false,
+            baseline: Scheduled::NEVER,
             seq: 0,
             sessions: Vec::new(),
             shoppers: Vec::new(),
@@ -420,7 +432,9 @@ impl Simulator {
     fn schedule(&mut self, time: Millis, action: Action) {
         self.seq += 1;
         let next = Scheduled::new(time, self.seq, action);
-        if std::mem::take(&mut self.top_done)
+        if action == Action::Baseline {
+            self.baseline = next;
+        } else if std::mem::take(&mut self.top_done)
             && let Some(mut top) = self.queue.peek_mut()
         {
             *top = next;
@@ -513,16 +527,27 @@ impl Simulator {
         sink: &mut S,
     ) {
         let until = until.min(self.end);
-        while let Some(next) = self.queue.peek().copied() {
+        loop {
+            let queued = self.queue.peek().copied().unwrap_or(Scheduled::NEVER);
+            let next = if queued.key < self.baseline.key {
+                queued
+            } else {
+                self.baseline
+            };
             let time = next.time();
             if time >= until {
                 break;
             }
-            self.top_done = true;
             self.clock = time;
-            self.act(time, next.action, shop);
-            if std::mem::take(&mut self.top_done) {
-                self.queue.pop();
+            if next.key == self.baseline.key {
+                self.baseline = Scheduled::NEVER;
+                self.act(time, Action::Baseline, shop);
+            } else {
+                self.top_done = true;
+                self.act(time, next.action, shop);
+                if std::mem::take(&mut self.top_done) {
+                    self.queue.pop();
+                }
             }
             // Records due before now can be delivered: anything new is due later.
             if self.clock >= self.delivered_until + DELIVERY_ROUND {
