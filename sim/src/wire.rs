@@ -28,8 +28,8 @@ pub struct WireEvent<'a> {
 /// words, a stall the CPU cannot forward around.
 #[derive(Clone, Debug)]
 pub struct Shopper {
-    pub session_id: u64,
-    pub user_id: Option<u32>,
+    session_id: u64,
+    user_id: Option<u32>,
     session_text: ([u8; 48], usize),
     /// Empty without a user.
     user_text: ([u8; 32], usize),
@@ -50,6 +50,14 @@ impl Shopper {
         shopper.user_text.0[..USER_KEY.len()].copy_from_slice(USER_KEY);
         shopper.set(session_id, user_id);
         shopper
+    }
+
+    pub fn session_id(&self) -> u64 {
+        self.session_id
+    }
+
+    pub fn user_id(&self) -> Option<u32> {
+        self.user_id
     }
 
     /// Makes this the shopper of another session, in place (the keys' text stays).
@@ -441,10 +449,10 @@ mod tests {
             ("event_time", text(&time)),
         ];
         if variant != Variant::NoSession {
-            fields.push(("session_id", text(&format!("s{}", ev.shopper.session_id))));
+            fields.push(("session_id", text(&format!("s{}", ev.shopper.session_id()))));
         }
         fields.push(("product_id", text(ev.product_id)));
-        if let Some(u) = ev.shopper.user_id {
+        if let Some(u) = ev.shopper.user_id() {
             fields.push(("user_id", text(&format!("u{u}"))));
         }
         if variant == Variant::PriceAsString {

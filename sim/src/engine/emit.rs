@@ -79,7 +79,8 @@ impl Simulator {
         let partition = self.partition_of[p as usize] as usize;
         // Faults and delivery draw from the event's own stream: a purchase
         // (which only some policies cause) shifts nothing else.
-        let mut rng = event_rng(self.sc.seed, s.id, t, event_type);
+        let session = self.shoppers[slot as usize].session_id();
+        let mut rng = event_rng(self.sc.seed, session, t, event_type);
         let rng = &mut rng;
         let fault = self.faults.draw(rng);
         let (encoder, next_event) = (&mut self.encoder, self.next_event);

@@ -126,9 +126,9 @@ enum Stage {
     BotView(u32),
 }
 
+/// A session's state in the funnel; its ids are its slot's `Shopper`.
 #[derive(Clone, Copy, Debug)]
 struct Session {
-    id: u64,
     product: ProductIx,
     segment: Segment,
     stage: Stage,

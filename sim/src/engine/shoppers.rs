@@ -39,7 +39,6 @@ impl Simulator {
         let user = (self.rng.random::<f64>() < self.sc.funnel.logged_in)
             .then(|| self.rng.random_range(0..50_000));
         let session = Session {
-            id: self.next_session,
             product,
             segment,
             stage,
@@ -49,12 +48,12 @@ impl Simulator {
         let slot = match self.free.pop() {
             Some(s) => {
                 self.sessions[s as usize] = session;
-                self.shoppers[s as usize].set(session.id, user);
+                self.shoppers[s as usize].set(self.next_session, user);
                 s
             }
             None => {
                 self.sessions.push(session);
-                self.shoppers.push(Shopper::new(session.id, user));
+                self.shoppers.push(Shopper::new(self.next_session, user));
                 self.sessions.len() as u32 - 1
             }
         };
