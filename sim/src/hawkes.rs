@@ -22,17 +22,25 @@ pub fn kernel_delay<R: Rng>(kernel: Kernel, scale: f64, tail: f64, rng: &mut R) 
     }
 }
 
-fn poisson<R: Rng>(mean: f64, rng: &mut R) -> u64 {
-    if mean <= 0.0 {
-        return 0;
+/// Poisson counts of one mean, the distribution built once: building it
+/// takes an `exp`, which was taken for every offspring draw.
+struct Counts(Option<Poisson<f64>>);
+
+impl Counts {
+    fn new(mean: f64) -> Counts {
+        Counts((mean > 0.0).then(|| Poisson::new(mean).ok()).flatten())
     }
-    Poisson::new(mean).map_or(0, |p| p.sample(rng) as u64)
+
+    fn sample<R: Rng>(&self, rng: &mut R) -> u64 {
+        self.0.as_ref().map_or(0, |p| p.sample(rng) as u64)
+    }
 }
 
 /// Arrival times (ms, sorted) of all sessions of one burst that fall before `end`.
 pub fn burst_times<R: Rng>(spec: &TrendSpec, t0: f64, end: f64, rng: &mut R) -> Vec<f64> {
     let mut times = Vec::new();
-    let mut pending: Vec<f64> = (0..poisson(spec.shock, rng))
+    let offspring = Counts::new(spec.branching);
+    let mut pending: Vec<f64> = (0..Counts::new(spec.shock).sample(rng))
         .map(|_| {
             let e: f64 = Exp1.sample(rng);
             t0 + e * spec.shock_spread.0 as f64
@@ -44,7 +52,7 @@ pub fn burst_times<R: Rng>(spec: &TrendSpec, t0: f64, end: f64, rng: &mut R) -> 
             continue;
         }
         times.push(t);
-        for _ in 0..poisson(spec.branching, rng) {
+        for _ in 0..offspring.sample(rng) {
             // The slow component: interest that lingers for days.
             let delay = if spec.slow_share > 0.0 && rng.random::<f64>() < spec.slow_share {
                 let e: f64 = Exp1.sample(rng);
@@ -55,18 +63,20 @@ pub fn burst_times<R: Rng>(spec: &TrendSpec, t0: f64, end: f64, rng: &mut R) -> 
             pending.push(t + delay);
         }
     }
-    times.sort_by(f64::total_cmp);
+    // Equal times are equal bits: an unstable sort gives the same list.
+    times.sort_unstable_by(f64::total_cmp);
     times
 }
 
 /// Size of the whole cluster one immigrant starts (itself included), without
 /// a time limit; `cap` bounds the work.
 pub fn cluster_size<R: Rng>(branching: f64, cap: u64, rng: &mut R) -> u64 {
+    let offspring = Counts::new(branching);
     let (mut size, mut open) = (0u64, 1u64);
     while open > 0 && size < cap {
         open -= 1;
         size += 1;
-        open += poisson(branching, rng);
+        open += offspring.sample(rng);
     }
     size
 }
