@@ -1,9 +1,7 @@
 //! One partition's records awaiting delivery: their bytes back to back in
 //! one buffer (written there by the encoder, no buffer per record), their
-//! order in a queue sorted by delivery time. A re-sent record is a second
+//! order in a list sorted by delivery time. A re-sent record is a second
 //! entry over the same bytes.
-
-use std::collections::VecDeque;
 
 use pipeline::Millis;
 use pipeline::sized_writer::RecordBuf;
@@ -11,8 +9,11 @@ use pipeline::sized_writer::RecordBuf;
 #[derive(Debug, Default)]
 pub(super) struct Outbox {
     bytes: RecordBuf,
-    /// Sorted by (delivery time, order queued).
-    queue: VecDeque<Entry>,
+    /// Sorted by (delivery time, order queued). A list, not a ring:
+    /// records are appended one at a time but taken in rounds (the few
+    /// left after a round move to the front), and a ring's wrap-around
+    /// cost every append and every look at the last entry.
+    queue: Vec<Entry>,
     /// Bytes the queued entries cover (shared bytes counted per entry).
     live: usize,
     /// The other buffer of a compaction, kept for the next one.
@@ -43,8 +44,8 @@ impl Outbox {
     pub(super) fn queue(&mut self, at: Millis, start: usize, len: usize) {
         let entry = Entry { at, start, len };
         self.live += len;
-        if self.queue.back().is_none_or(|r| r.at <= at) {
-            self.queue.push_back(entry);
+        if self.queue.last().is_none_or(|r| r.at <= at) {
+            self.queue.push(entry);
         } else {
             let later = self.queue.iter().rev().take_while(|r| r.at > at).count();
             self.queue.insert(self.queue.len() - later, entry);
@@ -57,7 +58,7 @@ impl Outbox {
     pub(super) fn deliver(&mut self, before: Option<Millis>, sink: impl FnMut(Millis, &[u8])) {
         if self
             .queue
-            .front()
+            .first()
             .is_some_and(|r| before.is_none_or(|b| r.at < b))
         {
             self.deliver_due(before, sink);
@@ -67,14 +68,16 @@ impl Outbox {
     #[inline(never)]
     fn deliver_due(&mut self, before: Option<Millis>, mut sink: impl FnMut(Millis, &[u8])) {
         let bytes = self.bytes.as_bytes();
-        while let Some(&r) = self.queue.front() {
+        let mut taken = 0;
+        for r in &self.queue {
             if before.is_some_and(|b| r.at >= b) {
                 break;
             }
-            self.queue.pop_front();
+            taken += 1;
             self.live -= r.len;
             sink(r.at, &bytes[r.start..r.start + r.len]);
         }
+        self.queue.drain(..taken);
         if self.queue.is_empty() {
             self.bytes.clear();
         } else if self.bytes.len() > COMPACT_FROM && self.bytes.len() > 4 * self.live {
